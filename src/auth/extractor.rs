@@ -1,0 +1,52 @@
+use std::future::{Ready, ready};
+
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+
+use crate::domain::{Role, UserId};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The authenticated caller, from `Authorization: Bearer <access token>`.
+/// Taking it as a handler argument makes the route require a valid token (401 otherwise).
+#[derive(Debug, Clone, Copy)]
+pub struct AuthUser {
+    pub id: UserId,
+    pub role: Role,
+}
+
+impl AuthUser {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req))
+    }
+}
+
+fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
+    let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::Unauthorized("an access token is required (Authorization: Bearer ...)".into())
+    })?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
+    let (id, role) = state
+        .jwt
+        .verify(token, &state.clock)
+        .map_err(|_| ApiError::Unauthorized("the access token is invalid or expired".into()))?;
+    Ok(AuthUser { id, role })
+}

@@ -1,0 +1,9 @@
+//! Authentication: password hashing, access tokens (JWT) and rotating refresh tokens.
+
+pub mod extractor;
+pub mod jwt;
+pub mod password;
+pub mod session;
+
+pub use extractor::AuthUser;
+pub use jwt::JwtKeys;

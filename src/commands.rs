@@ -1,0 +1,75 @@
+//! The command-line subcommands other than `serve`.
+
+use std::io::BufRead;
+
+use crate::auth::password;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db::{Db, run_migrations, users, write_transaction};
+use crate::domain::{DisplayName, Email, NewPassword, Role};
+use crate::error::ApiError;
+
+/// `crowdfund migrate`: applies pending migrations and reports them.
+pub fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let db = Db::connect(&settings.database_url, 1)?;
+    let applied = run_migrations(&mut *db.get_blocking()?)?;
+    if applied.is_empty() {
+        println!("{} database is up to date", settings.database_url.backend());
+    } else {
+        for version in applied {
+            println!("applied {version}");
+        }
+    }
+    Ok(())
+}
+
+/// `crowdfund create-admin`: makes an account an admin, creating it if needed.
+///
+/// An existing account keeps its password. A new one takes its password from the
+/// `CROWDFUND_ADMIN_PASSWORD` variable or, failing that, the first line of standard input,
+/// so it never appears in the process list or the shell history.
+pub fn create_admin(settings: &Settings, email: &str, display_name: Option<&str>) -> anyhow::Result<()> {
+    let email = Email::parse(email).map_err(|m| anyhow::anyhow!("--email {m}"))?;
+    let db = Db::connect(&settings.database_url, 1)?;
+    let mut conn = db.get_blocking()?;
+    run_migrations(&mut conn)?;
+    let now = Clock::system().now().naive_utc();
+
+    if let Some(user) = users::find_by_email(&mut conn, email.as_str())? {
+        users::set_role(&mut conn, user.id, Role::Admin.as_str(), now)?;
+        println!("{email} is now an admin (user id {})", user.id);
+        return Ok(());
+    }
+
+    let name = display_name.unwrap_or("Administrator");
+    let name = DisplayName::parse(name).map_err(|m| anyhow::anyhow!("--display-name {m}"))?;
+    let raw = match std::env::var("CROWDFUND_ADMIN_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            eprintln!("password for the new admin account (one line on standard input):");
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    let password =
+        NewPassword::parse(&raw, Some(email.as_str())).map_err(|m| anyhow::anyhow!("password {m}"))?;
+    let hash = password::hash(password.expose())?;
+    let user = write_transaction(&mut conn, |conn| {
+        users::insert(
+            conn,
+            &users::NewUser {
+                email: email.as_str(),
+                display_name: name.as_str(),
+                password_hash: &hash,
+                role: Role::Admin.as_str(),
+                created_at: now,
+                updated_at: now,
+            },
+        )
+        .map_err(ApiError::from)
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("created admin {email} (user id {})", user.id);
+    Ok(())
+}

@@ -1,0 +1,287 @@
+//! Typed configuration from environment variables (and `.env`), validated once at start-up.
+//! Every variable is listed and explained in `.env.example`.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use crate::db::DatabaseUrl;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Key material that must never reach a log: `Debug` prints `[redacted]`.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Self(bytes.into())
+    }
+
+    /// 32 random bytes, hex-encoded, for development runs without configured secrets.
+    fn generate() -> Self {
+        let bytes: [u8; 32] = rand::random();
+        Self(hex(&bytes).into_bytes())
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub app_env: AppEnv,
+    pub database_url: DatabaseUrl,
+    pub database_pool_size: u32,
+    pub bind_addr: SocketAddr,
+    pub jwt_secret: Secret,
+    pub cron_secret: Secret,
+    pub cors_allowed_origins: Vec<String>,
+    pub auth_rate_limit_per_minute: u32,
+    pub log_format: LogFormat,
+    /// Warnings to log once logging is up (configuration is read before it is).
+    pub warnings: Vec<String>,
+}
+
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+pub const MIN_CRON_SECRET_BYTES: usize = 16;
+
+impl Settings {
+    /// Reads `.env` (if present) and the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Builds settings from any key lookup, collecting every problem before failing.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |key: &str| lookup(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let mut errors = Vec::new();
+        let mut warnings = Vec::new();
+
+        let app_env = match get("APP_ENV").as_deref() {
+            None | Some("development") => AppEnv::Development,
+            Some("production") => AppEnv::Production,
+            Some(other) => {
+                errors.push(format!(
+                    "APP_ENV: expected development or production, got {other:?}"
+                ));
+                AppEnv::Development
+            }
+        };
+
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| "sqlite://crowdfund.db".into());
+        let database_url = DatabaseUrl::parse(&database_url).unwrap_or_else(|e| {
+            errors.push(format!("DATABASE_URL: {e}"));
+            DatabaseUrl::Sqlite("crowdfund.db".into())
+        });
+
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
+        let database_pool_size = parse_number(
+            &get,
+            "DATABASE_POOL_SIZE",
+            (2 * workers + 2).max(4),
+            1..=1000,
+            &mut errors,
+        );
+        let auth_rate_limit_per_minute =
+            parse_number(&get, "AUTH_RATE_LIMIT_PER_MINUTE", 20, 1..=1_000_000, &mut errors);
+
+        let bind_addr = get("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind_addr = bind_addr.parse().unwrap_or_else(|_| {
+            errors.push(format!(
+                "BIND_ADDR: expected HOST:PORT such as 127.0.0.1:8080, got {bind_addr:?}"
+            ));
+            SocketAddr::from(([127, 0, 0, 1], 8080))
+        });
+
+        let mut secret = |key: &str, min_len: usize| match get(key) {
+            Some(value) if value.len() >= min_len => Secret::new(value),
+            Some(_) => {
+                errors.push(format!("{key}: must be at least {min_len} bytes"));
+                Secret::generate()
+            }
+            None if app_env == AppEnv::Production => {
+                errors.push(format!("{key}: required when APP_ENV=production"));
+                Secret::generate()
+            }
+            None => {
+                warnings.push(format!(
+                    "{key} is not set: using a throwaway value generated for this run \
+                     (set it in .env to keep it across restarts)"
+                ));
+                Secret::generate()
+            }
+        };
+        let jwt_secret = secret("JWT_SECRET", MIN_JWT_SECRET_BYTES);
+        let cron_secret = secret("CRON_SECRET", MIN_CRON_SECRET_BYTES);
+
+        let cors_allowed_origins: Vec<String> = get("CORS_ALLOWED_ORIGINS")
+            .map(|v| {
+                v.split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for origin in &cors_allowed_origins {
+            if !(origin.starts_with("http://") || origin.starts_with("https://")) || origin == "*" {
+                errors.push(format!(
+                    "CORS_ALLOWED_ORIGINS: {origin:?} is not an origin such as https://app.example.com"
+                ));
+            }
+        }
+
+        let log_format = match get("LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                errors.push(format!("LOG_FORMAT: expected pretty or json, got {other:?}"));
+                LogFormat::Pretty
+            }
+        };
+
+        if !errors.is_empty() {
+            return Err(ConfigError(errors));
+        }
+        Ok(Self {
+            app_env,
+            database_url,
+            database_pool_size,
+            bind_addr,
+            jwt_secret,
+            cron_secret,
+            cors_allowed_origins,
+            auth_rate_limit_per_minute,
+            log_format,
+            warnings,
+        })
+    }
+}
+
+fn parse_number(
+    get: &impl Fn(&str) -> Option<String>,
+    key: &str,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+    errors: &mut Vec<String>,
+) -> u32 {
+    match get(key) {
+        None => default,
+        Some(raw) => match raw.parse::<u32>() {
+            Ok(n) if range.contains(&n) => n,
+            _ => {
+                errors.push(format!(
+                    "{key}: expected a whole number from {} to {}, got {raw:?}",
+                    range.start(),
+                    range.end()
+                ));
+                default
+            }
+        },
+    }
+}
+
+/// Every configuration problem found, one per line.
+#[derive(Debug)]
+pub struct ConfigError(pub Vec<String>);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid configuration:")?;
+        for e in &self.0 {
+            writeln!(f, "  - {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn development_needs_no_configuration() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.app_env, AppEnv::Development);
+        assert_eq!(s.database_url, DatabaseUrl::Sqlite("crowdfund.db".into()));
+        assert_eq!(s.bind_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.auth_rate_limit_per_minute, 20);
+        assert!(s.jwt_secret.expose().len() >= MIN_JWT_SECRET_BYTES);
+        assert_eq!(s.warnings.len(), 2, "both generated secrets are announced");
+    }
+
+    #[test]
+    fn production_refuses_missing_secrets() {
+        let err = settings(&[("APP_ENV", "production")]).unwrap_err();
+        let all = err.to_string();
+        assert!(all.contains("JWT_SECRET: required"), "{all}");
+        assert!(all.contains("CRON_SECRET: required"), "{all}");
+    }
+
+    #[test]
+    fn production_refuses_a_short_jwt_secret() {
+        let err = settings(&[
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", "too-short"),
+            ("CRON_SECRET", "0123456789abcdef0123"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("JWT_SECRET: must be at least 32 bytes"));
+    }
+
+    #[test]
+    fn production_starts_with_its_secrets() {
+        let s = settings(&[
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("CRON_SECRET", "0123456789abcdef"),
+        ])
+        .unwrap();
+        assert!(s.warnings.is_empty());
+        assert!(
+            !format!("{s:?}").contains("0123456789abcdef"),
+            "secrets never print"
+        );
+    }
+
+    #[test]
+    fn bad_values_are_all_reported() {
+        let err = settings(&[
+            ("DATABASE_POOL_SIZE", "0"),
+            ("BIND_ADDR", "nowhere"),
+            ("CORS_ALLOWED_ORIGINS", "*"),
+            ("LOG_FORMAT", "xml"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.0.len(), 4, "{err}");
+    }
+}

@@ -1,0 +1,55 @@
+//! Persistence: one diesel code base for SQLite (the embedded default) and PostgreSQL.
+//!
+//! Query functions take `&mut DbConn` so that callers can compose them inside one transaction;
+//! [`Db`] is the async handle the HTTP layer uses, which runs those functions on the blocking
+//! thread pool so that diesel never blocks an actix worker.
+
+mod migrations;
+mod pool;
+pub mod refresh_tokens;
+pub mod schema;
+pub mod users;
+
+use diesel::Connection;
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::sqlite::SqliteConnection;
+
+pub use migrations::run_migrations;
+pub use pool::{ConnectionManager, DatabaseUrl, Db, DbPool};
+
+/// A connection to whichever backend `DATABASE_URL` names.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Runs `f` in a transaction that may write.
+///
+/// On SQLite the transaction starts with `BEGIN IMMEDIATE`: a deferred transaction that reads
+/// and then writes cannot wait for the write lock (`busy_timeout` does not cover the upgrade)
+/// and fails with "database is locked" under concurrency. PostgreSQL uses a plain `BEGIN`
+/// (READ COMMITTED); callers that need more take row locks or write conditional updates.
+pub fn write_transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConn::Pg(_) => conn.transaction(f),
+        DbConn::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+            match f(conn) {
+                Ok(value) => {
+                    <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
+                    Ok(value)
+                }
+                Err(e) => {
+                    <DbConn as Connection>::TransactionManager::rollback_transaction(conn)?;
+                    Err(e)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,176 @@
+use std::fmt;
+use std::time::Duration;
+
+use diesel::Connection;
+use diesel::connection::{SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2;
+use diesel::sqlite::SqliteConnection;
+
+use super::DbConn;
+use crate::error::ApiError;
+
+/// A validated `DATABASE_URL`: `sqlite://PATH` (or `sqlite:PATH`) or `postgres://...`.
+///
+/// `Debug` hides everything after the scheme: a PostgreSQL URL may carry a password.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(String),
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .ok_or_else(|| "must start with sqlite:// or postgres://".to_owned())?;
+        if path.is_empty() || path == ":memory:" {
+            // Every pooled connection to `:memory:` would see its own empty database.
+            return Err("needs a file path (sqlite://PATH); in-memory SQLite is not supported".into());
+        }
+        Ok(Self::Sqlite(path.to_owned()))
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "sqlite://{path}"),
+            Self::Postgres(_) => f.write_str("postgres://[redacted]"),
+        }
+    }
+}
+
+/// Opens connections for r2d2, picking the backend from the URL scheme so that a failure
+/// reports libpq's or SQLite's own message rather than MultiConnection's generic one.
+#[derive(Debug)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+/// How long a SQLite connection waits for a lock before giving up with SQLITE_BUSY.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = DbConn;
+    type Error = diesel::ConnectionError;
+
+    fn connect(&self) -> Result<DbConn, Self::Error> {
+        match &self.url {
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url).map(DbConn::Pg),
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(path)?;
+                // WAL lets readers run beside the single writer; synchronous=FULL keeps a
+                // committed pledge on disk through a power cut, not only a process crash.
+                conn.batch_execute(&format!(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"
+                ))
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        <<DbConn as Connection>::TransactionManager as TransactionManager<DbConn>>::is_broken_transaction_manager(conn)
+    }
+}
+
+pub type DbPool = r2d2::Pool<ConnectionManager>;
+
+/// The async face of the pool: every query runs on actix's blocking thread pool.
+#[derive(Clone)]
+pub struct Db {
+    pool: DbPool,
+}
+
+impl Db {
+    /// Builds the pool and opens its first connection, so a wrong URL fails at start-up.
+    pub fn connect(url: &DatabaseUrl, max_size: u32) -> anyhow::Result<Self> {
+        let pool = r2d2::Pool::builder()
+            .max_size(max_size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(5))
+            .build(ConnectionManager { url: url.clone() })
+            .map_err(|e| anyhow::anyhow!("cannot connect to the {} database: {e}", url.backend()))?;
+        Ok(Self { pool })
+    }
+
+    /// A connection for start-up work and command-line tools, which may block.
+    pub fn get_blocking(&self) -> anyhow::Result<r2d2::PooledConnection<ConnectionManager>> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs `f` with a pooled connection on the blocking thread pool.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get().map_err(|e| ApiError::Unavailable(e.to_string()))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    }
+
+    /// (connections open, of which idle), for the metrics endpoint.
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.connections, state.idle_connections)
+    }
+
+    pub fn max_size(&self) -> u32 {
+        self.pool.max_size()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DatabaseUrl;
+
+    #[test]
+    fn parses_both_schemes_and_rejects_the_rest() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://crowdfund.db"),
+            Ok(DatabaseUrl::Sqlite("crowdfund.db".into()))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:/tmp/x.db"),
+            Ok(DatabaseUrl::Sqlite("/tmp/x.db".into()))
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("postgresql://u:p@h/db"),
+            Ok(DatabaseUrl::Postgres(_))
+        ));
+        assert!(DatabaseUrl::parse("mysql://h/db").is_err());
+        assert!(DatabaseUrl::parse("sqlite://:memory:").is_err());
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn debug_hides_postgres_credentials() {
+        let url = DatabaseUrl::parse("postgres://user:hunter2@db/app").unwrap();
+        assert!(!format!("{url:?}").contains("hunter2"));
+    }
+}

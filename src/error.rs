@@ -1,0 +1,210 @@
+//! One error type for the whole HTTP surface, answered as RFC 9457 `application/problem+json`.
+//!
+//! The `type` member is a relative URI reference (`/problems/validation`, ...): a stable
+//! identifier clients can branch on, listed in the README.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use diesel::result::DatabaseErrorKind;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A problem detail (RFC 9457).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "/problems/validation",
+    "title": "Invalid request",
+    "status": 422,
+    "detail": "1 field is invalid",
+    "errors": [{"field": "email", "message": "is not a valid email address"}]
+}))]
+pub struct Problem {
+    /// Identifies the kind of problem; stable, safe to branch on.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// Short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request, for humans.
+    pub detail: String,
+    /// The fields that failed validation (422 only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// One invalid field: a JSON path into the request (`tiers[0].title`) or a parameter name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("malformed request: {0}")]
+    BadRequest(String),
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("validation failed: {0:?}")]
+    Validation(Vec<FieldError>),
+    #[error("request body exceeds {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("rate limited for {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    fn kind(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::BadRequest(_) => ("bad-request", "Malformed request"),
+            Self::Unauthorized(_) => ("unauthorized", "Authentication required"),
+            Self::Forbidden(_) => ("forbidden", "Not allowed"),
+            Self::NotFound => ("not-found", "Not found"),
+            Self::Conflict(_) => ("conflict", "Conflict with the current state"),
+            Self::Validation(_) => ("validation", "Invalid request"),
+            Self::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
+            Self::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
+            Self::TooManyRequests { .. } => ("rate-limited", "Too many requests"),
+            Self::Unavailable(_) => ("unavailable", "Service unavailable"),
+            Self::Internal(_) => ("internal", "Internal server error"),
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            Self::BadRequest(d) | Self::Unauthorized(d) | Self::Forbidden(d) | Self::Conflict(d) => d.clone(),
+            Self::NotFound => "the resource does not exist or is not visible to you".into(),
+            Self::Validation(errors) => match errors.len() {
+                1 => "1 field is invalid".into(),
+                n => format!("{n} fields are invalid"),
+            },
+            Self::PayloadTooLarge { limit } => format!("the request body exceeds {limit} bytes"),
+            Self::UnsupportedMediaType => "the request body must be application/json".into(),
+            Self::TooManyRequests { retry_after_secs } => {
+                format!("rate limit reached; retry in {retry_after_secs} s")
+            }
+            // Never leak internals: the cause is in the log, under the request id.
+            Self::Unavailable(_) => "the service is temporarily unavailable; retry shortly".into(),
+            Self::Internal(_) => "an unexpected error occurred".into(),
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let (slug, title) = self.kind();
+        Problem {
+            problem_type: format!("/problems/{slug}"),
+            title: title.into(),
+            status: self.status_code().as_u16(),
+            detail: self.detail(),
+            errors: match self {
+                Self::Validation(errors) => errors.clone(),
+                _ => Vec::new(),
+            },
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Internal(e) => tracing::error!(error = ?e, "request failed"),
+            Self::Unavailable(cause) => tracing::warn!(%cause, "service unavailable"),
+            _ => {}
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.content_type("application/problem+json");
+        match self {
+            Self::Unauthorized(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+            }
+            Self::TooManyRequests { retry_after_secs } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            _ => {}
+        }
+        response.json(self.problem())
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::NotFound => Self::NotFound,
+            diesel::result::Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                Self::Conflict(match info.constraint_name() {
+                    Some(name) => format!("conflicts with an existing record ({name})"),
+                    None => "conflicts with an existing record".into(),
+                })
+            }
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_are_opaque() {
+        let problem = ApiError::Internal(anyhow::anyhow!("password=hunter2 leaked")).problem();
+        assert_eq!(problem.status, 500);
+        assert!(!problem.detail.contains("hunter2"));
+    }
+
+    #[test]
+    fn validation_lists_fields() {
+        let problem = ApiError::Validation(vec![
+            FieldError::new("email", "bad"),
+            FieldError::new("password", "short"),
+        ])
+        .problem();
+        assert_eq!(problem.status, 422);
+        assert_eq!(problem.problem_type, "/problems/validation");
+        assert_eq!(problem.detail, "2 fields are invalid");
+        assert_eq!(problem.errors.len(), 2);
+    }
+}

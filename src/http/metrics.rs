@@ -1,0 +1,80 @@
+//! Prometheus metrics: requests by route and status, latency, and database pool usage.
+//!
+//! The `route` label is the matched route pattern (`/api/v1/campaigns/{id}`), never the raw
+//! path, so ids cannot explode the label set; unmatched requests share `unmatched`.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+use crate::db::Db;
+
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    pool_connections: IntGaugeVec,
+    pool_max: IntGauge,
+}
+
+impl Metrics {
+    pub fn new() -> anyhow::Result<Self> {
+        let registry = Registry::new_custom(Some("crowdfund".into()), None)?;
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests answered, by route and status",
+            ),
+            &["method", "route", "status"],
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new("http_request_duration_seconds", "Time to answer HTTP requests").buckets(
+                vec![
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                ],
+            ),
+            &["method", "route"],
+        )?;
+        let pool_connections = IntGaugeVec::new(
+            Opts::new(
+                "db_pool_connections",
+                "Database connections held by the pool, by state",
+            ),
+            &["state"],
+        )?;
+        let pool_max = IntGauge::new("db_pool_max_connections", "Largest size the pool may grow to")?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(pool_connections.clone()))?;
+        registry.register(Box::new(pool_max.clone()))?;
+        Ok(Self {
+            registry,
+            requests,
+            latency,
+            pool_connections,
+            pool_max,
+        })
+    }
+
+    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        self.requests
+            .with_label_values(&[method, route, &status.to_string()])
+            .inc();
+        self.latency.with_label_values(&[method, route]).observe(seconds);
+    }
+
+    /// The Prometheus text exposition, with pool gauges read at scrape time.
+    pub fn render(&self, db: &Db) -> anyhow::Result<String> {
+        let (open, idle) = db.pool_state();
+        self.pool_connections
+            .with_label_values(&["idle"])
+            .set(i64::from(idle));
+        self.pool_connections
+            .with_label_values(&["in_use"])
+            .set(i64::from(open.saturating_sub(idle)));
+        self.pool_max.set(i64::from(db.max_size()));
+        let mut buffer = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
+        Ok(String::from_utf8(buffer)?)
+    }
+}

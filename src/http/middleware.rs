@@ -1,0 +1,61 @@
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, web};
+use tracing_actix_web::RequestId;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Echoes the request id the tracing middleware assigned, so a client can quote it and an
+/// operator can find the request's log lines. Must run inside `TracingLogger`.
+pub async fn request_id(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let id = req.extensions().get::<RequestId>().copied();
+    let mut res = next.call(req).await?;
+    if let Some(value) = id.and_then(|id| HeaderValue::from_str(&id.to_string()).ok()) {
+        res.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    Ok(res)
+}
+
+/// Counts every answer (errors included) by method, route pattern and status.
+pub async fn track(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let res = next.call(req).await;
+    if let Some(state) = state {
+        let elapsed = started.elapsed().as_secs_f64();
+        let (route, status) = match &res {
+            Ok(r) => (r.request().match_pattern(), r.status().as_u16()),
+            Err(e) => (None, e.as_response_error().status_code().as_u16()),
+        };
+        let route = route.unwrap_or_else(|| "unmatched".into());
+        state.metrics.observe(&method, &route, status, elapsed);
+    }
+    res
+}
+
+/// Limits requests per client IP (`AUTH_RATE_LIMIT_PER_MINUTE`): 429 with `Retry-After`.
+pub async fn rate_limit_auth(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    if let (Some(state), Some(peer)) = (req.app_data::<web::Data<AppState>>(), req.peer_addr())
+        && let Err(retry_after_secs) = state.auth_limiter.check(peer.ip())
+    {
+        return Err(ApiError::TooManyRequests { retry_after_secs }.into());
+    }
+    next.call(req).await
+}

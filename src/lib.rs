@@ -1,0 +1,18 @@
+//! crowdfund: a backend for reward-based, all-or-nothing crowdfunding.
+//!
+//! `main.rs` parses the command line; everything else lives here so that tests can start
+//! the real application (see [`startup::Application`]).
+
+pub mod auth;
+pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod openapi;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,92 @@
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use crowdfund::clock::Clock;
+use crowdfund::config::Settings;
+use crowdfund::startup::Application;
+use crowdfund::{commands, openapi, telemetry};
+
+/// Backend for reward-based, all-or-nothing crowdfunding.
+///
+/// Configuration comes from environment variables and `.env`; see `.env.example`.
+#[derive(Parser)]
+#[command(name = "crowdfund", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document (JSON) to standard output.
+    Openapi,
+    /// Make an account an admin, creating it if it does not exist.
+    ///
+    /// A new account's password is read from CROWDFUND_ADMIN_PASSWORD or standard input.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        /// Display name for a new account.
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Openapi) = cli.command {
+        return match openapi::document_json() {
+            Ok(json) => {
+                print!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        };
+    }
+
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(settings.log_format);
+    for warning in &settings.warnings {
+        tracing::warn!("{warning}");
+    }
+
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings),
+        Command::Migrate => commands::migrate(&settings),
+        Command::CreateAdmin { email, display_name } => {
+            commands::create_admin(&settings, &email, display_name.as_deref())
+        }
+        Command::Openapi => unreachable!("handled above"),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn serve(settings: Settings) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let backend = settings.database_url.backend();
+        let app = Application::build(settings, Clock::system()).await?;
+        tracing::info!(port = app.port(), backend, "crowdfund listening");
+        app.run_until_stopped().await?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+fn fail(e: &anyhow::Error) -> ExitCode {
+    tracing::error!(error = ?e, "failed");
+    eprintln!("error: {e:#}");
+    ExitCode::FAILURE
+}

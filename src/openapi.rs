@@ -1,0 +1,102 @@
+//! The OpenAPI 3.1 document. Paths are collected from the route table by `utoipa-actix-web`;
+//! this module adds what is common to all of them: the bearer scheme and the problem+json body
+//! of every error response, so each route lists only its statuses.
+
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Ref, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::AppExt;
+
+use crate::error::{FieldError, Problem};
+
+pub const BEARER: &str = "bearer";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "crowdfund",
+        description = "Reward-based, all-or-nothing crowdfunding. Amounts are decimal strings in \
+                       the campaign's currency; errors are RFC 9457 `application/problem+json`; \
+                       authenticated routes take `Authorization: Bearer <access token>`.",
+        license(name = "MIT")
+    ),
+    components(schemas(Problem, FieldError)),
+    modifiers(&Common),
+    tags(
+        (name = "auth", description = "Accounts, logins and sessions"),
+        (name = "operations", description = "Health, readiness and metrics, outside /api/v1"),
+    )
+)]
+struct ApiDoc;
+
+struct Common;
+
+impl Modify for Common {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            BEARER,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("Access token from /api/v1/auth/login, valid 15 minutes"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Gives every 4xx/5xx response the problem+json body, and every operation a 500.
+fn add_problem_bodies(openapi: &mut utoipa::openapi::OpenApi) {
+    let problem = ContentBuilder::new()
+        .schema(Some(RefOr::Ref(Ref::from_schema_name("Problem"))))
+        .build();
+    for item in openapi.paths.paths.values_mut() {
+        let operations: [&mut Option<Operation>; 5] = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let responses = &mut operation.responses.responses;
+            responses.entry("500".into()).or_insert_with(|| {
+                RefOr::T(
+                    ResponseBuilder::new()
+                        .description("Unexpected error (logged under the request id)")
+                        .build(),
+                )
+            });
+            for (status, response) in responses.iter_mut() {
+                let is_error = status.starts_with('4') || status.starts_with('5');
+                if let (true, RefOr::T(response)) = (is_error, response)
+                    && response.content.is_empty()
+                {
+                    response
+                        .content
+                        .insert("application/problem+json".into(), RefOr::T(problem.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// The whole document, as served at `/api-docs/openapi.json` and printed by `crowdfund openapi`.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let (_, mut openapi) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(crate::routes::configure)
+        .split_for_parts();
+    add_problem_bodies(&mut openapi);
+    openapi
+}
+
+/// The document as pretty JSON with a trailing newline: the form committed in `openapi/`.
+pub fn document_json() -> anyhow::Result<String> {
+    Ok(document().to_pretty_json()? + "\n")
+}

@@ -1,0 +1,109 @@
+use actix_web::{HttpResponse, post, web};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::SessionResponse;
+use crate::auth::{password, session};
+use crate::db::{users, write_transaction};
+use crate::domain::{DisplayName, Email, NewPassword, Role, UserId};
+use crate::error::{ApiError, FieldError};
+use crate::http::Json;
+use crate::state::AppState;
+use crate::telemetry::mask_email;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    /// Case-insensitively unique.
+    #[schema(example = "ana@example.com")]
+    pub email: String,
+    /// 10 to 128 characters; not a common password, not the email address.
+    #[schema(example = "correct horse battery staple")]
+    pub password: String,
+    /// 1 to 80 characters, shown to other users.
+    #[schema(example = "Ana López")]
+    pub display_name: String,
+}
+
+struct Registration {
+    email: Email,
+    display_name: DisplayName,
+    password: NewPassword,
+}
+
+impl TryFrom<RegisterRequest> for Registration {
+    type Error = ApiError;
+
+    fn try_from(body: RegisterRequest) -> Result<Self, ApiError> {
+        let mut errors = Vec::new();
+        let email = Email::parse(&body.email).map_err(|m| errors.push(FieldError::new("email", m)));
+        let display_name = DisplayName::parse(&body.display_name)
+            .map_err(|m| errors.push(FieldError::new("display_name", m)));
+        let password = NewPassword::parse(&body.password, Some(body.email.trim()))
+            .map_err(|m| errors.push(FieldError::new("password", m)));
+        match (email, display_name, password) {
+            (Ok(email), Ok(display_name), Ok(password)) => Ok(Self {
+                email,
+                display_name,
+                password,
+            }),
+            _ => Err(ApiError::Validation(errors)),
+        }
+    }
+}
+
+/// Creates an account (role `user`) and logs it in.
+#[utoipa::path(
+    tag = "auth",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, body = SessionResponse),
+        (status = 400, description = "Malformed JSON"),
+        (status = 409, description = "An account with this email already exists"),
+        (status = 422, description = "A field is invalid; `errors` names it"),
+        (status = 429, description = "Too many attempts from this address; see Retry-After"),
+    )
+)]
+#[post("/register")]
+#[tracing::instrument(skip_all)]
+pub async fn register(
+    state: web::Data<AppState>,
+    Json(body): Json<RegisterRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let Registration {
+        email,
+        display_name,
+        password,
+    } = body.try_into()?;
+    let hash = web::block(move || password::hash(password.expose()))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))??;
+    let now = state.clock.now();
+    tracing::info!(email = %mask_email(email.as_str()), "registering");
+    let (user, refresh_token) = state
+        .db
+        .run(move |conn| {
+            write_transaction(conn, |conn| {
+                if users::find_by_email(conn, email.as_str())?.is_some() {
+                    return Err(ApiError::Conflict(
+                        "an account with this email already exists".into(),
+                    ));
+                }
+                let user = users::insert(
+                    conn,
+                    &users::NewUser {
+                        email: email.as_str(),
+                        display_name: display_name.as_str(),
+                        password_hash: &hash,
+                        role: Role::User.as_str(),
+                        created_at: now.naive_utc(),
+                        updated_at: now.naive_utc(),
+                    },
+                )?;
+                let refresh_token = session::start(conn, UserId(user.id), now)?;
+                Ok((user, refresh_token))
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(SessionResponse::new(&state, user, refresh_token, now)?))
+}

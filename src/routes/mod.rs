@@ -1,0 +1,33 @@
+//! The route table. Every route is registered here through `utoipa-actix-web`, which also puts
+//! it in the OpenAPI document: a route cannot be served without being documented.
+
+mod auth;
+mod health;
+mod me;
+mod metrics;
+
+use actix_web::middleware::from_fn;
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::http::middleware::rate_limit_auth;
+
+pub use me::UserResponse;
+
+pub fn configure(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(health::live)
+        .service(health::ready)
+        .service(metrics::metrics)
+        .service(
+            scope::scope("/api/v1")
+                .service(
+                    scope::scope("/auth")
+                        .wrap(from_fn(rate_limit_auth))
+                        .service(auth::register::register)
+                        .service(auth::login::login)
+                        .service(auth::refresh::refresh)
+                        .service(auth::logout::logout),
+                )
+                .service(me::me),
+        );
+}

@@ -1,0 +1,125 @@
+//! Builds the HTTP server: pool, migrations, listener, middleware and routes.
+
+use std::net::TcpListener;
+
+use actix_cors::Cors;
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::http::{Method, header};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use tracing_actix_web::TracingLogger;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::JwtKeys;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db::{Db, run_migrations};
+use crate::http::metrics::Metrics;
+use crate::http::middleware::{REQUEST_ID_HEADER, request_id, track};
+use crate::http::rate_limit::RateLimiter;
+use crate::http::{not_found, path_config, query_config};
+use crate::state::AppState;
+
+/// Seconds a stopping server gives in-flight requests to finish.
+const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Connects to the database, applies pending migrations and binds the listener
+    /// (`BIND_ADDR`; port 0 picks a free port, see [`Application::port`]).
+    pub async fn build(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        let db = open_database(&settings).await?;
+        let listener = TcpListener::bind(settings.bind_addr)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind_addr))?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState {
+            db,
+            clock,
+            jwt: JwtKeys::new(settings.jwt_secret.expose()),
+            auth_limiter: RateLimiter::new(settings.auth_rate_limit_per_minute),
+            metrics: Metrics::new()?,
+            settings,
+        });
+        let openapi = crate::openapi::document();
+        let server = HttpServer::new(move || {
+            let (app, _) = App::new()
+                .app_data(state.clone())
+                .app_data(query_config())
+                .app_data(path_config())
+                .wrap(cors(&state.settings.cors_allowed_origins))
+                .wrap(from_fn(track))
+                .wrap(from_fn(request_id))
+                .wrap(TracingLogger::default())
+                .into_utoipa_app()
+                .configure(crate::routes::configure)
+                .split_for_parts();
+            app.service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", openapi.clone()))
+                .service(web::redirect("/docs", "/docs/"))
+                .default_service(web::to(not_found))
+        })
+        .listen(listener)?
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+        .run();
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops the server from another task (tests); SIGINT and SIGTERM do the same.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGINT/SIGTERM, then stops accepting and lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Opens the pool and brings the schema up to date, off the async runtime.
+pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
+    let url = settings.database_url.clone();
+    let size = settings.database_pool_size;
+    web::block(move || {
+        let db = Db::connect(&url, size)?;
+        let applied = run_migrations(&mut *db.get_blocking()?)?;
+        if !applied.is_empty() {
+            tracing::info!(backend = url.backend(), ?applied, "applied migrations");
+        }
+        Ok::<_, anyhow::Error>(db)
+    })
+    .await?
+}
+
+/// CORS for the backers' SPA: only the configured origins, with the headers the API uses.
+/// A request from any other origin is served without CORS headers, so browsers refuse it.
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::HeaderName::from_static("idempotency-key"),
+        ])
+        .expose_headers([REQUEST_ID_HEADER, header::RETRY_AFTER, header::LOCATION])
+        .max_age(3600)
+        .block_on_origin_mismatch(false);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}

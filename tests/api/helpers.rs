@@ -1,0 +1,238 @@
+use std::collections::HashMap;
+
+use actix_web::dev::ServerHandle;
+use chrono::Utc;
+use crowdfund::clock::Clock;
+use crowdfund::config::Settings;
+use crowdfund::startup::Application;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
+
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret!";
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const SPA_ORIGIN: &str = "http://spa.test";
+
+/// A database that exists for one test and is removed after it.
+pub enum TestDb {
+    /// Held only so the directory (and the database file) is removed on drop.
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+}
+
+impl TestDb {
+    fn create() -> (Self, String) {
+        match std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| u.starts_with("postgres"))
+        {
+            Some(admin_url) => {
+                let name = format!("crowdfund_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = PgConnection::establish(&admin_url).expect("connect to TEST_DATABASE_URL");
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .expect("create test database");
+                let (base, _) = admin_url.rsplit_once('/').expect("URL with a database path");
+                let url = format!("{base}/{name}");
+                (Self::Postgres { admin_url, name }, url)
+            }
+            None => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                (Self::Sqlite(dir), url)
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Self::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Off the async runtime: diesel blocks.
+            let _ = std::thread::spawn(move || {
+                if let Ok(mut conn) = PgConnection::establish(&admin_url) {
+                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut conn);
+                }
+            })
+            .join();
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub database_url: String,
+    pub clock: Clock,
+    pub client: reqwest::Client,
+    handle: ServerHandle,
+    // Dropped after the server is stopped (fields drop in declaration order).
+    _db: TestDb,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop without waiting: the runtime is going away with the test.
+        drop(self.handle.stop(false));
+    }
+}
+
+/// A registered user with a live session.
+pub struct TestUser {
+    pub id: i64,
+    pub email: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Starts the application with extra environment settings (e.g. a low rate limit).
+pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    let (db, database_url) = TestDb::create();
+    let mut vars: HashMap<String, String> = [
+        ("DATABASE_URL", database_url.as_str()),
+        ("BIND_ADDR", "127.0.0.1:0"),
+        ("JWT_SECRET", JWT_SECRET),
+        ("CRON_SECRET", "test-cron-secret-0123456789"),
+        ("CORS_ALLOWED_ORIGINS", SPA_ORIGIN),
+        ("AUTH_RATE_LIMIT_PER_MINUTE", "1000000"),
+        ("DATABASE_POOL_SIZE", "8"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    for (k, v) in overrides {
+        vars.insert((*k).to_owned(), (*v).to_owned());
+    }
+    let settings = Settings::from_lookup(|k| vars.get(k).cloned()).expect("test settings");
+    let clock = Clock::manual(Utc::now());
+    let app = Application::build(settings, clock.clone())
+        .await
+        .expect("build app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        database_url,
+        clock,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
+        handle,
+        _db: db,
+    }
+}
+
+impl TestApp {
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let builder = self.client.request(method, format!("{}{path}", self.address));
+        match token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        self.request(Method::GET, path, token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value, token: Option<&str>) -> Response {
+        self.request(Method::POST, path, token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn register(&self, email: &str, password: &str, display_name: &str) -> Response {
+        self.post_json(
+            "/api/v1/auth/register",
+            &json!({"email": email, "password": password, "display_name": display_name}),
+            None,
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.post_json(
+            "/api/v1/auth/login",
+            &json!({"email": email, "password": password}),
+            None,
+        )
+        .await
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> Response {
+        self.post_json(
+            "/api/v1/auth/refresh",
+            &json!({"refresh_token": refresh_token}),
+            None,
+        )
+        .await
+    }
+
+    /// Registers a fresh user with a unique email.
+    pub async fn create_user(&self) -> TestUser {
+        let email = format!("user-{}@example.com", uuid::Uuid::new_v4().simple());
+        let response = self.register(&email, PASSWORD, "Test User").await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        TestUser::from_session(response.json().await.expect("session"))
+    }
+}
+
+impl TestUser {
+    pub fn from_session(session: Value) -> Self {
+        Self {
+            id: session["user"]["id"].as_i64().expect("user id"),
+            email: session["user"]["email"].as_str().expect("email").to_owned(),
+            access_token: session["access_token"].as_str().expect("access token").to_owned(),
+            refresh_token: session["refresh_token"]
+                .as_str()
+                .expect("refresh token")
+                .to_owned(),
+        }
+    }
+}
+
+/// Asserts a problem+json answer with `status`; returns its body.
+pub async fn assert_problem(response: Response, status: StatusCode) -> Value {
+    assert_eq!(response.status(), status);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = response.json().await.expect("problem body");
+    assert_eq!(body["status"], status.as_u16());
+    assert!(
+        body["type"].as_str().is_some_and(|t| t.starts_with("/problems/")),
+        "{body}"
+    );
+    assert!(body["title"].is_string() && body["detail"].is_string(), "{body}");
+    body
+}
+
+/// The field names a 422 problem lists.
+pub fn invalid_fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e["field"].as_str().map(ToOwned::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}

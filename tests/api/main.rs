@@ -1,0 +1,11 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+//! Black-box tests: each test starts the real server on a random port against a fresh
+//! database and talks HTTP to it. `TEST_DATABASE_URL=postgres://...` runs the same suite on
+//! PostgreSQL (each test creates and drops its own database); otherwise SQLite temp files.
+
+mod auth;
+mod cli;
+mod helpers;
+mod http_basics;
+mod openapi;
