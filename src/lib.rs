@@ -4,6 +4,7 @@
 //! the real application (see [`startup::Application`]).
 
 pub mod auth;
+pub mod campaigns;
 pub mod clock;
 pub mod commands;
 pub mod config;

@@ -26,6 +26,9 @@ pub const BEARER: &str = "bearer";
     modifiers(&Common),
     tags(
         (name = "auth", description = "Accounts, logins and sessions"),
+        (name = "campaigns", description = "Campaigns: drafts, launch, listing, cancel"),
+        (name = "tiers", description = "Reward tiers of a campaign"),
+        (name = "admin", description = "Admin-only moderation"),
         (name = "operations", description = "Health, readiness and metrics, outside /api/v1"),
     )
 )]

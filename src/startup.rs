@@ -18,7 +18,7 @@ use crate::db::{Db, run_migrations};
 use crate::http::metrics::Metrics;
 use crate::http::middleware::{REQUEST_ID_HEADER, request_id, track};
 use crate::http::rate_limit::RateLimiter;
-use crate::http::{not_found, path_config, query_config};
+use crate::http::{not_found, path_config};
 use crate::state::AppState;
 
 /// Seconds a stopping server gives in-flight requests to finish.
@@ -49,7 +49,6 @@ impl Application {
         let server = HttpServer::new(move || {
             let (app, _) = App::new()
                 .app_data(state.clone())
-                .app_data(query_config())
                 .app_data(path_config())
                 .wrap(cors(&state.settings.cors_allowed_origins))
                 .wrap(from_fn(track))

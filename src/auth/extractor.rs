@@ -50,3 +50,22 @@ fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
         .map_err(|_| ApiError::Unauthorized("the access token is invalid or expired".into()))?;
     Ok(AuthUser { id, role })
 }
+
+/// The caller if a token is sent, `None` for anonymous requests. A token that is sent but
+/// invalid is still a 401: a client with an expired token should refresh, not silently see
+/// the anonymous view.
+#[derive(Debug, Clone, Copy)]
+pub struct MaybeAuthUser(pub Option<AuthUser>);
+
+impl FromRequest for MaybeAuthUser {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(if req.headers().contains_key(header::AUTHORIZATION) {
+            authenticate(req).map(|user| Self(Some(user)))
+        } else {
+            Ok(Self(None))
+        })
+    }
+}

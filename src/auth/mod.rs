@@ -5,5 +5,5 @@ pub mod jwt;
 pub mod password;
 pub mod session;
 
-pub use extractor::AuthUser;
+pub use extractor::{AuthUser, MaybeAuthUser};
 pub use jwt::JwtKeys;

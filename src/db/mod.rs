@@ -4,10 +4,14 @@
 //! [`Db`] is the async handle the HTTP layer uses, which runs those functions on the blocking
 //! thread pool so that diesel never blocks an actix worker.
 
+pub mod campaign_events;
+pub mod campaign_list;
+pub mod campaigns;
 mod migrations;
 mod pool;
 pub mod refresh_tokens;
 pub mod schema;
+pub mod tiers;
 pub mod users;
 
 use diesel::Connection;

@@ -26,5 +26,66 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    campaigns (id) {
+        id -> BigInt,
+        owner_id -> BigInt,
+        slug -> Text,
+        title -> Text,
+        blurb -> Text,
+        description -> Text,
+        category -> Nullable<Text>,
+        currency -> Text,
+        goal_minor -> Nullable<BigInt>,
+        duration_days -> Nullable<Integer>,
+        status -> Text,
+        launched_at -> Nullable<Timestamp>,
+        deadline -> Nullable<Timestamp>,
+        pledged_minor -> BigInt,
+        backer_count -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reward_tiers (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        title -> Text,
+        description -> Text,
+        min_amount_minor -> BigInt,
+        quantity -> Nullable<Integer>,
+        claimed -> Integer,
+        estimated_delivery -> Text,
+        starts_at -> Nullable<Timestamp>,
+        ends_at -> Nullable<Timestamp>,
+        shipping -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    campaign_events (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        actor_id -> Nullable<BigInt>,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        reason -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, refresh_tokens);
+diesel::joinable!(campaigns -> users (owner_id));
+diesel::joinable!(reward_tiers -> campaigns (campaign_id));
+diesel::joinable!(campaign_events -> campaigns (campaign_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    refresh_tokens,
+    campaigns,
+    reward_tiers,
+    campaign_events
+);

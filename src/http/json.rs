@@ -65,17 +65,21 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         let path = err.path().to_string();
         let inner = err.into_inner();
         match inner.classify() {
-            Category::Data => {
-                let message = data_error_message(&inner.to_string());
-                let field = unknown_or_missing_field(&message).unwrap_or(path);
-                let field = if field == "." { "body".into() } else { field };
-                ApiError::Validation(vec![FieldError::new(field, message)])
-            }
+            Category::Data => field_error(&path, &inner.to_string(), "body"),
             Category::Syntax | Category::Eof | Category::Io => {
                 ApiError::BadRequest(format!("the body is not valid JSON: {inner}"))
             }
         }
     })
+}
+
+/// A 422 naming the field a deserialization error is about: the field in backticks for unknown
+/// and missing fields (whose path is the parent object), else the path; `root` for the whole.
+pub(crate) fn field_error(path: &str, message: &str, root: &str) -> ApiError {
+    let message = data_error_message(message);
+    let field = unknown_or_missing_field(&message).unwrap_or_else(|| path.to_owned());
+    let field = if field == "." { root.to_owned() } else { field };
+    ApiError::Validation(vec![FieldError::new(field, message)])
 }
 
 /// serde's message without the " at line 1 column 42" suffix, which means nothing to a client.

@@ -1,10 +1,13 @@
 //! The route table. Every route is registered here through `utoipa-actix-web`, which also puts
 //! it in the OpenAPI document: a route cannot be served without being documented.
 
+mod admin;
 mod auth;
+pub mod campaigns;
 mod health;
 mod me;
 mod metrics;
+mod tiers;
 
 use actix_web::middleware::from_fn;
 use utoipa_actix_web::scope;
@@ -28,6 +31,19 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                         .service(auth::refresh::refresh)
                         .service(auth::logout::logout),
                 )
-                .service(me::me),
+                .service(me::me)
+                .service(campaigns::mine::mine)
+                .service(campaigns::list::list)
+                .service(campaigns::create::create)
+                .service(campaigns::get::get)
+                .service(campaigns::update::update)
+                .service(campaigns::delete::delete)
+                .service(campaigns::launch::launch)
+                .service(campaigns::cancel::cancel)
+                .service(tiers::list::list)
+                .service(tiers::create::create)
+                .service(tiers::update::update)
+                .service(tiers::delete::delete)
+                .service(admin::suspend::suspend),
         );
 }

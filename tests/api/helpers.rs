@@ -236,3 +236,125 @@ pub fn invalid_fields(problem: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// A complete campaign body: launchable as it is.
+pub fn campaign_body(title: &str) -> Value {
+    json!({
+        "title": title,
+        "currency": "USD",
+        "blurb": "A lamp that charges while you ride",
+        "description": "Long description\nwith paragraphs.",
+        "category": "technology",
+        "goal": "1000.00",
+        "duration_days": 30,
+    })
+}
+
+pub fn tier_body(title: &str, min_amount: &str, quantity: Option<i64>) -> Value {
+    json!({
+        "title": title,
+        "min_amount": min_amount,
+        "quantity": quantity,
+        "estimated_delivery": "2099-01",
+    })
+}
+
+impl TestApp {
+    pub async fn patch_json(&self, path: &str, body: &Value, token: Option<&str>) -> Response {
+        self.request(Method::PATCH, path, token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Response {
+        self.request(Method::DELETE, path, token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// A user promoted with `crowdfund create-admin`, logged in again to carry the role.
+    pub async fn create_admin(&self) -> TestUser {
+        let user = self.create_user().await;
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_crowdfund"))
+            .env_clear()
+            .env("DATABASE_URL", &self.database_url)
+            .env("RUST_LOG", "error")
+            .args(["create-admin", "--email", &user.email])
+            .output()
+            .expect("run create-admin")
+            .status;
+        assert!(status.success());
+        TestUser::from_session(
+            self.login(&user.email, PASSWORD)
+                .await
+                .json()
+                .await
+                .expect("session"),
+        )
+    }
+
+    /// Creates a draft; returns its JSON.
+    pub async fn create_campaign(&self, owner: &TestUser, body: &Value) -> Value {
+        let response = self
+            .post_json("/api/v1/campaigns", body, Some(&owner.access_token))
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json().await.expect("campaign")
+    }
+
+    /// Creates and launches a complete campaign; returns its id.
+    pub async fn live_campaign(&self, owner: &TestUser, title: &str) -> i64 {
+        let id = self.create_campaign(owner, &campaign_body(title)).await["id"]
+            .as_i64()
+            .expect("id");
+        let response = self
+            .post_json(
+                &format!("/api/v1/campaigns/{id}/launch"),
+                &json!({}),
+                Some(&owner.access_token),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        id
+    }
+
+    pub async fn create_tier(&self, owner: &TestUser, campaign_id: i64, body: &Value) -> Value {
+        let response = self
+            .post_json(
+                &format!("/api/v1/campaigns/{campaign_id}/tiers"),
+                body,
+                Some(&owner.access_token),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json().await.expect("tier")
+    }
+
+    /// Runs SQL against the test database, for state no route can reach yet (tier claims
+    /// before pledges exist) and for reading the append-only logs.
+    pub fn sql(&self, query: &str) -> diesel::QueryResult<usize> {
+        diesel::sql_query(query).execute(&mut *self.connection())
+    }
+
+    /// `SELECT COUNT(*) AS n FROM ...`: the first column must be named `n`.
+    pub fn count(&self, query: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query(query)
+            .get_result::<Count>(&mut *self.connection())
+            .expect("count query")
+            .n
+    }
+
+    fn connection(&self) -> diesel::r2d2::PooledConnection<crowdfund::db::ConnectionManager> {
+        let url = crowdfund::db::DatabaseUrl::parse(&self.database_url).expect("url");
+        let db = crowdfund::db::Db::connect(&url, 1).expect("connect");
+        db.get_blocking().expect("connection")
+    }
+}

@@ -5,7 +5,11 @@
 //! PostgreSQL (each test creates and drops its own database); otherwise SQLite temp files.
 
 mod auth;
+mod authorization;
+mod campaign_list;
+mod campaigns;
 mod cli;
 mod helpers;
 mod http_basics;
 mod openapi;
+mod tiers;

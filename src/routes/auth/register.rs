@@ -6,7 +6,7 @@ use super::SessionResponse;
 use crate::auth::{password, session};
 use crate::db::{users, write_transaction};
 use crate::domain::{DisplayName, Email, NewPassword, Role, UserId};
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldErrors};
 use crate::http::Json;
 use crate::state::AppState;
 use crate::telemetry::mask_email;
@@ -35,19 +35,23 @@ impl TryFrom<RegisterRequest> for Registration {
     type Error = ApiError;
 
     fn try_from(body: RegisterRequest) -> Result<Self, ApiError> {
-        let mut errors = Vec::new();
-        let email = Email::parse(&body.email).map_err(|m| errors.push(FieldError::new("email", m)));
-        let display_name = DisplayName::parse(&body.display_name)
-            .map_err(|m| errors.push(FieldError::new("display_name", m)));
-        let password = NewPassword::parse(&body.password, Some(body.email.trim()))
-            .map_err(|m| errors.push(FieldError::new("password", m)));
+        let mut errors = FieldErrors::default();
+        let email = errors.check("email", Email::parse(&body.email));
+        let display_name = errors.check("display_name", DisplayName::parse(&body.display_name));
+        let password = errors.check(
+            "password",
+            NewPassword::parse(&body.password, Some(body.email.trim())),
+        );
+        errors.finish()?;
         match (email, display_name, password) {
-            (Ok(email), Ok(display_name), Ok(password)) => Ok(Self {
+            (Some(email), Some(display_name), Some(password)) => Ok(Self {
                 email,
                 display_name,
                 password,
             }),
-            _ => Err(ApiError::Validation(errors)),
+            _ => Err(ApiError::Internal(anyhow::anyhow!(
+                "validation passed without values"
+            ))),
         }
     }
 }

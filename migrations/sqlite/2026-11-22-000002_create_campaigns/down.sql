@@ -1,0 +1,3 @@
+DROP TABLE campaign_events;
+DROP TABLE reward_tiers;
+DROP TABLE campaigns;

@@ -1,0 +1,182 @@
+//! Campaign listings with keyset pagination: each page continues strictly after the last row
+//! of the previous one in the sort order, so rows inserted meanwhile neither repeat nor shift
+//! a page. Each public sort order has an index led by `status` (see the migration).
+
+use chrono::{DateTime, NaiveDateTime};
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+use super::DbConn;
+use super::campaigns::CampaignRow;
+use super::schema::{campaigns, users};
+
+diesel::define_sql_function! {
+    /// SQL `lower()`: ASCII case folding on SQLite, full Unicode on PostgreSQL.
+    fn lower(x: Text) -> Text;
+}
+
+/// The same expression as the `campaigns_most_funded_idx` index: percent of goal × 100.
+const FUNDED_BPS_SQL: &str = "((campaigns.pledged_minor * 10000) / campaigns.goal_minor)";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    Newest,
+    EndingSoon,
+    MostFunded,
+    MostBacked,
+}
+
+/// Where the previous page stopped: the last row's sort key and id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct After {
+    pub key: i64,
+    pub id: i64,
+}
+
+pub struct PublicFilter<'a> {
+    pub status: &'a str,
+    pub category: Option<&'a str>,
+    pub text: Option<&'a str>,
+    pub sort: Sort,
+    pub after: Option<After>,
+    pub limit: i64,
+}
+
+/// The value a row is sorted by under `sort`, as stored in a cursor.
+pub fn sort_key(row: &CampaignRow, sort: Sort) -> i64 {
+    match sort {
+        Sort::Newest => row.launched_at.map_or(0, |t| t.and_utc().timestamp_micros()),
+        Sort::EndingSoon => row.deadline.map_or(0, |t| t.and_utc().timestamp_micros()),
+        Sort::MostFunded => funded_bps(row.pledged_minor, row.goal_minor),
+        Sort::MostBacked => i64::from(row.backer_count),
+    }
+}
+
+pub fn funded_bps(pledged_minor: i64, goal_minor: Option<i64>) -> i64 {
+    match goal_minor {
+        Some(goal) if goal > 0 => pledged_minor.saturating_mul(10_000) / goal,
+        _ => 0,
+    }
+}
+
+fn micros(key: i64) -> NaiveDateTime {
+    DateTime::from_timestamp_micros(key)
+        .unwrap_or_default()
+        .naive_utc()
+}
+
+/// `%`, `_` and `\` in the user's text match themselves.
+fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// Public campaigns with their owner's display name; at most `limit` rows.
+pub fn public(conn: &mut DbConn, filter: &PublicFilter<'_>) -> QueryResult<Vec<(CampaignRow, String)>> {
+    let mut query = campaigns::table
+        .inner_join(users::table)
+        .filter(campaigns::status.eq(filter.status))
+        .select((CampaignRow::as_select(), users::display_name))
+        .into_boxed();
+    if let Some(category) = filter.category {
+        query = query.filter(campaigns::category.eq(category));
+    }
+    if let Some(text) = filter.text {
+        let pattern = like_pattern(text);
+        query = query.filter(
+            lower(campaigns::title)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(campaigns::blurb).like(pattern).escape('\\')),
+        );
+    }
+    query = match (filter.sort, filter.after) {
+        (Sort::Newest, after) => {
+            if let Some(After { key, id }) = after {
+                let t = micros(key);
+                query = query.filter(
+                    campaigns::launched_at
+                        .lt(t)
+                        .or(campaigns::launched_at.eq(t).and(campaigns::id.lt(id))),
+                );
+            }
+            query.order((campaigns::launched_at.desc(), campaigns::id.desc()))
+        }
+        (Sort::EndingSoon, after) => {
+            if let Some(After { key, id }) = after {
+                let t = micros(key);
+                query = query.filter(
+                    campaigns::deadline
+                        .gt(t)
+                        .or(campaigns::deadline.eq(t).and(campaigns::id.gt(id))),
+                );
+            }
+            query.order((campaigns::deadline.asc(), campaigns::id.asc()))
+        }
+        (Sort::MostBacked, after) => {
+            if let Some(After { key, id }) = after {
+                let n = i32::try_from(key).unwrap_or(i32::MAX);
+                query = query.filter(
+                    campaigns::backer_count
+                        .lt(n)
+                        .or(campaigns::backer_count.eq(n).and(campaigns::id.lt(id))),
+                );
+            }
+            query.order((campaigns::backer_count.desc(), campaigns::id.desc()))
+        }
+        (Sort::MostFunded, after) => {
+            if let Some(After { key, id }) = after {
+                query = query.filter(
+                    sql::<BigInt>(FUNDED_BPS_SQL)
+                        .lt(key)
+                        .or(sql::<BigInt>(FUNDED_BPS_SQL).eq(key).and(campaigns::id.lt(id))),
+                );
+            }
+            query.order((sql::<BigInt>(FUNDED_BPS_SQL).desc(), campaigns::id.desc()))
+        }
+    };
+    query.limit(filter.limit).load(conn)
+}
+
+/// An owner's campaigns, drafts included, newest first.
+pub fn owned(
+    conn: &mut DbConn,
+    owner_id: i64,
+    status: Option<&str>,
+    after_id: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<CampaignRow>> {
+    let mut query = campaigns::table
+        .filter(campaigns::owner_id.eq(owner_id))
+        .select(CampaignRow::as_select())
+        .into_boxed();
+    if let Some(status) = status {
+        query = query.filter(campaigns::status.eq(status));
+    }
+    if let Some(id) = after_id {
+        query = query.filter(campaigns::id.lt(id));
+    }
+    query.order(campaigns::id.desc()).limit(limit).load(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_metacharacters_are_literal() {
+        assert_eq!(like_pattern("100% Pure_Joy\\"), "%100\\% pure\\_joy\\\\%");
+    }
+
+    #[test]
+    fn funded_basis_points() {
+        assert_eq!(funded_bps(5_000, Some(10_000)), 5_000);
+        assert_eq!(funded_bps(25_000, Some(10_000)), 25_000);
+        assert_eq!(funded_bps(1, None), 0);
+    }
+}

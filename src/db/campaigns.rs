@@ -1,0 +1,154 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::{campaigns, users};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = campaigns)]
+pub struct CampaignRow {
+    pub id: i64,
+    pub owner_id: i64,
+    pub slug: String,
+    pub title: String,
+    pub blurb: String,
+    pub description: String,
+    pub category: Option<String>,
+    pub currency: String,
+    pub goal_minor: Option<i64>,
+    pub duration_days: Option<i32>,
+    pub status: String,
+    pub launched_at: Option<NaiveDateTime>,
+    pub deadline: Option<NaiveDateTime>,
+    pub pledged_minor: i64,
+    pub backer_count: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = campaigns)]
+pub struct NewCampaign<'a> {
+    pub owner_id: i64,
+    pub slug: &'a str,
+    pub title: &'a str,
+    pub blurb: &'a str,
+    pub description: &'a str,
+    pub category: Option<&'a str>,
+    pub currency: &'a str,
+    pub goal_minor: Option<i64>,
+    pub duration_days: Option<i32>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Fields an owner may change; `None` leaves a column as it is.
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = campaigns)]
+pub struct CampaignChanges {
+    pub slug: Option<String>,
+    pub title: Option<String>,
+    pub blurb: Option<String>,
+    pub description: Option<String>,
+    pub category: Option<String>,
+    pub currency: Option<String>,
+    pub goal_minor: Option<i64>,
+    pub duration_days: Option<i32>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+pub fn insert(conn: &mut DbConn, new: &NewCampaign<'_>) -> QueryResult<CampaignRow> {
+    diesel::insert_into(campaigns::table)
+        .values(new)
+        .returning(campaigns::all_columns)
+        .get_result(conn)
+}
+
+pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<CampaignRow>> {
+    campaigns::table
+        .find(id)
+        .select(CampaignRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<CampaignRow>> {
+    campaigns::table
+        .filter(campaigns::slug.eq(slug))
+        .select(CampaignRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn slug_taken(conn: &mut DbConn, slug: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        campaigns::table.filter(campaigns::slug.eq(slug)),
+    ))
+    .get_result(conn)
+}
+
+pub fn owner_name(conn: &mut DbConn, owner_id: i64) -> QueryResult<String> {
+    users::table
+        .find(owner_id)
+        .select(users::display_name)
+        .first(conn)
+}
+
+/// Applies owner edits, only while the campaign is still in `expected_status`.
+pub fn update(
+    conn: &mut DbConn,
+    id: i64,
+    expected_status: &str,
+    changes: &CampaignChanges,
+) -> QueryResult<Option<CampaignRow>> {
+    diesel::update(
+        campaigns::table
+            .find(id)
+            .filter(campaigns::status.eq(expected_status)),
+    )
+    .set(changes)
+    .returning(campaigns::all_columns)
+    .get_result(conn)
+    .optional()
+}
+
+/// Moves a campaign from one status to another if nobody moved it first.
+pub fn set_status(
+    conn: &mut DbConn,
+    id: i64,
+    from: &str,
+    to: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<CampaignRow>> {
+    diesel::update(campaigns::table.find(id).filter(campaigns::status.eq(from)))
+        .set((campaigns::status.eq(to), campaigns::updated_at.eq(now)))
+        .returning(campaigns::all_columns)
+        .get_result(conn)
+        .optional()
+}
+
+/// `draft` → `live`, fixing the launch instant and the deadline.
+pub fn launch(
+    conn: &mut DbConn,
+    id: i64,
+    now: NaiveDateTime,
+    deadline: NaiveDateTime,
+) -> QueryResult<Option<CampaignRow>> {
+    diesel::update(campaigns::table.find(id).filter(campaigns::status.eq("draft")))
+        .set((
+            campaigns::status.eq("live"),
+            campaigns::launched_at.eq(now),
+            campaigns::deadline.eq(deadline),
+            campaigns::updated_at.eq(now),
+        ))
+        .returning(campaigns::all_columns)
+        .get_result(conn)
+        .optional()
+}
+
+/// Deletes a campaign only while it is a draft; returns whether it did.
+pub fn delete_draft(conn: &mut DbConn, id: i64) -> QueryResult<bool> {
+    let deleted =
+        diesel::delete(campaigns::table.find(id).filter(campaigns::status.eq("draft"))).execute(conn)?;
+    Ok(deleted == 1)
+}

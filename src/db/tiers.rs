@@ -1,0 +1,112 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::reward_tiers;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = reward_tiers)]
+pub struct TierRow {
+    pub id: i64,
+    pub campaign_id: i64,
+    pub title: String,
+    pub description: String,
+    pub min_amount_minor: i64,
+    pub quantity: Option<i32>,
+    pub claimed: i32,
+    pub estimated_delivery: String,
+    pub starts_at: Option<NaiveDateTime>,
+    pub ends_at: Option<NaiveDateTime>,
+    pub shipping: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = reward_tiers)]
+pub struct NewTier<'a> {
+    pub campaign_id: i64,
+    pub title: &'a str,
+    pub description: &'a str,
+    pub min_amount_minor: i64,
+    pub quantity: Option<i32>,
+    pub estimated_delivery: &'a str,
+    pub starts_at: Option<NaiveDateTime>,
+    pub ends_at: Option<NaiveDateTime>,
+    pub shipping: Option<&'a str>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A tier's full new state (the caller merges the PATCH into the current row).
+#[derive(AsChangeset)]
+#[diesel(table_name = reward_tiers, treat_none_as_null = true)]
+pub struct TierUpdate {
+    pub title: String,
+    pub description: String,
+    pub min_amount_minor: i64,
+    pub quantity: Option<i32>,
+    pub estimated_delivery: String,
+    pub starts_at: Option<NaiveDateTime>,
+    pub ends_at: Option<NaiveDateTime>,
+    pub shipping: Option<String>,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConn, new: &NewTier<'_>) -> QueryResult<TierRow> {
+    diesel::insert_into(reward_tiers::table)
+        .values(new)
+        .returning(reward_tiers::all_columns)
+        .get_result(conn)
+}
+
+pub fn for_campaign(conn: &mut DbConn, campaign_id: i64) -> QueryResult<Vec<TierRow>> {
+    reward_tiers::table
+        .filter(reward_tiers::campaign_id.eq(campaign_id))
+        .order((reward_tiers::min_amount_minor, reward_tiers::id))
+        .select(TierRow::as_select())
+        .load(conn)
+}
+
+pub fn find(conn: &mut DbConn, campaign_id: i64, id: i64) -> QueryResult<Option<TierRow>> {
+    reward_tiers::table
+        .find(id)
+        .filter(reward_tiers::campaign_id.eq(campaign_id))
+        .select(TierRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn count_for_campaign(conn: &mut DbConn, campaign_id: i64) -> QueryResult<i64> {
+    reward_tiers::table
+        .filter(reward_tiers::campaign_id.eq(campaign_id))
+        .count()
+        .get_result(conn)
+}
+
+/// Writes the new state only if `claimed` is still what the caller's rule checks assumed,
+/// so a pledge that claims a unit meanwhile makes this return `None` rather than slip past
+/// the frozen-price rule.
+pub fn update_if_claimed(
+    conn: &mut DbConn,
+    id: i64,
+    expected_claimed: i32,
+    update: &TierUpdate,
+) -> QueryResult<Option<TierRow>> {
+    diesel::update(
+        reward_tiers::table
+            .find(id)
+            .filter(reward_tiers::claimed.eq(expected_claimed)),
+    )
+    .set(update)
+    .returning(reward_tiers::all_columns)
+    .get_result(conn)
+    .optional()
+}
+
+/// Deletes a tier nobody holds; returns whether it did.
+pub fn delete_unclaimed(conn: &mut DbConn, id: i64) -> QueryResult<bool> {
+    let deleted =
+        diesel::delete(reward_tiers::table.find(id).filter(reward_tiers::claimed.eq(0))).execute(conn)?;
+    Ok(deleted == 1)
+}

@@ -1,0 +1,132 @@
+//! Reward tiers: validated fields and the rules that protect backers once a tier has them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Datelike, Utc};
+
+use super::money::{Currency, Money};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TierId(pub i64);
+
+impl fmt::Display for TierId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+pub const MAX_QUANTITY: i64 = 1_000_000;
+
+pub fn quantity(n: i64) -> Result<i32, String> {
+    if (1..=MAX_QUANTITY).contains(&n) {
+        Ok(n as i32)
+    } else {
+        Err(format!("must be from 1 to {MAX_QUANTITY}, or null for unlimited"))
+    }
+}
+
+/// An estimated delivery month, `YYYY-MM`, not before the current month.
+pub fn estimated_delivery(raw: &str, now: DateTime<Utc>) -> Result<String, String> {
+    let parsed = raw
+        .split_once('-')
+        .filter(|(y, m)| y.len() == 4 && m.len() == 2)
+        .and_then(|(y, m)| Some((y.parse::<i32>().ok()?, m.parse::<u32>().ok()?)))
+        .filter(|(_, m)| (1..=12).contains(m));
+    let (year, month) = parsed.ok_or("must be a month such as 2027-03")?;
+    if (year, month) < (now.year(), now.month()) {
+        return Err("must not be in the past".into());
+    }
+    Ok(format!("{year:04}-{month:02}"))
+}
+
+/// Shipping fees by destination: ISO 3166-1 alpha-2 codes, and `*` for the rest of the world.
+/// `None` means the tier ships nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shipping(BTreeMap<String, i64>);
+
+impl Shipping {
+    /// Parses `{"US": "5.00", "*": "15.00"}`; errors name the offending key.
+    pub fn parse(table: &BTreeMap<String, String>, currency: Currency) -> Result<Self, (String, String)> {
+        if table.is_empty() {
+            return Err((
+                String::new(),
+                "must list at least one destination, or be null".into(),
+            ));
+        }
+        let mut fees = BTreeMap::new();
+        for (country, fee) in table {
+            let is_code =
+                country == "*" || (country.len() == 2 && country.chars().all(|c| c.is_ascii_uppercase()));
+            if !is_code {
+                return Err((
+                    country.clone(),
+                    "destinations are ISO 3166-1 alpha-2 codes (US, FR, ...) or *".into(),
+                ));
+            }
+            let fee = Money::parse(fee, currency).map_err(|m| (country.clone(), m))?;
+            fees.insert(country.clone(), fee.minor());
+        }
+        Ok(Self(fees))
+    }
+
+    /// The fee to ship to `country`, falling back to `*`; `None` where the tier does not ship.
+    pub fn fee_for(&self, country: &str) -> Option<i64> {
+        self.0.get(country).or_else(|| self.0.get("*")).copied()
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.0).unwrap_or_else(|_| "{}".into())
+    }
+
+    pub fn from_json(stored: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(stored).map(Self)
+    }
+
+    pub fn entries(&self) -> impl Iterator<Item = (&String, &i64)> {
+        self.0.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn delivery_months() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0).unwrap();
+        assert_eq!(estimated_delivery("2026-11", now).unwrap(), "2026-11");
+        assert_eq!(estimated_delivery("2027-03", now).unwrap(), "2027-03");
+        for bad in [
+            "2026-10", "2027-13", "2027-3", "27-03", "March", "2027-00", "2027/03",
+        ] {
+            assert!(estimated_delivery(bad, now).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn shipping_table() {
+        let table: BTreeMap<String, String> =
+            [("US".into(), "5.00".into()), ("*".into(), "15.00".into())].into();
+        let shipping = Shipping::parse(&table, Currency::USD).unwrap();
+        assert_eq!(shipping.fee_for("US"), Some(500));
+        assert_eq!(shipping.fee_for("FR"), Some(1500));
+        assert_eq!(Shipping::from_json(&shipping.to_json()).unwrap(), shipping);
+
+        let domestic: BTreeMap<String, String> = [("JP".into(), "500".into())].into();
+        let domestic = Shipping::parse(&domestic, Currency::JPY).unwrap();
+        assert_eq!(domestic.fee_for("US"), None, "no * entry: does not ship there");
+
+        let bad: BTreeMap<String, String> = [("usa".into(), "5.00".into())].into();
+        assert_eq!(Shipping::parse(&bad, Currency::USD).unwrap_err().0, "usa");
+        let bad: BTreeMap<String, String> = [("US".into(), "5.001".into())].into();
+        assert_eq!(Shipping::parse(&bad, Currency::USD).unwrap_err().0, "US");
+        assert!(Shipping::parse(&BTreeMap::new(), Currency::USD).is_err());
+    }
+
+    #[test]
+    fn quantities() {
+        assert!(quantity(0).is_err() && quantity(1).is_ok() && quantity(MAX_QUANTITY + 1).is_err());
+    }
+}

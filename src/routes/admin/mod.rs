@@ -1,0 +1,3 @@
+//! `/api/v1/admin`: routes for admins only (403 for everyone else).
+
+pub mod suspend;

@@ -1,0 +1,73 @@
+use actix_web::{HttpResponse, get, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::view::{CampaignPage, CampaignSummary};
+use crate::auth::AuthUser;
+use crate::db::{campaign_list, users};
+use crate::domain::CampaignStatus;
+use crate::error::ApiError;
+use crate::http::{Query, cursor};
+use crate::state::AppState;
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MineQuery {
+    /// Only campaigns in this status.
+    pub status: Option<CampaignStatus>,
+    /// 1–100, default 20.
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// The caller's own campaigns, drafts included, newest first.
+#[utoipa::path(
+    tag = "campaigns",
+    security(("bearer" = [])),
+    params(MineQuery),
+    responses(
+        (status = 200, body = CampaignPage),
+        (status = 401, description = "Missing or invalid access token"),
+        (status = 422, description = "A query parameter is invalid"),
+    )
+)]
+#[get("/me/campaigns")]
+#[tracing::instrument(skip_all, fields(user.id = %user.id))]
+pub async fn mine(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    Query(query): Query<MineQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = cursor::limit(query.limit)?;
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|c| cursor::decode("mine", c))
+        .transpose()?
+        .map(|(_, id)| id);
+    let now = state.clock.now();
+    let (rows, owner) = state
+        .db
+        .run(move |conn| {
+            let status = query.status.map(CampaignStatus::as_str);
+            let rows = campaign_list::owned(conn, user.id.0, status, after, limit + 1)?;
+            let owner = users::find(conn, user.id.0)?
+                .map(|u| u.display_name)
+                .unwrap_or_default();
+            Ok((rows, owner))
+        })
+        .await?;
+    let has_more = rows.len() as i64 > limit;
+    let rows = &rows[..rows.len().min(limit as usize)];
+    let next_cursor = rows
+        .last()
+        .filter(|_| has_more)
+        .map(|row| cursor::encode("mine", 0, row.id));
+    let items = rows
+        .iter()
+        .map(|row| CampaignSummary::new(row, owner.clone(), now))
+        .collect::<Result<_, _>>()?;
+    Ok(HttpResponse::Ok().json(CampaignPage { items, next_cursor }))
+}

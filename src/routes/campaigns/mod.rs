@@ -1,0 +1,11 @@
+//! `/api/v1/campaigns` and `/api/v1/me/campaigns`.
+
+pub mod cancel;
+pub mod create;
+pub mod delete;
+pub mod get;
+pub mod launch;
+pub mod list;
+pub mod mine;
+pub mod update;
+pub mod view;

@@ -1,0 +1,198 @@
+//! What the API shows of campaigns and tiers.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::db::campaign_list::funded_bps;
+use crate::db::campaigns::CampaignRow;
+use crate::db::tiers::TierRow;
+use crate::domain::{CampaignStatus, Category, Currency, Money, Shipping};
+use crate::error::ApiError;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Owner {
+    pub id: i64,
+    #[schema(example = "Ana López")]
+    pub display_name: String,
+}
+
+/// A campaign as lists show it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CampaignSummary {
+    #[schema(example = 42)]
+    pub id: i64,
+    #[schema(example = "solar-bike-lamp")]
+    pub slug: String,
+    pub owner: Owner,
+    #[schema(example = "Solar bike lamp")]
+    pub title: String,
+    #[schema(example = "A lamp that charges while you ride")]
+    pub blurb: String,
+    pub category: Option<Category>,
+    pub currency: Currency,
+    /// Decimal string in the campaign's currency; null until set on a draft.
+    #[schema(example = "10000.00")]
+    pub goal: Option<String>,
+    #[schema(example = 30)]
+    pub duration_days: Option<i32>,
+    pub status: CampaignStatus,
+    pub launched_at: Option<DateTime<Utc>>,
+    pub deadline: Option<DateTime<Utc>>,
+    /// Total of active pledges, or the total frozen at the deadline.
+    #[schema(example = "5250.00")]
+    pub pledged: String,
+    #[schema(example = 87)]
+    pub backer_count: i32,
+    /// Whole percent of the goal pledged (can exceed 100).
+    #[schema(example = 52)]
+    pub percent_funded: i64,
+    /// Seconds until the deadline while live; null otherwise.
+    #[schema(example = 86400)]
+    pub seconds_left: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A campaign's page: the summary, its description and its reward tiers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CampaignResponse {
+    #[serde(flatten)]
+    pub summary: CampaignSummary,
+    pub description: String,
+    pub tiers: Vec<TierResponse>,
+}
+
+/// One page of campaigns; pass `next_cursor` as `cursor` for the next (null: last page).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CampaignPage {
+    pub items: Vec<CampaignSummary>,
+    pub next_cursor: Option<String>,
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::Internal(anyhow::anyhow!("stored value is invalid: {e}"))
+}
+
+pub fn currency_of(row: &CampaignRow) -> Result<Currency, ApiError> {
+    row.currency.parse().map_err(internal)
+}
+
+impl CampaignSummary {
+    pub fn new(row: &CampaignRow, owner_name: String, now: DateTime<Utc>) -> Result<Self, ApiError> {
+        let currency = currency_of(row)?;
+        let status: CampaignStatus = row.status.parse().map_err(internal)?;
+        let deadline = row.deadline.map(|d| d.and_utc());
+        Ok(Self {
+            id: row.id,
+            slug: row.slug.clone(),
+            owner: Owner {
+                id: row.owner_id,
+                display_name: owner_name,
+            },
+            title: row.title.clone(),
+            blurb: row.blurb.clone(),
+            category: row
+                .category
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(internal)?,
+            currency,
+            goal: row
+                .goal_minor
+                .map(|g| Money::from_minor(g, currency).to_decimal_string()),
+            duration_days: row.duration_days,
+            status,
+            launched_at: row.launched_at.map(|t| t.and_utc()),
+            deadline,
+            pledged: Money::from_minor(row.pledged_minor, currency).to_decimal_string(),
+            backer_count: row.backer_count,
+            percent_funded: funded_bps(row.pledged_minor, row.goal_minor) / 100,
+            seconds_left: match (status, deadline) {
+                (CampaignStatus::Live, Some(deadline)) => Some((deadline - now).num_seconds().max(0)),
+                _ => None,
+            },
+            created_at: row.created_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
+        })
+    }
+}
+
+/// A reward tier.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TierResponse {
+    pub id: i64,
+    #[schema(example = "Early bird")]
+    pub title: String,
+    pub description: String,
+    /// Smallest pledge for this reward, shipping excluded.
+    #[schema(example = "25.00")]
+    pub min_amount: String,
+    /// Units on offer; null for unlimited.
+    #[schema(example = 100)]
+    pub quantity: Option<i32>,
+    /// Units held by backers.
+    pub claimed: i32,
+    /// Units left; null for unlimited.
+    pub remaining: Option<i32>,
+    /// `YYYY-MM`.
+    #[schema(example = "2027-03")]
+    pub estimated_delivery: String,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    /// Fee by ISO country code, `*` for the rest of the world; null if nothing ships.
+    #[schema(example = json!({"US": "5.00", "*": "15.00"}))]
+    pub shipping: Option<BTreeMap<String, String>>,
+    /// Inside its time window and not sold out.
+    pub available: bool,
+}
+
+impl TierResponse {
+    pub fn new(row: &TierRow, currency: Currency, now: DateTime<Utc>) -> Result<Self, ApiError> {
+        let remaining = row.quantity.map(|q| (q - row.claimed).max(0));
+        let now = now.naive_utc();
+        let in_window = row.starts_at.is_none_or(|s| s <= now) && row.ends_at.is_none_or(|e| now < e);
+        let shipping = row
+            .shipping
+            .as_deref()
+            .map(Shipping::from_json)
+            .transpose()
+            .map_err(internal)?
+            .map(|s| {
+                s.entries()
+                    .map(|(country, fee)| {
+                        (
+                            country.clone(),
+                            Money::from_minor(*fee, currency).to_decimal_string(),
+                        )
+                    })
+                    .collect()
+            });
+        Ok(Self {
+            id: row.id,
+            title: row.title.clone(),
+            description: row.description.clone(),
+            min_amount: Money::from_minor(row.min_amount_minor, currency).to_decimal_string(),
+            quantity: row.quantity,
+            claimed: row.claimed,
+            remaining,
+            estimated_delivery: row.estimated_delivery.clone(),
+            starts_at: row.starts_at.map(|t| t.and_utc()),
+            ends_at: row.ends_at.map(|t| t.and_utc()),
+            shipping,
+            available: in_window && remaining != Some(0),
+        })
+    }
+}
+
+/// For PATCH bodies: tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+pub fn double_option<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
+}
