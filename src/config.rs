@@ -12,6 +12,12 @@ pub enum AppEnv {
     Production,
 }
 
+/// Which payment provider charges backers. Only the sandbox exists so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentProviderKind {
+    Sandbox,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Pretty,
@@ -58,6 +64,7 @@ pub struct Settings {
     pub cron_secret: Secret,
     pub cors_allowed_origins: Vec<String>,
     pub auth_rate_limit_per_minute: u32,
+    pub payment_provider: PaymentProviderKind,
     pub log_format: LogFormat,
     /// Warnings to log once logging is up (configuration is read before it is).
     pub warnings: Vec<String>,
@@ -152,6 +159,14 @@ impl Settings {
             }
         }
 
+        let payment_provider = match get("PAYMENT_PROVIDER").as_deref() {
+            None | Some("sandbox") => PaymentProviderKind::Sandbox,
+            Some(other) => {
+                errors.push(format!("PAYMENT_PROVIDER: expected sandbox, got {other:?}"));
+                PaymentProviderKind::Sandbox
+            }
+        };
+
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
@@ -173,6 +188,7 @@ impl Settings {
             cron_secret,
             cors_allowed_origins,
             auth_rate_limit_per_minute,
+            payment_provider,
             log_format,
             warnings,
         })

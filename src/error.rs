@@ -32,6 +32,10 @@ pub struct Problem {
     /// The fields that failed validation (422 only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// For a 409 caused by an existing resource (a second pledge): where that resource is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "/api/v1/pledges/17")]
+    pub existing: Option<String>,
 }
 
 /// One invalid field: a JSON path into the request (`tiers[0].title`) or a parameter name.
@@ -88,6 +92,9 @@ pub enum ApiError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// 409 pointing at the resource that already exists (also sent as `Location`).
+    #[error("conflict: {detail}")]
+    Duplicate { detail: String, existing: String },
     #[error("validation failed: {0:?}")]
     Validation(Vec<FieldError>),
     #[error("request body exceeds {limit} bytes")]
@@ -113,7 +120,7 @@ impl ApiError {
             Self::Unauthorized(_) => ("unauthorized", "Authentication required"),
             Self::Forbidden(_) => ("forbidden", "Not allowed"),
             Self::NotFound => ("not-found", "Not found"),
-            Self::Conflict(_) => ("conflict", "Conflict with the current state"),
+            Self::Conflict(_) | Self::Duplicate { .. } => ("conflict", "Conflict with the current state"),
             Self::Validation(_) => ("validation", "Invalid request"),
             Self::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
             Self::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
@@ -126,6 +133,7 @@ impl ApiError {
     fn detail(&self) -> String {
         match self {
             Self::BadRequest(d) | Self::Unauthorized(d) | Self::Forbidden(d) | Self::Conflict(d) => d.clone(),
+            Self::Duplicate { detail, .. } => detail.clone(),
             Self::NotFound => "the resource does not exist or is not visible to you".into(),
             Self::Validation(errors) => match errors.len() {
                 1 => "1 field is invalid".into(),
@@ -153,6 +161,10 @@ impl ApiError {
                 Self::Validation(errors) => errors.clone(),
                 _ => Vec::new(),
             },
+            existing: match self {
+                Self::Duplicate { existing, .. } => Some(existing.clone()),
+                _ => None,
+            },
         }
     }
 }
@@ -164,7 +176,7 @@ impl ResponseError for ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::Duplicate { .. } => StatusCode::CONFLICT,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -189,6 +201,9 @@ impl ResponseError for ApiError {
             Self::TooManyRequests { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
+            Self::Duplicate { existing, .. } => {
+                response.insert_header((header::LOCATION, existing.clone()));
+            }
             _ => {}
         }
         response.json(self.problem())
@@ -204,6 +219,9 @@ impl From<diesel::result::Error> for ApiError {
                     Some(name) => format!("conflicts with an existing record ({name})"),
                     None => "conflicts with an existing record".into(),
                 })
+            }
+            diesel::result::Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+                Self::Conflict("other records still refer to it".into())
             }
             other => Self::Internal(other.into()),
         }

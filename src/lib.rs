@@ -13,6 +13,8 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod openapi;
+pub mod payments;
+pub mod pledges;
 pub mod routes;
 pub mod startup;
 pub mod state;

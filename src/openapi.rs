@@ -28,6 +28,7 @@ pub const BEARER: &str = "bearer";
         (name = "auth", description = "Accounts, logins and sessions"),
         (name = "campaigns", description = "Campaigns: drafts, launch, listing, cancel"),
         (name = "tiers", description = "Reward tiers of a campaign"),
+        (name = "pledges", description = "Backing campaigns; the creator's fulfilment view"),
         (name = "admin", description = "Admin-only moderation"),
         (name = "operations", description = "Health, readiness and metrics, outside /api/v1"),
     )

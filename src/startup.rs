@@ -1,6 +1,7 @@
 //! Builds the HTTP server: pool, migrations, listener, middleware and routes.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_cors::Cors;
 use actix_web::dev::{Server, ServerHandle};
@@ -13,12 +14,14 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::JwtKeys;
 use crate::clock::Clock;
-use crate::config::Settings;
+use crate::config::{PaymentProviderKind, Settings};
 use crate::db::{Db, run_migrations};
 use crate::http::metrics::Metrics;
 use crate::http::middleware::{REQUEST_ID_HEADER, request_id, track};
 use crate::http::rate_limit::RateLimiter;
 use crate::http::{not_found, path_config};
+use crate::payments::PaymentProvider;
+use crate::payments::sandbox::Sandbox;
 use crate::state::AppState;
 
 /// Seconds a stopping server gives in-flight requests to finish.
@@ -37,7 +40,11 @@ impl Application {
         let listener = TcpListener::bind(settings.bind_addr)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind_addr))?;
         let port = listener.local_addr()?.port();
+        let payments: Arc<dyn PaymentProvider> = match settings.payment_provider {
+            PaymentProviderKind::Sandbox => Arc::new(Sandbox::new(db.clone(), clock.clone())),
+        };
         let state = web::Data::new(AppState {
+            payments,
             db,
             clock,
             jwt: JwtKeys::new(settings.jwt_secret.expose()),

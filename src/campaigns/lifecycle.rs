@@ -1,7 +1,7 @@
 //! Status changes. Every one goes through [`transition`], which checks the state diagram
 //! (`CampaignStatus::can_transition`), applies the change only if nobody changed the status
-//! first (a conditional UPDATE), and appends to `campaign_events`, all in the caller's
-//! transaction.
+//! first (a conditional UPDATE), releases the active pledges of a canceled or suspended
+//! campaign, and appends to `campaign_events`, all in the caller's transaction.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -10,6 +10,7 @@ use crate::db::campaign_events::{self, NewCampaignEvent};
 use crate::db::campaigns::{self, CampaignRow};
 use crate::domain::{CampaignStatus, UserId};
 use crate::error::{ApiError, FieldError};
+use crate::pledges;
 
 pub fn status_of(campaign: &CampaignRow) -> Result<CampaignStatus, ApiError> {
     campaign
@@ -65,6 +66,13 @@ pub fn transition(
         _ => campaigns::set_status(conn, campaign.id, from.as_str(), to.as_str(), now.naive_utc())?,
     }
     .ok_or_else(|| ApiError::Conflict("the campaign changed meanwhile; reload it and retry".into()))?;
+    if matches!(to, CampaignStatus::Canceled | CampaignStatus::Suspended) {
+        let why = match to {
+            CampaignStatus::Canceled => "campaign canceled by its creator",
+            _ => "campaign suspended",
+        };
+        pledges::service::release_all(conn, campaign.id, actor.map(|a| a.0), why, now)?;
+    }
     campaign_events::append(
         conn,
         &NewCampaignEvent {

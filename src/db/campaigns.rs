@@ -152,3 +152,41 @@ pub fn delete_draft(conn: &mut DbConn, id: i64) -> QueryResult<bool> {
         diesel::delete(campaigns::table.find(id).filter(campaigns::status.eq("draft"))).execute(conn)?;
     Ok(deleted == 1)
 }
+
+/// Moves the running totals of a live campaign by `amount` and `backers`, atomically checking
+/// the rules that depend on them: the campaign is live and before its deadline, and a decrease
+/// inside the last 24 hours does not take a campaign that has reached its goal below it.
+/// Returns `false` (and changes nothing) if a rule refuses.
+pub fn adjust_totals(
+    conn: &mut DbConn,
+    id: i64,
+    amount: i64,
+    backers: i32,
+    now: NaiveDateTime,
+    last_day_starts: NaiveDateTime,
+) -> QueryResult<bool> {
+    let live = campaigns::table
+        .find(id)
+        .filter(campaigns::status.eq("live"))
+        .filter(campaigns::deadline.gt(now));
+    let changes = (
+        campaigns::pledged_minor.eq(campaigns::pledged_minor + amount),
+        campaigns::backer_count.eq(campaigns::backer_count + backers),
+        campaigns::updated_at.eq(now),
+    );
+    let updated = if amount >= 0 {
+        diesel::update(live).set(changes).execute(conn)?
+    } else {
+        diesel::update(
+            live.filter(
+                campaigns::deadline
+                    .gt(last_day_starts)
+                    .or(campaigns::pledged_minor.nullable().lt(campaigns::goal_minor))
+                    .or(campaigns::goal_minor.le((campaigns::pledged_minor + amount).nullable())),
+            ),
+        )
+        .set(changes)
+        .execute(conn)?
+    };
+    Ok(updated == 1)
+}

@@ -7,7 +7,9 @@
 pub mod campaign_events;
 pub mod campaign_list;
 pub mod campaigns;
+pub mod idempotency;
 mod migrations;
+pub mod pledges;
 mod pool;
 pub mod refresh_tokens;
 pub mod schema;

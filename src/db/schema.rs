@@ -78,7 +78,83 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    pledges (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        backer_id -> BigInt,
+        tier_id -> Nullable<BigInt>,
+        amount_minor -> BigInt,
+        shipping_country -> Nullable<Text>,
+        shipping_fee_minor -> BigInt,
+        status -> Text,
+        payment_method -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        canceled_at -> Nullable<Timestamp>,
+        released_at -> Nullable<Timestamp>,
+        collected_at -> Nullable<Timestamp>,
+        errored_at -> Nullable<Timestamp>,
+        dropped_at -> Nullable<Timestamp>,
+        refunded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    pledge_events (id) {
+        id -> BigInt,
+        pledge_id -> BigInt,
+        actor_id -> Nullable<BigInt>,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        reason -> Text,
+        amount_minor -> BigInt,
+        tier_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (user_id, idempotency_key) {
+        user_id -> BigInt,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        response_status -> Nullable<Integer>,
+        response_body -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sandbox_charges (id) {
+        id -> BigInt,
+        idempotency_key -> Text,
+        payment_method -> Text,
+        amount_minor -> BigInt,
+        currency -> Text,
+        status -> Text,
+        failure_code -> Nullable<Text>,
+        fee_minor -> BigInt,
+        refunded_minor -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sandbox_refunds (id) {
+        id -> BigInt,
+        idempotency_key -> Text,
+        charge_id -> BigInt,
+        amount_minor -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(pledges -> campaigns (campaign_id));
+diesel::joinable!(pledges -> users (backer_id));
+diesel::joinable!(pledges -> reward_tiers (tier_id));
+diesel::joinable!(pledge_events -> pledges (pledge_id));
 diesel::joinable!(campaigns -> users (owner_id));
 diesel::joinable!(reward_tiers -> campaigns (campaign_id));
 diesel::joinable!(campaign_events -> campaigns (campaign_id));
@@ -87,5 +163,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     campaigns,
     reward_tiers,
-    campaign_events
+    campaign_events,
+    pledges,
+    pledge_events,
+    idempotency_keys,
+    sandbox_charges,
+    sandbox_refunds,
 );

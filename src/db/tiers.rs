@@ -110,3 +110,47 @@ pub fn delete_unclaimed(conn: &mut DbConn, id: i64) -> QueryResult<bool> {
         diesel::delete(reward_tiers::table.find(id).filter(reward_tiers::claimed.eq(0))).execute(conn)?;
     Ok(deleted == 1)
 }
+
+/// Takes one unit if any is left: the conditional UPDATE that makes overselling impossible
+/// (with the CHECK constraint behind it). Returns whether a unit was taken.
+pub fn claim(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+    let updated = diesel::update(
+        reward_tiers::table.find(id).filter(
+            reward_tiers::quantity
+                .is_null()
+                .or(reward_tiers::claimed.nullable().lt(reward_tiers::quantity)),
+        ),
+    )
+    .set((
+        reward_tiers::claimed.eq(reward_tiers::claimed + 1),
+        reward_tiers::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Gives a unit back (a pledge canceled, released, dropped or moved to another tier).
+pub fn release(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(reward_tiers::table.find(id).filter(reward_tiers::claimed.gt(0)))
+        .set((
+            reward_tiers::claimed.eq(reward_tiers::claimed - 1),
+            reward_tiers::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Gives back `units` at once (a campaign's pledges released together).
+pub fn release_many(conn: &mut DbConn, id: i64, units: i32, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(
+        reward_tiers::table
+            .find(id)
+            .filter(reward_tiers::claimed.ge(units)),
+    )
+    .set((
+        reward_tiers::claimed.eq(reward_tiers::claimed - units),
+        reward_tiers::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(())
+}

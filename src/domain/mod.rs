@@ -5,6 +5,7 @@ pub mod display_name;
 pub mod email;
 pub mod money;
 pub mod password;
+pub mod pledge;
 pub mod tier;
 pub mod user;
 
@@ -13,5 +14,6 @@ pub use display_name::DisplayName;
 pub use email::Email;
 pub use money::{Currency, Money};
 pub use password::NewPassword;
+pub use pledge::PledgeStatus;
 pub use tier::{Shipping, TierId};
 pub use user::{Role, UserId};

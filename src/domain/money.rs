@@ -170,6 +170,18 @@ impl Money {
     }
 }
 
+/// `amount × bps / 10 000`, rounded half-even to the minor unit (fees).
+pub fn basis_points_half_even(amount_minor: i64, bps: i64) -> i64 {
+    let product = i128::from(amount_minor) * i128::from(bps);
+    let (quotient, remainder) = (product / 10_000, product % 10_000);
+    let rounded = match (remainder * 2).cmp(&10_000) {
+        std::cmp::Ordering::Greater => quotient + 1,
+        std::cmp::Ordering::Equal if quotient % 2 == 1 => quotient + 1,
+        _ => quotient,
+    };
+    i64::try_from(rounded).unwrap_or(i64::MAX)
+}
+
 fn example(currency: Currency) -> &'static str {
     match currency.exponent() {
         0 => "2500",
@@ -240,6 +252,16 @@ mod tests {
         assert!(a.checked_add(Money::from_minor(100, Currency::EUR)).is_none());
     }
 
+    #[test]
+    fn fees_round_half_even() {
+        assert_eq!(basis_points_half_even(10_000, 500), 500);
+        assert_eq!(basis_points_half_even(10, 500), 0, "0.5 rounds to even 0");
+        assert_eq!(basis_points_half_even(30, 500), 2, "1.5 rounds to even 2");
+        assert_eq!(basis_points_half_even(50, 500), 2, "2.5 rounds to even 2");
+        assert_eq!(basis_points_half_even(51, 500), 3, "2.55 rounds up");
+        assert_eq!(basis_points_half_even(1_234, 290), 36, "35.786");
+    }
+
     fn currency() -> impl Strategy<Value = Currency> {
         prop::sample::select(Currency::ALL.to_vec())
     }
@@ -263,6 +285,13 @@ mod tests {
         fn too_many_decimals_never_parse(major in 0..1_000_000_i64, extra in 1..10_u32, currency in currency()) {
             let raw = format!("{major}.{}", "1".repeat((currency.exponent() + extra) as usize));
             prop_assert!(Money::parse(&raw, currency).is_err());
+        }
+
+        #[test]
+        fn half_even_is_within_half_a_unit(amount in 0..1_000_000_000_i64, bps in 0..10_000_i64) {
+            let exact = amount as f64 * bps as f64 / 10_000.0;
+            let rounded = basis_points_half_even(amount, bps) as f64;
+            prop_assert!((rounded - exact).abs() <= 0.5 + 1e-6);
         }
 
         #[test]

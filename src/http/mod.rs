@@ -2,6 +2,7 @@
 //! for actix's own extractors.
 
 pub mod cursor;
+pub mod idempotency;
 pub mod json;
 pub mod metrics;
 pub mod middleware;

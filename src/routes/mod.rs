@@ -7,6 +7,7 @@ pub mod campaigns;
 mod health;
 mod me;
 mod metrics;
+pub mod pledges;
 mod tiers;
 
 use actix_web::middleware::from_fn;
@@ -44,6 +45,13 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(tiers::create::create)
                 .service(tiers::update::update)
                 .service(tiers::delete::delete)
+                .service(pledges::create::create)
+                .service(pledges::fulfilment::list)
+                .service(pledges::mine::mine)
+                .service(pledges::get::get)
+                .service(pledges::update::update)
+                .service(pledges::cancel::cancel)
+                .service(pledges::payment_method::replace)
                 .service(admin::suspend::suspend),
         );
 }

@@ -358,3 +358,33 @@ impl TestApp {
         db.get_blocking().expect("connection")
     }
 }
+
+pub fn pledge_body(tier_id: Option<i64>, amount: &str) -> Value {
+    json!({"tier_id": tier_id, "amount": amount, "payment_method": "pm_card_visa"})
+}
+
+impl TestApp {
+    pub async fn pledge(&self, backer: &TestUser, campaign_id: i64, body: &Value) -> Response {
+        self.post_json(
+            &format!("/api/v1/campaigns/{campaign_id}/pledges"),
+            body,
+            Some(&backer.access_token),
+        )
+        .await
+    }
+
+    /// Makes a pledge that must succeed; returns it.
+    pub async fn pledged(&self, backer: &TestUser, campaign_id: i64, body: &Value) -> Value {
+        let response = self.pledge(backer, campaign_id, body).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json().await.expect("pledge")
+    }
+
+    pub async fn campaign(&self, id: i64) -> Value {
+        self.get(&format!("/api/v1/campaigns/{id}"), None)
+            .await
+            .json()
+            .await
+            .expect("campaign")
+    }
+}

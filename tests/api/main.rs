@@ -12,4 +12,5 @@ mod cli;
 mod helpers;
 mod http_basics;
 mod openapi;
+mod pledges;
 mod tiers;

@@ -1,20 +1,19 @@
-use actix_web::{HttpResponse, post, web};
-use serde::Deserialize;
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::view::CampaignResponse;
 use crate::auth::AuthUser;
 use crate::campaigns::lifecycle;
 use crate::db::campaigns::{self, NewCampaign};
-use crate::db::write_transaction;
 use crate::domain::campaign as fields;
 use crate::domain::{Category, Currency};
 use crate::error::{ApiError, FieldErrors};
-use crate::http::Json;
+use crate::http::{Json, idempotency};
 use crate::state::AppState;
 
 /// A new draft. Only `title` and `currency` are needed now; launching needs the rest.
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCampaignRequest {
     /// 3–120 characters.
@@ -72,23 +71,25 @@ pub fn validate(
     Ok(fields)
 }
 
-/// Creates a draft campaign owned by the caller.
+/// Creates a draft campaign owned by the caller. Honours `Idempotency-Key`.
 #[utoipa::path(
     tag = "campaigns",
     security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body replay the first answer")),
     request_body = CreateCampaignRequest,
     responses(
         (status = 201, body = CampaignResponse),
         (status = 400, description = "Malformed JSON"),
         (status = 401, description = "Missing or invalid access token"),
-        (status = 409, description = "The slug is taken"),
-        (status = 422, description = "A field is invalid; `errors` names it"),
+        (status = 409, description = "The slug is taken, or the same Idempotency-Key is still being processed"),
+        (status = 422, description = "A field is invalid, or the Idempotency-Key was used with another body"),
     )
 )]
 #[post("/campaigns")]
 #[tracing::instrument(skip_all, fields(user.id = %user.id))]
 pub async fn create(
     state: web::Data<AppState>,
+    req: HttpRequest,
     user: AuthUser,
     Json(body): Json<CreateCampaignRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -101,43 +102,42 @@ pub async fn create(
         body.duration_days,
         body.currency,
     )?;
+    let creation = match idempotency::start(&state, &req, &user, &body).await? {
+        idempotency::Start::Run(creation) => creation,
+        idempotency::Start::Replayed(response) => return Ok(response),
+    };
     let now = state.clock.now();
-    let response = state
-        .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                let slug = match fields.slug {
-                    Some(slug) if campaigns::slug_taken(conn, &slug)? => {
-                        return Err(ApiError::Conflict(format!("the slug {slug:?} is taken")));
-                    }
-                    Some(slug) => slug,
-                    None => free_slug(conn, &fields::slugify(&fields.title))?,
-                };
-                let row = campaigns::insert(
-                    conn,
-                    &NewCampaign {
-                        owner_id: user.id.0,
-                        slug: &slug,
-                        title: &fields.title,
-                        blurb: fields.blurb.as_deref().unwrap_or_default(),
-                        description: fields.description.as_deref().unwrap_or_default(),
-                        category: body.category.map(Category::as_str),
-                        currency: body.currency.code(),
-                        goal_minor: fields.goal_minor,
-                        duration_days: fields.duration_days,
-                        created_at: now.naive_utc(),
-                        updated_at: now.naive_utc(),
-                    },
-                )?;
-                lifecycle::record_created(conn, &row, user.id, now)?;
-                let owner = campaigns::owner_name(conn, row.owner_id)?;
-                super::get::full_view(conn, row, owner, now)
-            })
+    creation
+        .commit(&state, move |conn| {
+            let slug = match fields.slug {
+                Some(slug) if campaigns::slug_taken(conn, &slug)? => {
+                    return Err(ApiError::Conflict(format!("the slug {slug:?} is taken")));
+                }
+                Some(slug) => slug,
+                None => free_slug(conn, &fields::slugify(&fields.title))?,
+            };
+            let row = campaigns::insert(
+                conn,
+                &NewCampaign {
+                    owner_id: user.id.0,
+                    slug: &slug,
+                    title: &fields.title,
+                    blurb: fields.blurb.as_deref().unwrap_or_default(),
+                    description: fields.description.as_deref().unwrap_or_default(),
+                    category: body.category.map(Category::as_str),
+                    currency: body.currency.code(),
+                    goal_minor: fields.goal_minor,
+                    duration_days: fields.duration_days,
+                    created_at: now.naive_utc(),
+                    updated_at: now.naive_utc(),
+                },
+            )?;
+            lifecycle::record_created(conn, &row, user.id, now)?;
+            let owner = campaigns::owner_name(conn, row.owner_id)?;
+            let location = format!("/api/v1/campaigns/{}", row.id);
+            Ok((super::get::full_view(conn, row, owner, now)?, location))
         })
-        .await?;
-    Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/campaigns/{}", response.summary.id)))
-        .json(response))
+        .await
 }
 
 /// `base`, or `base-2`, `base-3`, ... whichever is free first.

@@ -1,0 +1,183 @@
+//! `Idempotency-Key` on POSTs that create something, with Stripe's semantics:
+//!
+//! - a key is scoped to the user and kept 24 hours (older ones are purged);
+//! - a retry with the same key and the same request replays the first answer byte for byte
+//!   (status and body), with `Idempotent-Replayed: true`;
+//! - the same key with a different request is 422; while the first request still runs, 409;
+//! - the answer is stored in the same transaction as the change it reports, so a crash leaves
+//!   either both or neither. A request that fails (any error) stores nothing: the key is
+//!   released and a retry runs again. A record left "running" by a crashed process is taken
+//!   over after [`ABANDONED_AFTER_SECS`].
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Duration;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::auth::AuthUser;
+use crate::config::hex;
+use crate::db::{DbConn, idempotency, write_transaction};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub const HEADER: &str = "Idempotency-Key";
+pub const KEEP_HOURS: i64 = 24;
+pub const ABANDONED_AFTER_SECS: i64 = 60;
+
+#[derive(Clone)]
+struct Key {
+    user_id: i64,
+    key: String,
+    hash: String,
+}
+
+fn key_from(req: &HttpRequest, user: &AuthUser, request: &impl Serialize) -> Result<Option<Key>, ApiError> {
+    let Some(value) = req.headers().get(HEADER) else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| (1..=255).contains(&k.len()))
+        .ok_or_else(|| ApiError::field(HEADER, "must be 1 to 255 visible ASCII characters"))?;
+    let canonical = serde_json::to_string(request).map_err(|e| ApiError::Internal(e.into()))?;
+    let digest = Sha256::digest(format!("{} {}\n{canonical}", req.method(), req.path()).as_bytes());
+    Ok(Some(Key {
+        user_id: user.id.0,
+        key: key.to_owned(),
+        hash: hex(&digest),
+    }))
+}
+
+enum Begin {
+    Proceed,
+    Replay { status: u16, body: String },
+}
+
+fn begin(conn: &mut DbConn, key: &Key, now: chrono::DateTime<chrono::Utc>) -> Result<Begin, ApiError> {
+    write_transaction(conn, |conn| {
+        idempotency::purge(
+            conn,
+            Some(key.user_id),
+            (now - Duration::hours(KEEP_HOURS)).naive_utc(),
+        )?;
+        let Some(existing) = idempotency::find(conn, key.user_id, &key.key)? else {
+            return match idempotency::insert(conn, key.user_id, &key.key, &key.hash, now.naive_utc()) {
+                Ok(_) => Ok(Begin::Proceed),
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                )) => Err(still_running()),
+                Err(e) => Err(e.into()),
+            };
+        };
+        if existing.request_hash != key.hash {
+            return Err(ApiError::field(
+                HEADER,
+                "was already used with a different request",
+            ));
+        }
+        match (existing.response_status, existing.response_body) {
+            (Some(status), Some(body)) => Ok(Begin::Replay {
+                status: status as u16,
+                body,
+            }),
+            _ => {
+                let abandoned = (now - Duration::seconds(ABANDONED_AFTER_SECS)).naive_utc();
+                if idempotency::restart(conn, key.user_id, &key.key, abandoned, now.naive_utc())? {
+                    Ok(Begin::Proceed)
+                } else {
+                    Err(still_running())
+                }
+            }
+        }
+    })
+}
+
+fn still_running() -> ApiError {
+    ApiError::Conflict("a request with this Idempotency-Key is still being processed; retry shortly".into())
+}
+
+/// A creation under way: either a key was reserved for it, or the request had none.
+pub struct Creation {
+    key: Option<Key>,
+}
+
+/// What to do with a creation request: run it, or answer with the stored response.
+pub enum Start {
+    Run(Creation),
+    Replayed(HttpResponse),
+}
+
+/// Reserves the request's `Idempotency-Key` (if it has one), or returns the stored answer.
+pub async fn start(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    user: &AuthUser,
+    request: &impl Serialize,
+) -> Result<Start, ApiError> {
+    let key = key_from(req, user, request)?;
+    let now = state.clock.now();
+    if let Some(key) = key.clone()
+        && let Begin::Replay { status, body } = state.db.run(move |conn| begin(conn, &key, now)).await?
+    {
+        let status = StatusCode::from_u16(status).map_err(|e| ApiError::Internal(e.into()))?;
+        return Ok(Start::Replayed(
+            HttpResponse::build(status)
+                .content_type("application/json")
+                .insert_header(("Idempotent-Replayed", "true"))
+                .body(body),
+        ));
+    }
+    Ok(Start::Run(Creation { key }))
+}
+
+impl Creation {
+    /// Runs `f` in a write transaction and stores its answer under the key in the same
+    /// transaction. `f` returns the response body and the `Location` of what it created.
+    /// On any error the key is released.
+    pub async fn commit<T, F>(self, state: &web::Data<AppState>, f: F) -> Result<HttpResponse, ApiError>
+    where
+        T: Serialize,
+        F: FnOnce(&mut DbConn) -> Result<(T, String), ApiError> + Send + 'static,
+    {
+        let stored_key = self.key.clone();
+        let result = state
+            .db
+            .run(move |conn| {
+                write_transaction(conn, |conn| {
+                    let (response, location) = f(conn)?;
+                    let body = serde_json::to_string(&response).map_err(|e| ApiError::Internal(e.into()))?;
+                    if let Some(key) = &stored_key {
+                        let status = i32::from(StatusCode::CREATED.as_u16());
+                        idempotency::complete(conn, key.user_id, &key.key, status, &body)?;
+                    }
+                    Ok((body, location))
+                })
+            })
+            .await;
+        match result {
+            Ok((body, location)) => Ok(HttpResponse::Created()
+                .content_type("application/json")
+                .insert_header(("Location", location))
+                .body(body)),
+            Err(error) => {
+                self.abandon(state).await?;
+                Err(error)
+            }
+        }
+    }
+
+    /// Releases the key of a request that failed before it could commit.
+    pub async fn abandon(self, state: &web::Data<AppState>) -> Result<(), ApiError> {
+        if let Some(key) = self.key {
+            state
+                .db
+                .run(move |conn| Ok(idempotency::delete(conn, key.user_id, &key.key)?))
+                .await?;
+        }
+        Ok(())
+    }
+}

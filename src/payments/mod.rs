@@ -1,0 +1,66 @@
+//! Payment providers. The rest of the code sees only [`PaymentProvider`]: save a payment method
+//! when a pledge is made, charge it at settlement with an idempotency key, refund it.
+//!
+//! Calls block (they go to a database or the network): run them on the blocking pool, and never
+//! inside a database transaction.
+
+pub mod sandbox;
+
+use crate::domain::Money;
+
+/// A payment method saved for later, off-session charges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedMethod {
+    /// What to store on the pledge and charge later.
+    pub reference: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    /// The method is unknown or refused; the backer must send another (422).
+    #[error("{0}")]
+    Rejected(String),
+    #[error(transparent)]
+    Provider(#[from] anyhow::Error),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChargeRequest<'a> {
+    /// `pledge-{id}-attempt-{n}`: replaying a key returns the first outcome, never a new charge.
+    pub idempotency_key: &'a str,
+    pub payment_method: &'a str,
+    pub amount: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChargeOutcome {
+    Succeeded {
+        charge_id: String,
+        /// The provider's processing fee, in the charge's minor unit.
+        fee_minor: i64,
+    },
+    /// Declined: the backer must fix the payment method. `code` is the provider's reason
+    /// (`card_declined`, `insufficient_funds`, `authentication_required`).
+    Failed { code: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundRequest<'a> {
+    pub idempotency_key: &'a str,
+    pub charge_id: &'a str,
+    pub amount: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundOutcome {
+    pub refund_id: String,
+}
+
+pub trait PaymentProvider: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn save_payment_method(&self, token: &str) -> Result<SavedMethod, SaveError>;
+    /// Errors are transport or provider failures: the outcome is unknown and the same key
+    /// must be replayed later.
+    fn charge(&self, request: &ChargeRequest<'_>) -> anyhow::Result<ChargeOutcome>;
+    fn refund(&self, request: &RefundRequest<'_>) -> anyhow::Result<RefundOutcome>;
+}

@@ -1,0 +1,252 @@
+//! The sandbox provider (the default): deterministic, no network, its charges kept in its own
+//! tables (`sandbox_charges`, `sandbox_refunds`) as a real provider would keep them.
+//!
+//! Test payment methods, modelled on Stripe's test cards:
+//!
+//! | method | saving it | charging it |
+//! |---|---|---|
+//! | `pm_card_visa` | accepted | succeeds |
+//! | `pm_card_chargeDeclined` | accepted | fails: `card_declined` |
+//! | `pm_card_chargeDeclinedInsufficientFunds` | accepted | fails: `insufficient_funds` |
+//! | `pm_card_authenticationRequired` | accepted | fails: `authentication_required` |
+//! | anything else | rejected (422) | — |
+//!
+//! Processing fee on a successful charge: 2.9 % of the amount plus 0.30 of the currency, each
+//! rounded half-even to the minor unit (so JPY pays 2.9 % and no fixed part).
+//!
+//! Idempotency keys work as Stripe's do: a key seen before returns the recorded outcome without
+//! charging again; the same key with another amount or method is an error.
+
+use diesel::prelude::*;
+
+use super::{
+    ChargeOutcome, ChargeRequest, PaymentProvider, RefundOutcome, RefundRequest, SaveError, SavedMethod,
+};
+use crate::clock::Clock;
+use crate::db::schema::{sandbox_charges, sandbox_refunds};
+use crate::db::{Db, DbConn, write_transaction};
+use crate::domain::money::basis_points_half_even;
+
+pub const METHODS: [(&str, Option<&str>); 4] = [
+    ("pm_card_visa", None),
+    ("pm_card_chargeDeclined", Some("card_declined")),
+    (
+        "pm_card_chargeDeclinedInsufficientFunds",
+        Some("insufficient_funds"),
+    ),
+    ("pm_card_authenticationRequired", Some("authentication_required")),
+];
+
+pub const FEE_BPS: i64 = 290;
+
+pub struct Sandbox {
+    db: Db,
+    clock: Clock,
+}
+
+impl Sandbox {
+    pub fn new(db: Db, clock: Clock) -> Self {
+        Self { db, clock }
+    }
+
+    /// 2.9 % + 0.30 major units, each rounded half-even.
+    pub fn fee(amount: crate::domain::Money) -> i64 {
+        let fixed = basis_points_half_even(amount.currency().minor_per_major(), 3_000);
+        basis_points_half_even(amount.minor(), FEE_BPS) + fixed
+    }
+
+    fn with_conn<T>(&self, f: impl FnOnce(&mut DbConn) -> anyhow::Result<T>) -> anyhow::Result<T> {
+        let mut conn = self.db.get_blocking()?;
+        f(&mut conn)
+    }
+}
+
+#[derive(Queryable)]
+struct ChargeRecord {
+    id: i64,
+    payment_method: String,
+    amount_minor: i64,
+    currency: String,
+    status: String,
+    failure_code: Option<String>,
+    fee_minor: i64,
+}
+
+fn find_charge(conn: &mut DbConn, key: &str) -> QueryResult<Option<ChargeRecord>> {
+    sandbox_charges::table
+        .filter(sandbox_charges::idempotency_key.eq(key))
+        .select((
+            sandbox_charges::id,
+            sandbox_charges::payment_method,
+            sandbox_charges::amount_minor,
+            sandbox_charges::currency,
+            sandbox_charges::status,
+            sandbox_charges::failure_code,
+            sandbox_charges::fee_minor,
+        ))
+        .first(conn)
+        .optional()
+}
+
+fn outcome(record: &ChargeRecord) -> ChargeOutcome {
+    match record.status.as_str() {
+        "succeeded" => ChargeOutcome::Succeeded {
+            charge_id: format!("ch_sandbox_{}", record.id),
+            fee_minor: record.fee_minor,
+        },
+        _ => ChargeOutcome::Failed {
+            code: record
+                .failure_code
+                .clone()
+                .unwrap_or_else(|| "card_declined".into()),
+        },
+    }
+}
+
+impl PaymentProvider for Sandbox {
+    fn name(&self) -> &'static str {
+        "sandbox"
+    }
+
+    fn save_payment_method(&self, token: &str) -> Result<SavedMethod, SaveError> {
+        if METHODS.iter().any(|(method, _)| *method == token) {
+            Ok(SavedMethod {
+                reference: token.to_owned(),
+            })
+        } else {
+            Err(SaveError::Rejected(
+                "is not a sandbox test payment method (pm_card_visa, pm_card_chargeDeclined, \
+                 pm_card_chargeDeclinedInsufficientFunds, pm_card_authenticationRequired)"
+                    .into(),
+            ))
+        }
+    }
+
+    fn charge(&self, request: &ChargeRequest<'_>) -> anyhow::Result<ChargeOutcome> {
+        let now = self.clock.now().naive_utc();
+        self.with_conn(|conn| {
+            write_transaction(conn, |conn| {
+                if let Some(existing) = find_charge(conn, request.idempotency_key)? {
+                    let same = existing.payment_method == request.payment_method
+                        && existing.amount_minor == request.amount.minor()
+                        && existing.currency == request.amount.currency().code();
+                    anyhow::ensure!(
+                        same,
+                        "idempotency key {} was used with other parameters",
+                        request.idempotency_key
+                    );
+                    return Ok(outcome(&existing));
+                }
+                let failure = METHODS
+                    .iter()
+                    .find(|(method, _)| *method == request.payment_method)
+                    .map(|(_, failure)| *failure)
+                    .unwrap_or(Some("card_declined"));
+                let fee = if failure.is_none() {
+                    Self::fee(request.amount)
+                } else {
+                    0
+                };
+                diesel::insert_into(sandbox_charges::table)
+                    .values((
+                        sandbox_charges::idempotency_key.eq(request.idempotency_key),
+                        sandbox_charges::payment_method.eq(request.payment_method),
+                        sandbox_charges::amount_minor.eq(request.amount.minor()),
+                        sandbox_charges::currency.eq(request.amount.currency().code()),
+                        sandbox_charges::status.eq(if failure.is_none() { "succeeded" } else { "failed" }),
+                        sandbox_charges::failure_code.eq(failure),
+                        sandbox_charges::fee_minor.eq(fee),
+                        sandbox_charges::created_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                let record = find_charge(conn, request.idempotency_key)?
+                    .ok_or_else(|| anyhow::anyhow!("charge vanished"))?;
+                Ok(outcome(&record))
+            })
+        })
+    }
+
+    fn refund(&self, request: &RefundRequest<'_>) -> anyhow::Result<RefundOutcome> {
+        let now = self.clock.now().naive_utc();
+        let charge_id: i64 = request
+            .charge_id
+            .strip_prefix("ch_sandbox_")
+            .and_then(|id| id.parse().ok())
+            .ok_or_else(|| anyhow::anyhow!("unknown charge {}", request.charge_id))?;
+        self.with_conn(|conn| {
+            write_transaction(conn, |conn| {
+                let existing: Option<(i64, i64, i64)> = sandbox_refunds::table
+                    .filter(sandbox_refunds::idempotency_key.eq(request.idempotency_key))
+                    .select((
+                        sandbox_refunds::id,
+                        sandbox_refunds::charge_id,
+                        sandbox_refunds::amount_minor,
+                    ))
+                    .first(conn)
+                    .optional()?;
+                if let Some((id, charge, amount)) = existing {
+                    anyhow::ensure!(
+                        charge == charge_id && amount == request.amount.minor(),
+                        "idempotency key {} was used with other parameters",
+                        request.idempotency_key
+                    );
+                    return Ok(RefundOutcome {
+                        refund_id: format!("re_sandbox_{id}"),
+                    });
+                }
+                let updated = diesel::update(
+                    sandbox_charges::table
+                        .find(charge_id)
+                        .filter(sandbox_charges::status.eq("succeeded"))
+                        .filter(
+                            sandbox_charges::amount_minor
+                                .ge(sandbox_charges::refunded_minor + request.amount.minor()),
+                        ),
+                )
+                .set(
+                    sandbox_charges::refunded_minor
+                        .eq(sandbox_charges::refunded_minor + request.amount.minor()),
+                )
+                .execute(conn)?;
+                anyhow::ensure!(
+                    updated == 1,
+                    "charge {} cannot be refunded by that amount",
+                    request.charge_id
+                );
+                let id: i64 = diesel::insert_into(sandbox_refunds::table)
+                    .values((
+                        sandbox_refunds::idempotency_key.eq(request.idempotency_key),
+                        sandbox_refunds::charge_id.eq(charge_id),
+                        sandbox_refunds::amount_minor.eq(request.amount.minor()),
+                        sandbox_refunds::created_at.eq(now),
+                    ))
+                    .returning(sandbox_refunds::id)
+                    .get_result(conn)?;
+                Ok(RefundOutcome {
+                    refund_id: format!("re_sandbox_{id}"),
+                })
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Currency, Money};
+
+    #[test]
+    fn fee_is_2_9_percent_plus_30_cents() {
+        assert_eq!(Sandbox::fee(Money::from_minor(10_000, Currency::USD)), 290 + 30);
+        assert_eq!(
+            Sandbox::fee(Money::from_minor(2_500, Currency::EUR)),
+            72 + 30,
+            "72.5 rounds to even"
+        );
+        assert_eq!(
+            Sandbox::fee(Money::from_minor(10_000, Currency::JPY)),
+            290,
+            "no fixed part in yen"
+        );
+    }
+}

@@ -1,0 +1,8 @@
+//! Pledges: the rules a pledge must satisfy and the transactions that make, change and cancel
+//! one. Each transaction claims or releases tier units, moves the campaign's running totals and
+//! appends to `pledge_events` together; the campaign's totals are moved by one conditional
+//! UPDATE that also re-checks "live, before the deadline" and the last-24-hours rule, so
+//! concurrent requests cannot slip past them.
+
+pub mod service;
+pub mod terms;

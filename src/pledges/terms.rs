@@ -1,0 +1,97 @@
+//! What a pledge may be: amount, tier and shipping checked against the campaign and tier.
+
+use chrono::{DateTime, Utc};
+
+use crate::db::DbConn;
+use crate::db::tiers::{self, TierRow};
+use crate::domain::{Currency, Money, Shipping};
+use crate::error::{ApiError, FieldErrors};
+
+/// A pledge's terms as checked: ready to store.
+#[derive(Debug, Clone)]
+pub struct Terms {
+    pub tier: Option<TierRow>,
+    pub amount_minor: i64,
+    pub shipping_country: Option<String>,
+    pub shipping_fee_minor: i64,
+}
+
+/// Checks `amount ≥ tier minimum + shipping fee` (≥ one major unit without a tier), the tier's
+/// window (409 outside it) and its shipping destinations. Sold-out is the claim's job.
+pub fn check(
+    conn: &mut DbConn,
+    campaign_id: i64,
+    currency: Currency,
+    tier_id: Option<i64>,
+    amount: &str,
+    shipping_country: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Terms, ApiError> {
+    let mut errors = FieldErrors::default();
+    let amount = errors.check("amount", Money::parse_positive(amount, currency));
+    let country = shipping_country.map(|c| c.trim().to_ascii_uppercase());
+    if let Some(c) = &country
+        && !(c.len() == 2 && c.chars().all(|ch| ch.is_ascii_uppercase()))
+    {
+        errors.push(
+            "shipping_country",
+            "must be an ISO 3166-1 alpha-2 code such as US",
+        );
+    }
+    let tier = match tier_id {
+        Some(id) => {
+            let tier = tiers::find(conn, campaign_id, id)?;
+            if tier.is_none() {
+                errors.push("tier_id", "is not a reward tier of this campaign");
+            }
+            tier
+        }
+        None => None,
+    };
+    errors.finish()?;
+    let amount = amount.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("amount checked")))?;
+
+    let (minimum, fee, country) = match &tier {
+        Some(tier) => {
+            let at = now.naive_utc();
+            if tier.starts_at.is_some_and(|s| at < s) {
+                return Err(ApiError::Conflict("this reward is not available yet".into()));
+            }
+            if tier.ends_at.is_some_and(|e| e <= at) {
+                return Err(ApiError::Conflict("this reward is no longer available".into()));
+            }
+            match tier.shipping.as_deref().map(Shipping::from_json).transpose() {
+                Err(e) => return Err(ApiError::Internal(e.into())),
+                Ok(None) => (tier.min_amount_minor, 0, None),
+                Ok(Some(shipping)) => {
+                    let country = country.ok_or_else(|| {
+                        ApiError::field("shipping_country", "is required: this reward ships")
+                    })?;
+                    let fee = shipping.fee_for(&country).ok_or_else(|| {
+                        ApiError::field(
+                            "shipping_country",
+                            format!("this reward does not ship to {country}"),
+                        )
+                    })?;
+                    (tier.min_amount_minor + fee, fee, Some(country))
+                }
+            }
+        }
+        None => (currency.minor_per_major(), 0, None),
+    };
+    if amount.minor() < minimum {
+        let minimum = Money::from_minor(minimum, currency).to_decimal_string();
+        let detail = if fee > 0 {
+            format!("must be at least {minimum} (the reward plus shipping)")
+        } else {
+            format!("must be at least {minimum}")
+        };
+        return Err(ApiError::field("amount", detail));
+    }
+    Ok(Terms {
+        tier,
+        amount_minor: amount.minor(),
+        shipping_country: country,
+        shipping_fee_minor: fee,
+    })
+}

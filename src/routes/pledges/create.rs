@@ -1,0 +1,82 @@
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::view::{PledgeResponse, currency_of};
+use crate::auth::AuthUser;
+use crate::error::ApiError;
+use crate::http::{Json, idempotency};
+use crate::pledges::service::{self, NewTerms};
+use crate::state::AppState;
+
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePledgeRequest {
+    /// The reward; absent or null to pledge without one.
+    pub tier_id: Option<i64>,
+    /// Total, shipping included: at least the tier's minimum plus the shipping fee to
+    /// `shipping_country` (at least 1 without a tier).
+    #[schema(example = "60.00")]
+    pub amount: String,
+    /// ISO 3166-1 alpha-2; required when the tier ships.
+    #[schema(example = "FR")]
+    pub shipping_country: Option<String>,
+    /// A payment method token from the provider (sandbox: `pm_card_visa`, ...).
+    #[schema(example = "pm_card_visa")]
+    pub payment_method: String,
+}
+
+/// Backs a live campaign. Nothing is charged now: the payment method is charged at the
+/// deadline if the campaign reaches its goal. Honours `Idempotency-Key`.
+#[utoipa::path(
+    tag = "pledges",
+    security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, description = "Campaign id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body replay the first answer"),
+    ),
+    request_body = CreatePledgeRequest,
+    responses(
+        (status = 201, body = PledgeResponse),
+        (status = 401, description = "Missing or invalid access token"),
+        (status = 403, description = "Creators cannot back their own campaign"),
+        (status = 404, description = "No such campaign"),
+        (status = 409, description = "Not live, past the deadline, tier sold out or outside its window, already backed (`existing` points at that pledge), or the same Idempotency-Key is still being processed"),
+        (status = 422, description = "A field is invalid (amount below the minimum, unknown payment method, ...), or the Idempotency-Key was used with another body"),
+    )
+)]
+#[post("/campaigns/{id}/pledges")]
+#[tracing::instrument(skip_all, fields(campaign.id = %path, user.id = %user.id))]
+pub async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: AuthUser,
+    path: web::Path<i64>,
+    Json(body): Json<CreatePledgeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let campaign_id = path.into_inner();
+    let creation = match idempotency::start(&state, &req, &user, &body).await? {
+        idempotency::Start::Run(creation) => creation,
+        idempotency::Start::Replayed(response) => return Ok(response),
+    };
+    let payment_method = match super::save_payment_method(&state, body.payment_method.clone()).await {
+        Ok(method) => method,
+        Err(e) => {
+            creation.abandon(&state).await?;
+            return Err(e);
+        }
+    };
+    let now = state.clock.now();
+    creation
+        .commit(&state, move |conn| {
+            let terms = NewTerms {
+                tier_id: body.tier_id,
+                amount: &body.amount,
+                shipping_country: body.shipping_country.as_deref(),
+            };
+            let (campaign, pledge) = service::create(conn, campaign_id, &user, &terms, &payment_method, now)?;
+            let response = PledgeResponse::new(&pledge, currency_of(&campaign)?, true)?;
+            Ok((response, format!("/api/v1/pledges/{}", pledge.id)))
+        })
+        .await
+}

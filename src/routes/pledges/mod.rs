@@ -1,0 +1,30 @@
+//! `/api/v1/campaigns/{id}/pledges`, `/api/v1/pledges/{id}` and `/api/v1/me/pledges`.
+
+pub mod cancel;
+pub mod create;
+pub mod fulfilment;
+pub mod get;
+pub mod mine;
+pub mod payment_method;
+pub mod update;
+pub mod view;
+
+use actix_web::web;
+
+use crate::error::ApiError;
+use crate::payments::SaveError;
+use crate::state::AppState;
+
+/// Saves a payment method with the provider, off the async runtime and outside any
+/// transaction; a refused method is a 422 on `payment_method`.
+async fn save_payment_method(state: &web::Data<AppState>, token: String) -> Result<String, ApiError> {
+    let provider = state.payments.clone();
+    let saved = web::block(move || provider.save_payment_method(&token))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    match saved {
+        Ok(saved) => Ok(saved.reference),
+        Err(SaveError::Rejected(message)) => Err(ApiError::field("payment_method", message)),
+        Err(SaveError::Provider(e)) => Err(ApiError::Unavailable(format!("payment provider: {e:#}"))),
+    }
+}
