@@ -388,3 +388,12 @@ impl TestApp {
             .expect("campaign")
     }
 }
+
+impl TestApp {
+    /// A fresh session for `user`, after the clock moved past the access token's lifetime.
+    pub async fn relogin(&self, user: &TestUser) -> TestUser {
+        let response = self.login(&user.email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        TestUser::from_session(response.json().await.expect("session"))
+    }
+}

@@ -190,13 +190,7 @@ async fn only_live_campaigns_before_their_deadline_take_pledges() {
 
     let live = app.live_campaign(&owner, "Ending").await;
     app.clock.advance(Duration::days(30));
-    let backer = crate::helpers::TestUser::from_session(
-        app.login(&backer.email, crate::helpers::PASSWORD)
-            .await
-            .json()
-            .await
-            .unwrap(),
-    );
+    let backer = app.relogin(&backer).await;
     assert_problem(
         app.pledge(&backer, live, &pledge_body(None, "10.00")).await,
         StatusCode::CONFLICT,
@@ -221,20 +215,8 @@ async fn tier_windows_and_sell_outs_are_conflicts() {
     )
     .await;
     app.clock.advance(Duration::hours(1));
-    let backer = crate::helpers::TestUser::from_session(
-        app.login(&backer.email, crate::helpers::PASSWORD)
-            .await
-            .json()
-            .await
-            .unwrap(),
-    );
-    let other = crate::helpers::TestUser::from_session(
-        app.login(&other.email, crate::helpers::PASSWORD)
-            .await
-            .json()
-            .await
-            .unwrap(),
-    );
+    let backer = app.relogin(&backer).await;
+    let other = app.relogin(&other).await;
     app.pledged(&backer, id, &pledge_body(Some(early), "20.00")).await;
     let problem = assert_problem(
         app.pledge(&other, id, &pledge_body(Some(early), "20.00")).await,
@@ -365,20 +347,8 @@ async fn the_last_day_cannot_take_a_funded_campaign_below_its_goal() {
         .await;
 
     app.clock.advance(Duration::hours(36));
-    let a = crate::helpers::TestUser::from_session(
-        app.login(&a.email, crate::helpers::PASSWORD)
-            .await
-            .json()
-            .await
-            .unwrap(),
-    );
-    let b = crate::helpers::TestUser::from_session(
-        app.login(&b.email, crate::helpers::PASSWORD)
-            .await
-            .json()
-            .await
-            .unwrap(),
-    );
+    let a = app.relogin(&a).await;
+    let b = app.relogin(&b).await;
     let problem = assert_problem(
         app.delete(&path_b, Some(&b.access_token)).await,
         StatusCode::CONFLICT,
