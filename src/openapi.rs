@@ -29,6 +29,8 @@ pub const BEARER: &str = "bearer";
         (name = "campaigns", description = "Campaigns: drafts, launch, listing, cancel"),
         (name = "tiers", description = "Reward tiers of a campaign"),
         (name = "pledges", description = "Backing campaigns; the creator's fulfilment view"),
+        (name = "updates", description = "The creator's posts; some for backers only"),
+        (name = "stats", description = "Figures for the creator and admins"),
         (name = "admin", description = "Admin-only moderation"),
         (name = "operations", description = "Health, readiness and metrics, outside /api/v1"),
     )

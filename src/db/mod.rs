@@ -6,6 +6,8 @@
 
 pub mod campaign_events;
 pub mod campaign_list;
+pub mod campaign_stats;
+pub mod campaign_updates;
 pub mod campaigns;
 pub mod idempotency;
 mod migrations;

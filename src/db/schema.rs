@@ -79,6 +79,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    campaign_updates (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        author_id -> BigInt,
+        title -> Text,
+        body -> Text,
+        backers_only -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     pledges (id) {
         id -> BigInt,
         campaign_id -> BigInt,
@@ -164,6 +176,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     campaigns,
     reward_tiers,
     campaign_events,
+    campaign_updates,
     pledges,
     pledge_events,
     idempotency_keys,

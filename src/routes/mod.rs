@@ -9,6 +9,7 @@ mod me;
 mod metrics;
 pub mod pledges;
 mod tiers;
+mod updates;
 
 use actix_web::middleware::from_fn;
 use utoipa_actix_web::scope;
@@ -52,6 +53,9 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(pledges::update::update)
                 .service(pledges::cancel::cancel)
                 .service(pledges::payment_method::replace)
+                .service(campaigns::stats::stats)
+                .service(updates::list::list)
+                .service(updates::create::create)
                 .service(admin::suspend::suspend),
         );
 }

@@ -16,3 +16,4 @@ mod idempotency;
 mod openapi;
 mod pledges;
 mod tiers;
+mod updates_and_stats;

@@ -7,5 +7,6 @@ pub mod get;
 pub mod launch;
 pub mod list;
 pub mod mine;
+pub mod stats;
 pub mod update;
 pub mod view;

@@ -1,0 +1,52 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::campaign_updates;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = campaign_updates)]
+pub struct UpdateRow {
+    pub id: i64,
+    pub campaign_id: i64,
+    pub author_id: i64,
+    pub title: String,
+    pub body: String,
+    pub backers_only: bool,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = campaign_updates)]
+pub struct NewUpdate<'a> {
+    pub campaign_id: i64,
+    pub author_id: i64,
+    pub title: &'a str,
+    pub body: &'a str,
+    pub backers_only: bool,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConn, new: &NewUpdate<'_>) -> QueryResult<UpdateRow> {
+    diesel::insert_into(campaign_updates::table)
+        .values(new)
+        .returning(campaign_updates::all_columns)
+        .get_result(conn)
+}
+
+/// A campaign's updates, newest first.
+pub fn for_campaign(
+    conn: &mut DbConn,
+    campaign_id: i64,
+    before_id: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<UpdateRow>> {
+    let mut query = campaign_updates::table
+        .filter(campaign_updates::campaign_id.eq(campaign_id))
+        .select(UpdateRow::as_select())
+        .into_boxed();
+    if let Some(id) = before_id {
+        query = query.filter(campaign_updates::id.lt(id));
+    }
+    query.order(campaign_updates::id.desc()).limit(limit).load(conn)
+}

@@ -1,0 +1,121 @@
+use actix_web::{HttpResponse, get, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::view::currency_of;
+use crate::auth::AuthUser;
+use crate::campaigns::access;
+use crate::db::campaign_list::funded_bps;
+use crate::db::{campaign_stats, campaigns, tiers};
+use crate::domain::{Currency, Money};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TierStats {
+    /// Null for pledges without a reward.
+    pub tier_id: Option<i64>,
+    pub title: Option<String>,
+    pub backers: i64,
+    #[schema(example = "1250.00")]
+    pub amount: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DayStats {
+    /// UTC day, `YYYY-MM-DD`.
+    #[schema(example = "2026-11-22")]
+    pub date: String,
+    pub pledges: i64,
+    pub amount: String,
+}
+
+/// Figures over the pledges that count (active, collected, errored).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CampaignStats {
+    pub campaign_id: i64,
+    pub currency: Currency,
+    pub goal: Option<String>,
+    pub pledged: String,
+    pub backer_count: i32,
+    pub percent_funded: i64,
+    /// Every tier (cheapest first), then pledges without a reward.
+    pub tiers: Vec<TierStats>,
+    /// Pledges still counted, by the day they were made.
+    pub per_day: Vec<DayStats>,
+}
+
+/// A campaign's figures (owner and admins).
+#[utoipa::path(
+    tag = "stats",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Campaign id")),
+    responses(
+        (status = 200, body = CampaignStats),
+        (status = 401, description = "Missing or invalid access token"),
+        (status = 403, description = "Not the campaign's creator or an admin"),
+        (status = 404, description = "No such campaign"),
+    )
+)]
+#[get("/campaigns/{id}/stats")]
+#[tracing::instrument(skip_all, fields(campaign.id = %path))]
+pub async fn stats(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let response = state
+        .db
+        .run(move |conn| {
+            let campaign = access::owned_or_admin(campaigns::find(conn, id)?, &user)?;
+            let currency = currency_of(&campaign)?;
+            let money = |minor| Money::from_minor(minor, currency).to_decimal_string();
+            let totals = campaign_stats::by_tier(conn, campaign.id)?;
+            let total_of = |tier: Option<i64>| {
+                totals
+                    .iter()
+                    .find(|t| t.tier_id == tier)
+                    .map_or((0, 0), |t| (t.pledges, t.amount_minor))
+            };
+            let mut tier_stats: Vec<TierStats> = tiers::for_campaign(conn, campaign.id)?
+                .into_iter()
+                .map(|tier| {
+                    let (backers, amount) = total_of(Some(tier.id));
+                    TierStats {
+                        tier_id: Some(tier.id),
+                        title: Some(tier.title),
+                        backers,
+                        amount: money(amount),
+                    }
+                })
+                .collect();
+            let (backers, amount) = total_of(None);
+            tier_stats.push(TierStats {
+                tier_id: None,
+                title: None,
+                backers,
+                amount: money(amount),
+            });
+            let per_day = campaign_stats::by_day(conn, campaign.id)?
+                .into_iter()
+                .map(|d| DayStats {
+                    date: d.day,
+                    pledges: d.pledges,
+                    amount: money(d.amount_minor),
+                })
+                .collect();
+            Ok(CampaignStats {
+                campaign_id: campaign.id,
+                currency,
+                goal: campaign.goal_minor.map(money),
+                pledged: money(campaign.pledged_minor),
+                backer_count: campaign.backer_count,
+                percent_funded: funded_bps(campaign.pledged_minor, campaign.goal_minor) / 100,
+                tiers: tier_stats,
+                per_day,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(response))
+}
