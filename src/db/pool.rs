@@ -1,4 +1,6 @@
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use diesel::Connection;
@@ -58,6 +60,19 @@ impl fmt::Debug for DatabaseUrl {
 #[derive(Debug)]
 pub struct ConnectionManager {
     url: DatabaseUrl,
+    statements: Arc<AtomicU64>,
+}
+
+/// Counts every statement sent to the database (each one a round trip), for `/metrics` and
+/// for measuring what a request costs.
+struct StatementCounter(Arc<AtomicU64>);
+
+impl diesel::connection::Instrumentation for StatementCounter {
+    fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
+        if let diesel::connection::InstrumentationEvent::StartQuery { .. } = event {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 /// How long a SQLite connection waits for a lock before giving up with SQLITE_BUSY.
@@ -69,7 +84,11 @@ impl r2d2::ManageConnection for ConnectionManager {
 
     fn connect(&self) -> Result<DbConn, Self::Error> {
         match &self.url {
-            DatabaseUrl::Postgres(url) => PgConnection::establish(url).map(DbConn::Pg),
+            DatabaseUrl::Postgres(url) => {
+                let mut conn = PgConnection::establish(url)?;
+                conn.set_instrumentation(StatementCounter(self.statements.clone()));
+                Ok(DbConn::Pg(conn))
+            }
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(path)?;
                 // WAL lets readers run beside the single writer; synchronous=FULL keeps a
@@ -79,6 +98,7 @@ impl r2d2::ManageConnection for ConnectionManager {
                      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"
                 ))
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                conn.set_instrumentation(StatementCounter(self.statements.clone()));
                 Ok(DbConn::Sqlite(conn))
             }
         }
@@ -89,6 +109,8 @@ impl r2d2::ManageConnection for ConnectionManager {
             .map_err(diesel::ConnectionError::CouldntSetupConfiguration)
     }
 
+    /// diesel marks a connection whose server went away (or whose transaction failed to end)
+    /// as broken; r2d2 then drops it instead of handing it out again.
     fn has_broken(&self, conn: &mut DbConn) -> bool {
         <<DbConn as Connection>::TransactionManager as TransactionManager<DbConn>>::is_broken_transaction_manager(conn)
     }
@@ -100,18 +122,27 @@ pub type DbPool = r2d2::Pool<ConnectionManager>;
 #[derive(Clone)]
 pub struct Db {
     pool: DbPool,
+    statements: Arc<AtomicU64>,
 }
 
 impl Db {
     /// Builds the pool and opens its first connection, so a wrong URL fails at start-up.
     pub fn connect(url: &DatabaseUrl, max_size: u32) -> anyhow::Result<Self> {
+        let statements = Arc::new(AtomicU64::new(0));
         let pool = r2d2::Pool::builder()
             .max_size(max_size)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(5))
-            .build(ConnectionManager { url: url.clone() })
+            // No `SELECT 1` before every checkout: it would add a round trip to every request.
+            // A connection that died (database restart) fails its next query once, diesel marks
+            // it broken and r2d2 discards it (`has_broken`); the pool then opens fresh ones.
+            .test_on_check_out(false)
+            .build(ConnectionManager {
+                url: url.clone(),
+                statements: statements.clone(),
+            })
             .map_err(|e| anyhow::anyhow!("cannot connect to the {} database: {e}", url.backend()))?;
-        Ok(Self { pool })
+        Ok(Self { pool, statements })
     }
 
     /// A connection for start-up work and command-line tools, which may block.
@@ -138,6 +169,11 @@ impl Db {
     pub fn pool_state(&self) -> (u32, u32) {
         let state = self.pool.state();
         (state.connections, state.idle_connections)
+    }
+
+    /// Statements sent through this pool since it was opened (health checks included).
+    pub fn statements(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
     }
 
     pub fn max_size(&self) -> u32 {

@@ -4,7 +4,8 @@
 //! path, so ids cannot explode the label set; unmatched requests share `unmatched`.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 use crate::db::Db;
@@ -15,6 +16,7 @@ pub struct Metrics {
     latency: HistogramVec,
     pool_connections: IntGaugeVec,
     pool_max: IntGauge,
+    statements: IntCounter,
 }
 
 impl Metrics {
@@ -46,13 +48,19 @@ impl Metrics {
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(pool_connections.clone()))?;
+        let statements = IntCounter::new(
+            "db_statements_total",
+            "Statements sent to the database (round trips)",
+        )?;
         registry.register(Box::new(pool_max.clone()))?;
+        registry.register(Box::new(statements.clone()))?;
         Ok(Self {
             registry,
             requests,
             latency,
             pool_connections,
             pool_max,
+            statements,
         })
     }
 
@@ -73,6 +81,8 @@ impl Metrics {
             .with_label_values(&["in_use"])
             .set(i64::from(open.saturating_sub(idle)));
         self.pool_max.set(i64::from(db.max_size()));
+        self.statements
+            .inc_by(db.statements().saturating_sub(self.statements.get()));
         let mut buffer = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
         Ok(String::from_utf8(buffer)?)

@@ -139,3 +139,33 @@ async fn interactive_docs_are_served_offline() {
         "the UI is vendored into the binary"
     );
 }
+
+#[tokio::test]
+async fn the_pool_recovers_when_the_database_drops_its_connections() {
+    let app = spawn_app().await;
+    let Some(name) = app
+        .database_url
+        .strip_prefix("postgres")
+        .and_then(|u| u.rsplit('/').next())
+    else {
+        return; // PostgreSQL only: SQLite has no server to drop connections.
+    };
+    for _ in 0..8 {
+        assert_eq!(app.get("/health/ready", None).await.status(), StatusCode::OK);
+    }
+    let admin_url = std::env::var("TEST_DATABASE_URL").unwrap();
+    let mut admin = <diesel::PgConnection as diesel::Connection>::establish(&admin_url).unwrap();
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query(format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        )),
+        &mut admin,
+    )
+    .unwrap();
+    // Each dead connection fails once and is discarded; then the pool serves fresh ones.
+    let mut statuses = Vec::new();
+    for _ in 0..20 {
+        statuses.push(app.get("/health/ready", None).await.status().as_u16());
+    }
+    assert!(statuses[10..].iter().all(|s| *s == 200), "{statuses:?}");
+}

@@ -1,0 +1,54 @@
+//! What requests cost the database, counted (not timed): each statement is one round trip.
+//! These numbers are part of the performance budget; a change that adds a round trip to the
+//! pledge path should be a decision, not an accident.
+
+use serde_json::Value;
+
+use crate::helpers::{TestApp, pledge_body, spawn_app};
+
+async fn statements(app: &TestApp) -> i64 {
+    let text = app.get("/metrics", None).await.text().await.unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("crowdfund_db_statements_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("statement counter")
+}
+
+#[tokio::test]
+async fn one_pledge_costs_a_fixed_number_of_statements() {
+    let app = spawn_app().await;
+    let owner = app.create_user().await;
+    let id = app.live_campaign(&owner, "Lamp").await;
+    let tier = app
+        .create_tier(&owner, id, &crate::helpers::tier_body("Lamp", "10.00", Some(100)))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let backer = app.create_user().await;
+    let second = app.create_user().await;
+
+    let before = statements(&app).await;
+    app.pledged(&backer, id, &pledge_body(Some(tier), "10.00")).await;
+    let plain = statements(&app).await - before;
+
+    let before = statements(&app).await;
+    let response = app
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/v1/campaigns/{id}/pledges"),
+            Some(&second.access_token),
+        )
+        .header("Idempotency-Key", "k1")
+        .json(&pledge_body(Some(tier), "10.00"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let _: Value = response.json().await.unwrap();
+    let keyed = statements(&app).await - before;
+
+    // BEGIN; campaign; existing pledge; tier; claim; insert; totals; event; COMMIT.
+    assert_eq!(plain, 9, "statements for one pledge");
+    // + BEGIN; purge; lookup; reserve; COMMIT, and the stored answer in the pledge transaction.
+    assert_eq!(keyed, 15, "statements for one pledge with an Idempotency-Key");
+}
