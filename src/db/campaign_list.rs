@@ -1,6 +1,10 @@
 //! Campaign listings with keyset pagination: each page continues strictly after the last row
 //! of the previous one in the sort order, so rows inserted meanwhile neither repeat nor shift
 //! a page. Each public sort order has an index led by `status` (see the migration).
+//!
+//! "After (k, id)" is written `k ≤ K AND (k < K OR id < ID)` rather than
+//! `k < K OR (k = K AND id < ID)`: the first conjunct is an index bound, so a deep page starts
+//! where the previous one ended instead of scanning every row before it.
 
 use chrono::{DateTime, NaiveDateTime};
 use diesel::dsl::sql;
@@ -99,43 +103,35 @@ pub fn public(conn: &mut DbConn, filter: &PublicFilter<'_>) -> QueryResult<Vec<(
         (Sort::Newest, after) => {
             if let Some(After { key, id }) = after {
                 let t = micros(key);
-                query = query.filter(
-                    campaigns::launched_at
-                        .lt(t)
-                        .or(campaigns::launched_at.eq(t).and(campaigns::id.lt(id))),
-                );
+                query = query
+                    .filter(campaigns::launched_at.le(t))
+                    .filter(campaigns::launched_at.lt(t).or(campaigns::id.lt(id)));
             }
             query.order((campaigns::launched_at.desc(), campaigns::id.desc()))
         }
         (Sort::EndingSoon, after) => {
             if let Some(After { key, id }) = after {
                 let t = micros(key);
-                query = query.filter(
-                    campaigns::deadline
-                        .gt(t)
-                        .or(campaigns::deadline.eq(t).and(campaigns::id.gt(id))),
-                );
+                query = query
+                    .filter(campaigns::deadline.ge(t))
+                    .filter(campaigns::deadline.gt(t).or(campaigns::id.gt(id)));
             }
             query.order((campaigns::deadline.asc(), campaigns::id.asc()))
         }
         (Sort::MostBacked, after) => {
             if let Some(After { key, id }) = after {
                 let n = i32::try_from(key).unwrap_or(i32::MAX);
-                query = query.filter(
-                    campaigns::backer_count
-                        .lt(n)
-                        .or(campaigns::backer_count.eq(n).and(campaigns::id.lt(id))),
-                );
+                query = query
+                    .filter(campaigns::backer_count.le(n))
+                    .filter(campaigns::backer_count.lt(n).or(campaigns::id.lt(id)));
             }
             query.order((campaigns::backer_count.desc(), campaigns::id.desc()))
         }
         (Sort::MostFunded, after) => {
             if let Some(After { key, id }) = after {
-                query = query.filter(
-                    sql::<BigInt>(FUNDED_BPS_SQL)
-                        .lt(key)
-                        .or(sql::<BigInt>(FUNDED_BPS_SQL).eq(key).and(campaigns::id.lt(id))),
-                );
+                query = query
+                    .filter(sql::<BigInt>(FUNDED_BPS_SQL).le(key))
+                    .filter(sql::<BigInt>(FUNDED_BPS_SQL).lt(key).or(campaigns::id.lt(id)));
             }
             query.order((sql::<BigInt>(FUNDED_BPS_SQL).desc(), campaigns::id.desc()))
         }
