@@ -119,3 +119,48 @@ async fn migrate_reports_an_up_to_date_database() {
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("up to date"));
 }
+
+#[tokio::test]
+async fn serve_stops_gracefully_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crowdfund"))
+        .env_clear()
+        .current_dir(dir.path())
+        .env("BIND_ADDR", "127.0.0.1:0")
+        .env("LOG_FORMAT", "json")
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let port = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| {
+            let log: Value = serde_json::from_str(&line).ok()?;
+            (log["message"] == "crowdfund listening")
+                .then(|| log["port"].as_u64())
+                .flatten()
+        })
+        .expect("the server announces its port");
+    let ready = reqwest::get(format!("http://127.0.0.1:{port}/health/ready"))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status {status:?}");
+    assert!(
+        lines.map_while(Result::ok).any(|l| l.contains("\"stopped\"")),
+        "it logs its stop"
+    );
+}

@@ -204,3 +204,49 @@ async fn keys_are_scoped_to_the_user_and_work_for_campaigns_too() {
         .unwrap();
     assert_eq!(mine["items"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn tiers_and_updates_honour_the_key_too() {
+    let app = spawn_app().await;
+    let owner = app.create_user().await;
+    let id = app.live_campaign(&owner, "Lamp").await;
+    // One key per request: a key belongs to the user, and reusing it on another route is a
+    // different request (422), as with Stripe.
+    for (key, path, body) in [
+        (
+            "tier-key",
+            format!("/api/v1/campaigns/{id}/tiers"),
+            crate::helpers::tier_body("Tier", "5.00", None),
+        ),
+        (
+            "update-key",
+            format!("/api/v1/campaigns/{id}/updates"),
+            serde_json::json!({"title": "News", "body": "Text"}),
+        ),
+    ] {
+        let send = || {
+            app.request(reqwest::Method::POST, &path, Some(&owner.access_token))
+                .header("Idempotency-Key", key)
+                .json(&body)
+                .send()
+        };
+        let first = send().await.unwrap();
+        assert_eq!(first.status(), StatusCode::CREATED);
+        let first = first.bytes().await.unwrap();
+        let again = send().await.unwrap();
+        assert_eq!(again.headers()["idempotent-replayed"], "true", "{path}");
+        assert_eq!(again.bytes().await.unwrap(), first);
+    }
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) AS n FROM reward_tiers WHERE campaign_id = {id}"
+        )),
+        1
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) AS n FROM campaign_updates WHERE campaign_id = {id}"
+        )),
+        1
+    );
+}

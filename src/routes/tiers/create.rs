@@ -1,23 +1,23 @@
 use std::collections::BTreeMap;
 
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use chrono::{DateTime, SubsecRound, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::AuthUser;
 use crate::campaigns::access;
+use crate::db::campaigns;
 use crate::db::tiers::{self, NewTier};
-use crate::db::{campaigns, write_transaction};
 use crate::domain::campaign::text;
 use crate::domain::tier::{estimated_delivery, quantity};
 use crate::domain::{Currency, Money, Shipping};
 use crate::error::{ApiError, FieldErrors};
-use crate::http::Json;
+use crate::http::{Json, idempotency};
 use crate::routes::campaigns::view::{TierResponse, currency_of};
 use crate::state::AppState;
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTierRequest {
     /// 1–80 characters.
@@ -110,11 +110,14 @@ pub fn validate_fields(
     }
 }
 
-/// Adds a reward tier to a draft or live campaign (owner only).
+/// Adds a reward tier to a draft or live campaign (owner only). Honours `Idempotency-Key`.
 #[utoipa::path(
     tag = "tiers",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Campaign id")),
+    params(
+        ("id" = i64, Path, description = "Campaign id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body replay the first answer"),
+    ),
     request_body = CreateTierRequest,
     responses(
         (status = 201, body = TierResponse),
@@ -129,6 +132,7 @@ pub fn validate_fields(
 #[tracing::instrument(skip_all, fields(campaign.id = %path))]
 pub async fn create(
     state: web::Data<AppState>,
+    req: HttpRequest,
     user: AuthUser,
     path: web::Path<i64>,
     Json(body): Json<CreateTierRequest>,
@@ -136,45 +140,46 @@ pub async fn create(
     let id = path.into_inner();
     let now = state.clock.now();
     super::check_window(body.starts_at, body.ends_at)?;
-    let response = state
-        .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                let campaign = access::owned_by(campaigns::find(conn, id)?, &user)?;
-                super::require_editable(&campaign)?;
-                let currency = currency_of(&campaign)?;
-                let fields = validate_fields(
-                    TierInput {
-                        title: &body.title,
-                        description: body.description.as_deref().unwrap_or_default(),
-                        min_amount: &body.min_amount,
-                        quantity: body.quantity,
-                        estimated_delivery: &body.estimated_delivery,
-                        shipping: body.shipping.as_ref(),
-                    },
-                    currency,
-                    now,
-                )?;
-                let shipping = fields.shipping.as_ref().map(Shipping::to_json);
-                let row = tiers::insert(
-                    conn,
-                    &NewTier {
-                        campaign_id: campaign.id,
-                        title: &fields.title,
-                        description: &fields.description,
-                        min_amount_minor: fields.min_amount_minor,
-                        quantity: fields.quantity,
-                        estimated_delivery: &fields.estimated_delivery,
-                        starts_at: body.starts_at.map(|t| t.trunc_subsecs(6).naive_utc()),
-                        ends_at: body.ends_at.map(|t| t.trunc_subsecs(6).naive_utc()),
-                        shipping: shipping.as_deref(),
-                        created_at: now.naive_utc(),
-                        updated_at: now.naive_utc(),
-                    },
-                )?;
-                TierResponse::new(&row, currency, now)
-            })
+    let creation = match idempotency::start(&state, &req, &user, &body).await? {
+        idempotency::Start::Run(creation) => creation,
+        idempotency::Start::Replayed(response) => return Ok(response),
+    };
+    creation
+        .commit(&state, move |conn| {
+            let campaign = access::owned_by(campaigns::find(conn, id)?, &user)?;
+            super::require_editable(&campaign)?;
+            let currency = currency_of(&campaign)?;
+            let fields = validate_fields(
+                TierInput {
+                    title: &body.title,
+                    description: body.description.as_deref().unwrap_or_default(),
+                    min_amount: &body.min_amount,
+                    quantity: body.quantity,
+                    estimated_delivery: &body.estimated_delivery,
+                    shipping: body.shipping.as_ref(),
+                },
+                currency,
+                now,
+            )?;
+            let shipping = fields.shipping.as_ref().map(Shipping::to_json);
+            let row = tiers::insert(
+                conn,
+                &NewTier {
+                    campaign_id: campaign.id,
+                    title: &fields.title,
+                    description: &fields.description,
+                    min_amount_minor: fields.min_amount_minor,
+                    quantity: fields.quantity,
+                    estimated_delivery: &fields.estimated_delivery,
+                    starts_at: body.starts_at.map(|t| t.trunc_subsecs(6).naive_utc()),
+                    ends_at: body.ends_at.map(|t| t.trunc_subsecs(6).naive_utc()),
+                    shipping: shipping.as_deref(),
+                    created_at: now.naive_utc(),
+                    updated_at: now.naive_utc(),
+                },
+            )?;
+            let location = format!("/api/v1/campaigns/{}/tiers/{}", campaign.id, row.id);
+            Ok((TierResponse::new(&row, currency, now)?, location))
         })
-        .await?;
-    Ok(HttpResponse::Created().json(response))
+        .await
 }

@@ -1,19 +1,19 @@
-use actix_web::{HttpResponse, post, web};
-use serde::Deserialize;
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::UpdateResponse;
 use crate::auth::AuthUser;
 use crate::campaigns::{access, lifecycle};
 use crate::db::campaign_updates::{self, NewUpdate};
-use crate::db::{campaigns, write_transaction};
+use crate::db::campaigns;
 use crate::domain::CampaignStatus;
 use crate::domain::campaign::text;
 use crate::error::{ApiError, FieldErrors};
-use crate::http::Json;
+use crate::http::{Json, idempotency};
 use crate::state::AppState;
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUpdateRequest {
     /// 1–120 characters.
@@ -27,10 +27,14 @@ pub struct CreateUpdateRequest {
 }
 
 /// Publishes an update (owner only) on a launched campaign that is not suspended.
+/// Honours `Idempotency-Key`.
 #[utoipa::path(
     tag = "updates",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Campaign id")),
+    params(
+        ("id" = i64, Path, description = "Campaign id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body replay the first answer"),
+    ),
     request_body = CreateUpdateRequest,
     responses(
         (status = 201, body = UpdateResponse),
@@ -45,6 +49,7 @@ pub struct CreateUpdateRequest {
 #[tracing::instrument(skip_all, fields(campaign.id = %path))]
 pub async fn create(
     state: web::Data<AppState>,
+    req: HttpRequest,
     user: AuthUser,
     path: web::Path<i64>,
     Json(body): Json<CreateUpdateRequest>,
@@ -58,32 +63,33 @@ pub async fn create(
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("checked")))?;
     let id = path.into_inner();
     let now = state.clock.now();
-    let response = state
-        .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                let campaign = access::owned_by(campaigns::find(conn, id)?, &user)?;
-                let status = lifecycle::status_of(&campaign)?;
-                if matches!(status, CampaignStatus::Draft | CampaignStatus::Suspended) {
-                    return Err(ApiError::Conflict(format!(
-                        "a {} campaign cannot post updates",
-                        status.as_str()
-                    )));
-                }
-                let row = campaign_updates::insert(
-                    conn,
-                    &NewUpdate {
-                        campaign_id: campaign.id,
-                        author_id: user.id.0,
-                        title: &title,
-                        body: &text_body,
-                        backers_only: body.backers_only,
-                        created_at: now.naive_utc(),
-                    },
-                )?;
-                Ok(UpdateResponse::new(row, true))
-            })
+    let creation = match idempotency::start(&state, &req, &user, &body).await? {
+        idempotency::Start::Run(creation) => creation,
+        idempotency::Start::Replayed(response) => return Ok(response),
+    };
+    creation
+        .commit(&state, move |conn| {
+            let campaign = access::owned_by(campaigns::find(conn, id)?, &user)?;
+            let status = lifecycle::status_of(&campaign)?;
+            if matches!(status, CampaignStatus::Draft | CampaignStatus::Suspended) {
+                return Err(ApiError::Conflict(format!(
+                    "a {} campaign cannot post updates",
+                    status.as_str()
+                )));
+            }
+            let row = campaign_updates::insert(
+                conn,
+                &NewUpdate {
+                    campaign_id: campaign.id,
+                    author_id: user.id.0,
+                    title: &title,
+                    body: &text_body,
+                    backers_only: body.backers_only,
+                    created_at: now.naive_utc(),
+                },
+            )?;
+            let location = format!("/api/v1/campaigns/{}/updates", campaign.id);
+            Ok((UpdateResponse::new(row, true), location))
         })
-        .await?;
-    Ok(HttpResponse::Created().json(response))
+        .await
 }
