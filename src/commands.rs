@@ -23,6 +23,34 @@ pub fn migrate(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `crowdfund settle`: one settlement pass; prints its summary as JSON.
+pub fn settle(settings: &Settings, dry_run: bool) -> anyhow::Result<()> {
+    let db = Db::connect(&settings.database_url, 2)?;
+    run_migrations(&mut *db.get_blocking()?)?;
+    let settlement = crate::settlement::Settlement {
+        provider: crate::startup::payment_provider(settings, &db, &Clock::system()),
+        db,
+        clock: Clock::system(),
+        config: crate::state::settlement_config(settings),
+    };
+    let summary = if dry_run {
+        settlement.dry_run()?
+    } else {
+        settlement.run()?
+    };
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    Ok(())
+}
+
+/// `crowdfund audit`: verifies the ledger; fails (exit status 1) when it does not hold.
+pub fn audit(settings: &Settings) -> anyhow::Result<()> {
+    let db = Db::connect(&settings.database_url, 1)?;
+    let report = crate::ledger::verify::run(&mut *db.get_blocking()?).map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    anyhow::ensure!(report.ok, "the ledger does not hold");
+    Ok(())
+}
+
 /// `crowdfund create-admin`: makes an account an admin, creating it if needed.
 ///
 /// An existing account keeps its password. A new one takes its password from the

@@ -65,6 +65,9 @@ pub struct Settings {
     pub cors_allowed_origins: Vec<String>,
     pub auth_rate_limit_per_minute: u32,
     pub payment_provider: PaymentProviderKind,
+    pub platform_fee_bps: u32,
+    pub settlement_batch_size: u32,
+    pub settlement_time_budget_ms: u32,
     pub log_format: LogFormat,
     /// Warnings to log once logging is up (configuration is read before it is).
     pub warnings: Vec<String>,
@@ -113,6 +116,17 @@ impl Settings {
         );
         let auth_rate_limit_per_minute =
             parse_number(&get, "AUTH_RATE_LIMIT_PER_MINUTE", 20, 1..=1_000_000, &mut errors);
+
+        let platform_fee_bps = parse_number(&get, "PLATFORM_FEE_BPS", 500, 0..=10_000, &mut errors);
+        let settlement_batch_size =
+            parse_number(&get, "SETTLEMENT_BATCH_SIZE", 500, 1..=100_000, &mut errors);
+        let settlement_time_budget_ms = parse_number(
+            &get,
+            "SETTLEMENT_TIME_BUDGET_MS",
+            10_000,
+            1..=3_600_000,
+            &mut errors,
+        );
 
         let bind_addr = get("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into());
         let bind_addr = bind_addr.parse().unwrap_or_else(|_| {
@@ -189,6 +203,9 @@ impl Settings {
             cors_allowed_origins,
             auth_rate_limit_per_minute,
             payment_provider,
+            platform_fee_bps,
+            settlement_batch_size,
+            settlement_time_budget_ms,
             log_format,
             warnings,
         })

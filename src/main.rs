@@ -24,6 +24,14 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document (JSON) to standard output.
     Openapi,
+    /// Run one settlement pass (what POST /api/v1/settlement/run does) and print its summary.
+    Settle {
+        /// Report what the pass would do, changing nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Verify the ledger; exit status 1 if it does not hold.
+    Audit,
     /// Make an account an admin, creating it if it does not exist.
     ///
     /// A new account's password is read from CROWDFUND_ADMIN_PASSWORD or standard input.
@@ -63,6 +71,8 @@ fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings),
         Command::Migrate => commands::migrate(&settings),
+        Command::Settle { dry_run } => commands::settle(&settings, dry_run),
+        Command::Audit => commands::audit(&settings),
         Command::CreateAdmin { email, display_name } => {
             commands::create_admin(&settings, &email, display_name.as_deref())
         }

@@ -31,7 +31,8 @@ pub const BEARER: &str = "bearer";
         (name = "pledges", description = "Backing campaigns; the creator's fulfilment view"),
         (name = "updates", description = "The creator's posts; some for backers only"),
         (name = "stats", description = "Figures for the creator and admins"),
-        (name = "admin", description = "Admin-only moderation"),
+        (name = "admin", description = "Admin-only moderation and audit"),
+        (name = "settlement", description = "The cron-driven settlement pass"),
         (name = "operations", description = "Health, readiness and metrics, outside /api/v1"),
     )
 )]
@@ -49,6 +50,15 @@ impl Modify for Common {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some("Access token from /api/v1/auth/login, valid 15 minutes"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "cron_secret",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("CRON_SECRET, for the settlement pass"))
                     .build(),
             ),
         );

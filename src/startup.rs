@@ -40,9 +40,7 @@ impl Application {
         let listener = TcpListener::bind(settings.bind_addr)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind_addr))?;
         let port = listener.local_addr()?.port();
-        let payments: Arc<dyn PaymentProvider> = match settings.payment_provider {
-            PaymentProviderKind::Sandbox => Arc::new(Sandbox::new(db.clone(), clock.clone())),
-        };
+        let payments = payment_provider(&settings, &db, &clock);
         let state = web::Data::new(AppState {
             payments,
             db,
@@ -86,6 +84,13 @@ impl Application {
     /// Serves until SIGINT/SIGTERM, then stops accepting and lets in-flight requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+/// The configured payment provider.
+pub fn payment_provider(settings: &Settings, db: &Db, clock: &Clock) -> Arc<dyn PaymentProvider> {
+    match settings.payment_provider {
+        PaymentProviderKind::Sandbox => Arc::new(Sandbox::new(db.clone(), clock.clone())),
     }
 }
 

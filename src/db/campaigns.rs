@@ -24,6 +24,10 @@ pub struct CampaignRow {
     pub backer_count: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub final_pledged_minor: Option<i64>,
+    pub final_backer_count: Option<i32>,
+    pub closed_at: Option<NaiveDateTime>,
+    pub completed_at: Option<NaiveDateTime>,
 }
 
 #[derive(Insertable)]

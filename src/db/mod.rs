@@ -10,11 +10,13 @@ pub mod campaign_stats;
 pub mod campaign_updates;
 pub mod campaigns;
 pub mod idempotency;
+pub mod ledger;
 mod migrations;
 pub mod pledges;
 mod pool;
 pub mod refresh_tokens;
 pub mod schema;
+pub mod settlement;
 pub mod tiers;
 pub mod users;
 

@@ -24,6 +24,10 @@ pub struct PledgeRow {
     pub errored_at: Option<NaiveDateTime>,
     pub dropped_at: Option<NaiveDateTime>,
     pub refunded_at: Option<NaiveDateTime>,
+    pub attempts: i32,
+    pub next_attempt_at: Option<NaiveDateTime>,
+    pub lease_until: Option<NaiveDateTime>,
+    pub failure_code: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -136,6 +140,10 @@ pub fn set_payment_method(
     method: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Option<PledgeRow>> {
+    // An errored pledge with a new method is retried by the next settlement pass.
+    diesel::update(pledges::table.find(id).filter(pledges::status.eq("errored")))
+        .set(pledges::next_attempt_at.eq(now))
+        .execute(conn)?;
     diesel::update(
         pledges::table
             .find(id)

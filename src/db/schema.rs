@@ -45,6 +45,10 @@ diesel::table! {
         backer_count -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        final_pledged_minor -> Nullable<BigInt>,
+        final_backer_count -> Nullable<Integer>,
+        closed_at -> Nullable<Timestamp>,
+        completed_at -> Nullable<Timestamp>,
     }
 }
 
@@ -109,6 +113,49 @@ diesel::table! {
         errored_at -> Nullable<Timestamp>,
         dropped_at -> Nullable<Timestamp>,
         refunded_at -> Nullable<Timestamp>,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+        lease_until -> Nullable<Timestamp>,
+        failure_code -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    charge_attempts (id) {
+        id -> BigInt,
+        pledge_id -> BigInt,
+        attempt -> Integer,
+        idempotency_key -> Text,
+        payment_method -> Text,
+        amount_minor -> BigInt,
+        currency -> Text,
+        status -> Text,
+        provider_charge_id -> Nullable<Text>,
+        fee_minor -> Nullable<BigInt>,
+        failure_code -> Nullable<Text>,
+        created_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    ledger_transactions (id) {
+        id -> BigInt,
+        kind -> Text,
+        campaign_id -> BigInt,
+        pledge_id -> Nullable<BigInt>,
+        currency -> Text,
+        reference -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ledger_entries (id) {
+        id -> BigInt,
+        transaction_id -> BigInt,
+        account -> Text,
+        amount_minor -> BigInt,
     }
 }
 
@@ -167,6 +214,8 @@ diesel::joinable!(pledges -> campaigns (campaign_id));
 diesel::joinable!(pledges -> users (backer_id));
 diesel::joinable!(pledges -> reward_tiers (tier_id));
 diesel::joinable!(pledge_events -> pledges (pledge_id));
+diesel::joinable!(charge_attempts -> pledges (pledge_id));
+diesel::joinable!(ledger_entries -> ledger_transactions (transaction_id));
 diesel::joinable!(campaigns -> users (owner_id));
 diesel::joinable!(reward_tiers -> campaigns (campaign_id));
 diesel::joinable!(campaign_events -> campaigns (campaign_id));
@@ -182,4 +231,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     sandbox_charges,
     sandbox_refunds,
+    charge_attempts,
+    ledger_transactions,
+    ledger_entries,
 );

@@ -8,6 +8,7 @@ mod health;
 mod me;
 mod metrics;
 pub mod pledges;
+mod settlement;
 mod tiers;
 mod updates;
 
@@ -56,6 +57,8 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(campaigns::stats::stats)
                 .service(updates::list::list)
                 .service(updates::create::create)
-                .service(admin::suspend::suspend),
+                .service(admin::suspend::suspend)
+                .service(admin::ledger::verify_ledger)
+                .service(settlement::run),
         );
 }

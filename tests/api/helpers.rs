@@ -100,7 +100,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         ("DATABASE_URL", database_url.as_str()),
         ("BIND_ADDR", "127.0.0.1:0"),
         ("JWT_SECRET", JWT_SECRET),
-        ("CRON_SECRET", "test-cron-secret-0123456789"),
+        ("CRON_SECRET", CRON_SECRET),
         ("CORS_ALLOWED_ORIGINS", SPA_ORIGIN),
         ("AUTH_RATE_LIMIT_PER_MINUTE", "1000000"),
         ("DATABASE_POOL_SIZE", "8"),
@@ -395,5 +395,37 @@ impl TestApp {
         let response = self.login(&user.email, PASSWORD).await;
         assert_eq!(response.status(), StatusCode::OK);
         TestUser::from_session(response.json().await.expect("session"))
+    }
+}
+
+pub const CRON_SECRET: &str = "test-cron-secret-0123456789";
+
+impl TestApp {
+    /// One settlement pass through the cron endpoint; returns its summary.
+    pub async fn settle(&self) -> Value {
+        let response = self
+            .request(Method::POST, "/api/v1/settlement/run", Some(CRON_SECRET))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("summary")
+    }
+
+    pub async fn audit(&self, admin: &TestUser) -> Value {
+        let response = self
+            .get("/api/v1/admin/ledger/verify", Some(&admin.access_token))
+            .await;
+        let status = response.status();
+        let report: Value = response.json().await.expect("report");
+        assert_eq!(status, StatusCode::OK, "{report}");
+        report
+    }
+
+    /// Balance of a ledger account (only for accounts named by the test).
+    pub fn balance(&self, account: &str) -> i64 {
+        self.count(&format!(
+            "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS n FROM ledger_entries WHERE account = '{account}'"
+        ))
     }
 }

@@ -17,5 +17,6 @@ mod idempotency;
 mod openapi;
 mod pledges;
 mod sandbox;
+mod settlement;
 mod tiers;
 mod updates_and_stats;

@@ -1,3 +1,4 @@
 //! `/api/v1/admin`: routes for admins only (403 for everyone else).
 
+pub mod ledger;
 pub mod suspend;

@@ -1,0 +1,12 @@
+DROP TABLE ledger_entries;
+DROP TABLE ledger_transactions;
+DROP TABLE charge_attempts;
+DROP INDEX pledges_retry_idx;
+ALTER TABLE pledges DROP COLUMN failure_code;
+ALTER TABLE pledges DROP COLUMN lease_until;
+ALTER TABLE pledges DROP COLUMN next_attempt_at;
+ALTER TABLE pledges DROP COLUMN attempts;
+ALTER TABLE campaigns DROP COLUMN completed_at;
+ALTER TABLE campaigns DROP COLUMN closed_at;
+ALTER TABLE campaigns DROP COLUMN final_backer_count;
+ALTER TABLE campaigns DROP COLUMN final_pledged_minor;

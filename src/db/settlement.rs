@@ -1,0 +1,342 @@
+//! Queries of the settlement pass. Work is claimed with a lease (`pledges.lease_until`) set by
+//! one conditional UPDATE, so concurrent runs — on several instances sharing one database —
+//! never work on the same pledge at once; a run that dies leaves leases that simply expire.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+
+use super::DbConn;
+use super::campaigns::CampaignRow;
+use super::pledges::PledgeRow;
+use super::schema::{campaigns, charge_attempts, ledger_transactions, pledges};
+
+/// Live campaigns whose deadline has passed, oldest deadline first.
+pub fn past_deadline(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<CampaignRow>> {
+    campaigns::table
+        .filter(campaigns::status.eq("live"))
+        .filter(campaigns::deadline.le(now))
+        .order((campaigns::deadline, campaigns::id))
+        .limit(limit)
+        .select(CampaignRow::as_select())
+        .load(conn)
+}
+
+/// Freezes the outcome figures of a campaign that has just closed.
+pub fn freeze(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(campaigns::table.find(id).filter(campaigns::closed_at.is_null()))
+        .set((
+            campaigns::final_pledged_minor.eq(campaigns::pledged_minor.nullable()),
+            campaigns::final_backer_count.eq(campaigns::backer_count.nullable()),
+            campaigns::closed_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+pub fn mark_completed(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(campaigns::table.find(id))
+        .set(campaigns::completed_at.eq(now))
+        .execute(conn)
+}
+
+/// Leases up to `limit` pledges that need a charge now: active pledges of funded campaigns, and
+/// errored ones whose retry is due. Returns the leased pledges.
+pub fn lease_chargeable(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<PledgeRow>> {
+    let funded = campaigns::table
+        .filter(campaigns::status.eq("funded"))
+        .select(campaigns::id);
+    let candidates = pledges::table
+        .filter(pledges::campaign_id.eq_any(funded))
+        .filter(
+            pledges::status.eq("active").or(pledges::status
+                .eq("errored")
+                .and(pledges::next_attempt_at.le(now))),
+        )
+        .filter(pledges::lease_until.is_null().or(pledges::lease_until.lt(now)))
+        .order(pledges::id)
+        .limit(limit)
+        .select(pledges::id)
+        .load::<i64>(conn)?;
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The same conditions again on the UPDATE: a concurrent run that leased a row first makes
+    // this one skip it (PostgreSQL re-checks them after waiting for the row lock).
+    diesel::update(
+        pledges::table
+            .filter(pledges::id.eq_any(&candidates))
+            .filter(pledges::status.eq("active").or(pledges::status.eq("errored")))
+            .filter(pledges::lease_until.is_null().or(pledges::lease_until.lt(now))),
+    )
+    .set(pledges::lease_until.eq(lease_until))
+    .returning(pledges::all_columns)
+    .get_results(conn)
+}
+
+pub fn release_lease(conn: &mut DbConn, pledge_id: i64) -> QueryResult<usize> {
+    diesel::update(pledges::table.find(pledge_id))
+        .set(pledges::lease_until.eq(None::<NaiveDateTime>))
+        .execute(conn)
+}
+
+/// Errored pledges whose first failure is older than `errored_before`, not leased.
+pub fn droppable(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    errored_before: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<PledgeRow>> {
+    pledges::table
+        .filter(pledges::status.eq("errored"))
+        .filter(pledges::errored_at.le(errored_before))
+        .filter(pledges::lease_until.is_null().or(pledges::lease_until.lt(now)))
+        .order(pledges::id)
+        .limit(limit)
+        .select(PledgeRow::as_select())
+        .load(conn)
+}
+
+/// Funded campaigns with no pledge left in flight (active or errored).
+pub fn completable(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<CampaignRow>> {
+    let in_flight = pledges::table
+        .filter(pledges::status.eq("active").or(pledges::status.eq("errored")))
+        .select(pledges::campaign_id);
+    campaigns::table
+        .filter(campaigns::status.eq("funded"))
+        .filter(campaigns::id.ne_all(in_flight))
+        .order(campaigns::id)
+        .limit(limit)
+        .select(CampaignRow::as_select())
+        .load(conn)
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct AttemptRow {
+    pub id: i64,
+    pub attempt: i32,
+    pub idempotency_key: String,
+    pub payment_method: String,
+    pub amount_minor: i64,
+    pub currency: String,
+}
+
+pub fn pending_attempt(conn: &mut DbConn, pledge_id: i64) -> QueryResult<Option<AttemptRow>> {
+    charge_attempts::table
+        .filter(charge_attempts::pledge_id.eq(pledge_id))
+        .filter(charge_attempts::status.eq("pending"))
+        .select((
+            charge_attempts::id,
+            charge_attempts::attempt,
+            charge_attempts::idempotency_key,
+            charge_attempts::payment_method,
+            charge_attempts::amount_minor,
+            charge_attempts::currency,
+        ))
+        .first(conn)
+        .optional()
+}
+
+pub fn insert_attempt(
+    conn: &mut DbConn,
+    pledge: &PledgeRow,
+    attempt: i32,
+    key: &str,
+    currency: &str,
+    now: NaiveDateTime,
+) -> QueryResult<AttemptRow> {
+    let id: i64 = diesel::insert_into(charge_attempts::table)
+        .values((
+            charge_attempts::pledge_id.eq(pledge.id),
+            charge_attempts::attempt.eq(attempt),
+            charge_attempts::idempotency_key.eq(key),
+            charge_attempts::payment_method.eq(&pledge.payment_method),
+            charge_attempts::amount_minor.eq(pledge.amount_minor),
+            charge_attempts::currency.eq(currency),
+            charge_attempts::created_at.eq(now),
+        ))
+        .returning(charge_attempts::id)
+        .get_result(conn)?;
+    diesel::update(pledges::table.find(pledge.id))
+        .set(pledges::attempts.eq(attempt))
+        .execute(conn)?;
+    Ok(AttemptRow {
+        id,
+        attempt,
+        idempotency_key: key.to_owned(),
+        payment_method: pledge.payment_method.clone(),
+        amount_minor: pledge.amount_minor,
+        currency: currency.to_owned(),
+    })
+}
+
+/// Records an attempt's outcome, once: returns false if it was already recorded.
+pub fn finish_attempt(
+    conn: &mut DbConn,
+    id: i64,
+    status: &str,
+    charge_id: Option<&str>,
+    fee_minor: Option<i64>,
+    failure_code: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let updated = diesel::update(
+        charge_attempts::table
+            .find(id)
+            .filter(charge_attempts::status.eq("pending")),
+    )
+    .set((
+        charge_attempts::status.eq(status),
+        charge_attempts::provider_charge_id.eq(charge_id),
+        charge_attempts::fee_minor.eq(fee_minor),
+        charge_attempts::failure_code.eq(failure_code),
+        charge_attempts::finished_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+pub fn mark_collected(
+    conn: &mut DbConn,
+    pledge_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<Option<PledgeRow>> {
+    diesel::update(
+        pledges::table
+            .find(pledge_id)
+            .filter(pledges::status.eq_any(["active", "errored"])),
+    )
+    .set((
+        pledges::status.eq("collected"),
+        pledges::collected_at.eq(now),
+        pledges::updated_at.eq(now),
+        pledges::lease_until.eq(None::<NaiveDateTime>),
+        pledges::next_attempt_at.eq(None::<NaiveDateTime>),
+    ))
+    .returning(pledges::all_columns)
+    .get_result(conn)
+    .optional()
+}
+
+pub fn mark_errored(
+    conn: &mut DbConn,
+    pledge: &PledgeRow,
+    code: &str,
+    retry_at: NaiveDateTime,
+    now: NaiveDateTime,
+) -> QueryResult<Option<PledgeRow>> {
+    diesel::update(
+        pledges::table
+            .find(pledge.id)
+            .filter(pledges::status.eq_any(["active", "errored"])),
+    )
+    .set((
+        pledges::status.eq("errored"),
+        pledges::errored_at.eq(pledge.errored_at.unwrap_or(now)),
+        pledges::failure_code.eq(code),
+        pledges::next_attempt_at.eq(retry_at),
+        pledges::updated_at.eq(now),
+        pledges::lease_until.eq(None::<NaiveDateTime>),
+    ))
+    .returning(pledges::all_columns)
+    .get_result(conn)
+    .optional()
+}
+
+pub fn mark_dropped(conn: &mut DbConn, pledge_id: i64, now: NaiveDateTime) -> QueryResult<Option<PledgeRow>> {
+    diesel::update(
+        pledges::table
+            .find(pledge_id)
+            .filter(pledges::status.eq("errored")),
+    )
+    .set((
+        pledges::status.eq("dropped"),
+        pledges::dropped_at.eq(now),
+        pledges::updated_at.eq(now),
+        pledges::next_attempt_at.eq(None::<NaiveDateTime>),
+    ))
+    .returning(pledges::all_columns)
+    .get_result(conn)
+    .optional()
+}
+
+#[derive(Debug, QueryableByName)]
+struct Total {
+    #[diesel(sql_type = BigInt)]
+    total: i64,
+}
+
+/// Sum of collected pledges' amounts (only an integer is interpolated).
+pub fn collected_pledges_total(conn: &mut DbConn, campaign_id: i64) -> QueryResult<i64> {
+    diesel::sql_query(format!(
+        "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS total FROM pledges \
+         WHERE campaign_id = {campaign_id} AND status = 'collected'"
+    ))
+    .get_result::<Total>(conn)
+    .map(|t| t.total)
+}
+
+/// Processing fees of a campaign's successful charges.
+pub fn fees_total(conn: &mut DbConn, campaign_id: i64) -> QueryResult<i64> {
+    diesel::sql_query(format!(
+        "SELECT CAST(COALESCE(SUM(a.fee_minor), 0) AS BIGINT) AS total FROM charge_attempts a \
+         JOIN pledges p ON p.id = a.pledge_id WHERE p.campaign_id = {campaign_id} AND a.status = 'succeeded'"
+    ))
+    .get_result::<Total>(conn)
+    .map(|t| t.total)
+}
+
+pub struct MoneyCampaign {
+    pub id: i64,
+    pub completed: bool,
+}
+
+/// Campaigns the ledger may have touched (closed ones).
+pub fn campaigns_with_money(conn: &mut DbConn) -> QueryResult<Vec<MoneyCampaign>> {
+    let rows: Vec<(i64, String)> = campaigns::table
+        .filter(campaigns::closed_at.is_not_null())
+        .select((campaigns::id, campaigns::status))
+        .order(campaigns::id)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, status)| MoneyCampaign {
+            id,
+            completed: status == "successful",
+        })
+        .collect())
+}
+
+pub fn ledger_transaction_count(conn: &mut DbConn) -> QueryResult<i64> {
+    ledger_transactions::table.count().get_result(conn)
+}
+
+/// Counts for a dry run.
+pub fn count_chargeable(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<(i64, i64)> {
+    let funded = campaigns::table
+        .filter(campaigns::status.eq("funded"))
+        .select(campaigns::id);
+    let active: i64 = pledges::table
+        .filter(pledges::campaign_id.eq_any(funded))
+        .filter(pledges::status.eq("active"))
+        .count()
+        .get_result(conn)?;
+    let retries: i64 = pledges::table
+        .filter(pledges::status.eq("errored"))
+        .filter(pledges::next_attempt_at.le(now))
+        .count()
+        .get_result(conn)?;
+    Ok((active, retries))
+}
+
+pub fn count_droppable(conn: &mut DbConn, errored_before: NaiveDateTime) -> QueryResult<i64> {
+    pledges::table
+        .filter(pledges::status.eq("errored"))
+        .filter(pledges::errored_at.le(errored_before))
+        .count()
+        .get_result(conn)
+}

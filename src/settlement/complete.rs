@@ -1,0 +1,61 @@
+//! Step 4: funded campaigns with no pledge in flight become successful; the platform fee and
+//! the creator's payout are posted, leaving the campaign's escrow at zero.
+
+use super::{Settlement, Summary};
+use crate::campaigns::lifecycle;
+use crate::db::{DbConn, ledger as ledger_db, settlement, write_transaction};
+use crate::domain::CampaignStatus;
+use crate::domain::money::basis_points_half_even;
+use crate::error::ApiError;
+use crate::ledger::{self, PLATFORM_REVENUE, Posting};
+
+pub fn batch(run: &Settlement, conn: &mut DbConn, summary: &mut Summary) -> anyhow::Result<bool> {
+    let now = run.clock.now();
+    let ready = settlement::completable(conn, run.config.batch_size)?;
+    for campaign in &ready {
+        let done = write_transaction(conn, |conn| {
+            let collected = settlement::collected_pledges_total(conn, campaign.id)?;
+            let escrow_account = ledger::escrow(campaign.id);
+            let platform_fee = basis_points_half_even(collected, run.config.platform_fee_bps);
+            // What is left in escrow after the processing fees already taken.
+            let escrow = ledger_db::escrow_balance(conn, campaign.id)?;
+            let payout = escrow - platform_fee;
+            let reference = format!("platform_fee:campaign:{}", campaign.id);
+            ledger::post(
+                conn,
+                &Posting {
+                    kind: "platform_fee",
+                    campaign_id: campaign.id,
+                    pledge_id: None,
+                    currency: &campaign.currency,
+                    reference: &reference,
+                    entries: &[(&escrow_account, -platform_fee), (PLATFORM_REVENUE, platform_fee)],
+                },
+                now,
+            )?;
+            let payable = ledger::creator_payable(campaign.id);
+            let reference = format!("payout:campaign:{}", campaign.id);
+            ledger::post(
+                conn,
+                &Posting {
+                    kind: "payout",
+                    campaign_id: campaign.id,
+                    pledge_id: None,
+                    currency: &campaign.currency,
+                    reference: &reference,
+                    entries: &[(&escrow_account, -payout), (&payable, payout)],
+                },
+                now,
+            )?;
+            lifecycle::transition(conn, campaign, CampaignStatus::Successful, None, None, now)?;
+            settlement::mark_completed(conn, campaign.id, now.naive_utc())?;
+            Ok::<_, ApiError>(())
+        });
+        match done {
+            Ok(()) => summary.campaigns.successful += 1,
+            Err(ApiError::Conflict(_)) => {} // completed by another run
+            Err(e) => return Err(anyhow::anyhow!("completing campaign {}: {e:?}", campaign.id)),
+        }
+    }
+    Ok(ready.len() as i64 >= run.config.batch_size)
+}

@@ -1,0 +1,163 @@
+//! The settlement pass, run by cron through `POST /api/v1/settlement/run` or `crowdfund settle`.
+//!
+//! Each pass: (1) closes live campaigns past their deadline as funded or failed, freezing their
+//! figures (a failed campaign's pledges are released); (2) charges the active pledges of funded
+//! campaigns and (3) retries errored ones that are due — every 48 hours, or at once after the
+//! backer replaced the payment method — and drops those errored for 7 days; (4) completes
+//! funded campaigns with nothing left in flight (successful, payout posted to the ledger).
+//!
+//! - **Exactly once**: each charge attempt is written, with its idempotency key
+//!   `pledge-{id}-attempt-{n}`, before the provider is called; a pass that finds an attempt still
+//!   pending (a crash between the call and the record) replays the same key, and the provider
+//!   answers with the first outcome instead of charging again.
+//! - **Concurrent-safe**: pledges are claimed with a lease by one conditional UPDATE; campaign
+//!   transitions are conditional UPDATEs; ledger postings are unique by reference.
+//! - **Resumable**: every step is a set of small transactions whose effects the next pass
+//!   recognises, so a crash anywhere is repaired by running again.
+//! - **Bounded**: each step takes at most `SETTLEMENT_BATCH_SIZE` items per batch and the pass
+//!   stops starting new batches after `SETTLEMENT_TIME_BUDGET_MS`; `more: true` says so.
+
+mod charge;
+mod close;
+mod complete;
+
+use std::sync::Arc;
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::Duration;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::clock::Clock;
+use crate::db::{Db, settlement};
+use crate::payments::PaymentProvider;
+
+/// Between two charge attempts of an errored pledge.
+pub const RETRY_EVERY: Duration = Duration::hours(48);
+/// An errored pledge is dropped this long after its first failure.
+pub const DROP_AFTER: Duration = Duration::days(7);
+/// How long a run holds a pledge it is charging.
+pub const LEASE: Duration = Duration::minutes(5);
+
+#[derive(Clone)]
+pub struct Config {
+    pub batch_size: i64,
+    pub time_budget: StdDuration,
+    pub platform_fee_bps: i64,
+}
+
+/// What one pass did (or, for a dry run, would do).
+#[derive(Debug, Default, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct Summary {
+    pub dry_run: bool,
+    pub campaigns: CampaignCounts,
+    pub pledges: PledgeCounts,
+    /// A batch or the time budget ran out: call again.
+    pub more: bool,
+}
+
+#[derive(Debug, Default, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct CampaignCounts {
+    pub funded: u64,
+    pub failed: u64,
+    pub successful: u64,
+}
+
+#[derive(Debug, Default, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct PledgeCounts {
+    pub collected: u64,
+    pub errored: u64,
+    pub dropped: u64,
+    pub released: u64,
+    /// Charges whose outcome is unknown (provider unreachable): retried by a later pass.
+    pub deferred: u64,
+}
+
+pub struct Settlement {
+    pub db: Db,
+    pub provider: Arc<dyn PaymentProvider>,
+    pub clock: Clock,
+    pub config: Config,
+}
+
+impl Settlement {
+    /// One pass. Blocking: run it on the blocking pool or a thread of its own.
+    pub fn run(&self) -> anyhow::Result<Summary> {
+        let started = Instant::now();
+        let out_of_time = || started.elapsed() >= self.config.time_budget;
+        let mut summary = Summary::default();
+        let mut conn = self.db.get_blocking()?;
+
+        loop {
+            let full = close::batch(self, &mut conn, &mut summary)?;
+            if !full {
+                break;
+            }
+            if out_of_time() {
+                summary.more = true;
+                return Ok(summary);
+            }
+        }
+        loop {
+            let full = charge::drop_batch(self, &mut conn, &mut summary)?;
+            if !full {
+                break;
+            }
+            if out_of_time() {
+                summary.more = true;
+                return Ok(summary);
+            }
+        }
+        loop {
+            let full = charge::batch(self, &mut conn, &mut summary)?;
+            if !full {
+                break;
+            }
+            if out_of_time() {
+                summary.more = true;
+                return Ok(summary);
+            }
+        }
+        loop {
+            let full = complete::batch(self, &mut conn, &mut summary)?;
+            if !full {
+                break;
+            }
+            if out_of_time() {
+                summary.more = true;
+                return Ok(summary);
+            }
+        }
+        Ok(summary)
+    }
+
+    /// What a pass would do now, changing nothing.
+    pub fn dry_run(&self) -> anyhow::Result<Summary> {
+        let now = self.clock.now().naive_utc();
+        let mut conn = self.db.get_blocking()?;
+        let mut summary = Summary {
+            dry_run: true,
+            ..Summary::default()
+        };
+        let due = settlement::past_deadline(&mut conn, now, i64::MAX)?;
+        for campaign in &due {
+            if campaign.pledged_minor >= campaign.goal_minor.unwrap_or(i64::MAX) {
+                summary.campaigns.funded += 1;
+            } else {
+                summary.campaigns.failed += 1;
+                summary.pledges.released += campaign.backer_count.max(0) as u64;
+            }
+        }
+        let (active, retries) = settlement::count_chargeable(&mut conn, now)?;
+        let newly_funded: i64 = due
+            .iter()
+            .filter(|c| c.pledged_minor >= c.goal_minor.unwrap_or(i64::MAX))
+            .map(|c| i64::from(c.backer_count))
+            .sum();
+        // Charges that would be attempted (their outcomes are the provider's to tell).
+        summary.pledges.collected = (active + retries + newly_funded).max(0) as u64;
+        summary.pledges.dropped = settlement::count_droppable(&mut conn, now - DROP_AFTER)?.max(0) as u64;
+        summary.campaigns.successful = settlement::completable(&mut conn, i64::MAX)?.len() as u64;
+        Ok(summary)
+    }
+}
