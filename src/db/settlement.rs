@@ -340,3 +340,76 @@ pub fn count_droppable(conn: &mut DbConn, errored_before: NaiveDateTime) -> Quer
         .count()
         .get_result(conn)
 }
+
+#[derive(Debug, Default, QueryableByName)]
+pub struct StatusTotal {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub status: String,
+    #[diesel(sql_type = BigInt)]
+    pub pledges: i64,
+    #[diesel(sql_type = BigInt)]
+    pub amount_minor: i64,
+}
+
+/// Pledges of a campaign by status (only an integer is interpolated).
+pub fn totals_by_status(conn: &mut DbConn, campaign_id: i64) -> QueryResult<Vec<StatusTotal>> {
+    diesel::sql_query(format!(
+        "SELECT status, COUNT(*) AS pledges, CAST(SUM(amount_minor) AS BIGINT) AS amount_minor \
+         FROM pledges WHERE campaign_id = {campaign_id} GROUP BY status"
+    ))
+    .load(conn)
+}
+
+/// Sum of a campaign's ledger entries on one account kind (only integers interpolated).
+pub fn ledger_kind_total(conn: &mut DbConn, campaign_id: i64, kind: LedgerKind) -> QueryResult<i64> {
+    let (tx_kind, account) = match kind {
+        LedgerKind::PlatformFee => ("platform_fee", "platform_revenue".to_owned()),
+        LedgerKind::Payout => ("payout", format!("creator_payable:campaign:{campaign_id}")),
+        LedgerKind::Refund => ("refund", "backers".to_owned()),
+    };
+    diesel::sql_query(format!(
+        "SELECT CAST(COALESCE(SUM(e.amount_minor), 0) AS BIGINT) AS total FROM ledger_entries e \
+         JOIN ledger_transactions t ON t.id = e.transaction_id \
+         WHERE t.campaign_id = {campaign_id} AND t.kind = '{tx_kind}' AND e.account = '{account}'"
+    ))
+    .get_result::<Total>(conn)
+    .map(|t| t.total)
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum LedgerKind {
+    PlatformFee,
+    Payout,
+    Refund,
+}
+
+/// The provider's charge id of a pledge's successful attempt.
+pub fn succeeded_charge(conn: &mut DbConn, pledge_id: i64) -> QueryResult<Option<String>> {
+    charge_attempts::table
+        .filter(charge_attempts::pledge_id.eq(pledge_id))
+        .filter(charge_attempts::status.eq("succeeded"))
+        .select(charge_attempts::provider_charge_id)
+        .first::<Option<String>>(conn)
+        .optional()
+        .map(Option::flatten)
+}
+
+pub fn mark_refunded(
+    conn: &mut DbConn,
+    pledge_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<Option<PledgeRow>> {
+    diesel::update(
+        pledges::table
+            .find(pledge_id)
+            .filter(pledges::status.eq("collected")),
+    )
+    .set((
+        pledges::status.eq("refunded"),
+        pledges::refunded_at.eq(now),
+        pledges::updated_at.eq(now),
+    ))
+    .returning(pledges::all_columns)
+    .get_result(conn)
+    .optional()
+}

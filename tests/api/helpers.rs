@@ -67,6 +67,7 @@ impl Drop for TestDb {
 pub struct TestApp {
     pub address: String,
     pub database_url: String,
+    settings: HashMap<String, String>,
     pub clock: Clock,
     pub client: reqwest::Client,
     handle: ServerHandle,
@@ -112,6 +113,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         vars.insert((*k).to_owned(), (*v).to_owned());
     }
     let settings = Settings::from_lookup(|k| vars.get(k).cloned()).expect("test settings");
+    let saved_settings = vars.clone();
     let clock = Clock::manual(Utc::now());
     let app = Application::build(settings, clock.clone())
         .await
@@ -122,6 +124,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     TestApp {
         address,
         database_url,
+        settings: saved_settings,
         clock,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -133,6 +136,18 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
 }
 
 impl TestApp {
+    /// Another server instance on the same database and clock (as behind a load balancer);
+    /// returns its base address. It stops with the test's runtime.
+    pub async fn another_instance(&self) -> String {
+        let settings = Settings::from_lookup(|k| self.settings.get(k).cloned()).expect("settings");
+        let app = Application::build(settings, self.clock.clone())
+            .await
+            .expect("second instance");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        address
+    }
+
     pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
         let builder = self.client.request(method, format!("{}{path}", self.address));
         match token {

@@ -445,3 +445,195 @@ async fn settle_and_audit_run_from_the_command_line_and_audit_catches_a_broken_l
     )
     .await;
 }
+
+#[tokio::test]
+async fn settlement_figures_add_up_and_refunds_come_out_of_the_payout() {
+    let app = spawn_app().await;
+    let owner = app.create_user().await;
+    let admin = app.create_admin().await;
+    let id = campaign_with_goal(&app, &owner, "50.00").await;
+    let (a, b, c) = (
+        app.create_user().await,
+        app.create_user().await,
+        app.create_user().await,
+    );
+    let pa = app.pledged(&a, id, &pledge_body(None, "40.00")).await;
+    app.pledged(&b, id, &pledge_body(None, "30.00")).await;
+    app.pledged(
+        &c,
+        id,
+        &with_method(pledge_body(None, "20.00"), "pm_card_chargeDeclined"),
+    )
+    .await;
+    let owner_token = owner.access_token.clone();
+    assert_problem(
+        app.get(&format!("/api/v1/campaigns/{id}/settlement"), Some(&owner_token))
+            .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+
+    app.clock.advance(Duration::days(2));
+    app.settle().await;
+    for _ in 0..4 {
+        app.clock.advance(Duration::hours(48));
+        app.settle().await;
+    }
+    let owner = app.relogin(&owner).await;
+    let admin = app.relogin(&admin).await;
+    let a = app.relogin(&a).await;
+    let view: Value = app
+        .get(
+            &format!("/api/v1/campaigns/{id}/settlement"),
+            Some(&owner.access_token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["status"], "successful");
+    assert_eq!(
+        (
+            view["pledged_at_deadline"].as_str(),
+            view["backers_at_deadline"].as_i64()
+        ),
+        (Some("90.00"), Some(3))
+    );
+    assert_eq!(view["collected"], json!({"pledges": 2, "amount": "70.00"}));
+    assert_eq!(view["dropped"], json!({"pledges": 1, "amount": "20.00"}));
+    // 70.00 = fees (1.46 + 1.17) + platform fee 3.50 (5 %) + payout 63.87.
+    assert_eq!(
+        (view["processing_fees"].as_str(), view["platform_fee"].as_str()),
+        (Some("2.63"), Some("3.50"))
+    );
+    assert_eq!(
+        (view["payout"].as_str(), view["in_escrow"].as_str()),
+        (Some("63.87"), Some("0.00"))
+    );
+
+    // Refunds: creator or admin only, once.
+    let path = format!("/api/v1/pledges/{}/refund", pa["id"]);
+    assert_problem(
+        app.post_json(&path, &json!({}), Some(&a.access_token)).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    let stranger = app.create_user().await;
+    assert_problem(
+        app.post_json(&path, &json!({}), Some(&stranger.access_token))
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let refunded = app.post_json(&path, &json!({}), Some(&owner.access_token)).await;
+    assert_eq!(refunded.status(), StatusCode::OK);
+    assert_eq!(refunded.json::<Value>().await.unwrap()["status"], "refunded");
+    assert_problem(
+        app.post_json(&path, &json!({}), Some(&admin.access_token)).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM sandbox_refunds"), 1);
+    assert_eq!(
+        app.balance(&format!("creator_payable:campaign:{id}")),
+        6_387 - 4_000
+    );
+    assert_eq!(app.audit(&admin).await["ok"], true);
+    let view: Value = app
+        .get(
+            &format!("/api/v1/campaigns/{id}/settlement"),
+            Some(&admin.access_token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["refunded"], json!({"pledges": 1, "amount": "40.00"}));
+}
+
+#[tokio::test]
+async fn eight_passes_across_two_instances_settle_each_pledge_once() {
+    let app = spawn_app().await;
+    let second = app.another_instance().await;
+    let owner = app.create_user().await;
+    let admin = app.create_admin().await;
+    for goal in ["10.00", "10.00", "100000.00"] {
+        let id = campaign_with_goal(&app, &owner, goal).await;
+        for method in ["pm_card_visa", "pm_card_visa", "pm_card_chargeDeclined"] {
+            let backer = app.create_user().await;
+            app.pledged(&backer, id, &with_method(pledge_body(None, "10.00"), method))
+                .await;
+        }
+    }
+    app.clock.advance(Duration::days(2));
+    let client = reqwest::Client::new();
+    let passes = (0..8).map(|i| {
+        let base = if i % 2 == 0 {
+            app.address.clone()
+        } else {
+            second.clone()
+        };
+        let client = client.clone();
+        async move {
+            let response = client
+                .post(format!("{base}/api/v1/settlement/run"))
+                .bearer_auth(crate::helpers::CRON_SECRET)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<Value>().await.unwrap()
+        }
+    });
+    let summaries = futures::future::join_all(passes).await;
+    let total = |path: [&str; 2]| {
+        summaries
+            .iter()
+            .map(|s| s[path[0]][path[1]].as_i64().unwrap())
+            .sum::<i64>()
+    };
+    assert_eq!(total(["campaigns", "funded"]), 2);
+    assert_eq!(total(["campaigns", "failed"]), 1);
+    assert_eq!(total(["pledges", "collected"]), 4);
+    assert_eq!(total(["pledges", "errored"]), 2);
+    assert_eq!(total(["pledges", "released"]), 3);
+    // Exactly one attempt per pledge charged, as a single serial pass would make.
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM sandbox_charges"), 6);
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM charge_attempts"), 6);
+    let admin = app.relogin(&admin).await;
+    assert_eq!(app.audit(&admin).await["ok"], true);
+}
+
+#[tokio::test]
+async fn a_bounded_pass_says_more_and_the_next_ones_finish_the_work() {
+    let app =
+        crate::helpers::spawn_app_with(&[("SETTLEMENT_BATCH_SIZE", "3"), ("SETTLEMENT_TIME_BUDGET_MS", "1")])
+            .await;
+    let owner = app.create_user().await;
+    let id = campaign_with_goal(&app, &owner, "10.00").await;
+    for _ in 0..10 {
+        let backer = app.create_user().await;
+        app.pledged(&backer, id, &pledge_body(None, "10.00")).await;
+    }
+    app.clock.advance(Duration::days(2));
+    let first = app.settle().await;
+    assert_eq!(first["more"], true, "{first}");
+    let mut collected = first["pledges"]["collected"].as_i64().unwrap();
+    let mut passes = 1;
+    loop {
+        let summary = app.settle().await;
+        collected += summary["pledges"]["collected"].as_i64().unwrap();
+        passes += 1;
+        if summary["more"] == false {
+            break;
+        }
+        assert!(passes < 50, "settlement never finished");
+    }
+    assert_eq!(collected, 10);
+    assert!(
+        passes >= 4,
+        "3 per batch, 1 ms budget: several passes, got {passes}"
+    );
+    assert_eq!(app.campaign(id).await["status"], "successful");
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM sandbox_charges"), 10);
+}

@@ -6,6 +6,7 @@ pub mod fulfilment;
 pub mod get;
 pub mod mine;
 pub mod payment_method;
+pub mod refund;
 pub mod update;
 pub mod view;
 
