@@ -36,7 +36,14 @@ fn event(
 }
 
 /// Charges one leased batch; returns whether it was full.
-pub fn batch(run: &Settlement, conn: &mut DbConn, summary: &mut Summary) -> anyhow::Result<bool> {
+/// Stops at `deadline` even inside a batch: the leases of the pledges it did not reach are
+/// handed back so that the next pass takes them at once.
+pub fn batch(
+    run: &Settlement,
+    conn: &mut DbConn,
+    summary: &mut Summary,
+    deadline: std::time::Instant,
+) -> anyhow::Result<bool> {
     let now = run.clock.now();
     let leased = write_transaction(conn, |conn| {
         settlement::lease_chargeable(
@@ -46,7 +53,15 @@ pub fn batch(run: &Settlement, conn: &mut DbConn, summary: &mut Summary) -> anyh
             run.config.batch_size,
         )
     })?;
-    for pledge in &leased {
+    for (done, pledge) in leased.iter().enumerate() {
+        // At least one charge per batch, so that even a tiny budget makes progress.
+        if done > 0 && std::time::Instant::now() >= deadline {
+            for untouched in &leased[done..] {
+                settlement::release_lease(conn, untouched.id)?;
+            }
+            summary.more = true;
+            return Ok(true);
+        }
         charge_one(run, conn, pledge, summary)?;
     }
     Ok(leased.len() as i64 >= run.config.batch_size)

@@ -109,7 +109,7 @@ impl Settlement {
             }
         }
         loop {
-            let full = charge::batch(self, &mut conn, &mut summary)?;
+            let full = charge::batch(self, &mut conn, &mut summary, started + self.config.time_budget)?;
             if !full {
                 break;
             }
