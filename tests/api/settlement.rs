@@ -637,3 +637,121 @@ async fn a_bounded_pass_says_more_and_the_next_ones_finish_the_work() {
     assert_eq!(app.campaign(id).await["status"], "successful");
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM sandbox_charges"), 10);
 }
+
+/// A funded campaign, closed by a pass that died before charging: one 25.00 pledge.
+async fn closed_but_uncharged(app: &TestApp) -> (i64, i64) {
+    let owner = app.create_user().await;
+    let id = campaign_with_goal(app, &owner, "10.00").await;
+    let backer = app.create_user().await;
+    let pledge = app.pledged(&backer, id, &pledge_body(None, "25.00")).await["id"]
+        .as_i64()
+        .unwrap();
+    app.clock.advance(Duration::days(2));
+    app.sql(&format!(
+        "UPDATE campaigns SET status = 'funded', closed_at = created_at, final_pledged_minor = pledged_minor, \
+         final_backer_count = backer_count WHERE id = {id}"
+    ))
+    .unwrap();
+    (id, pledge)
+}
+
+#[tokio::test]
+async fn a_pass_that_died_after_claiming_leaves_a_lease_that_expires() {
+    let app = spawn_app().await;
+    let (id, pledge) = closed_but_uncharged(&app).await;
+    let leased_until = (app.clock.now() + Duration::minutes(5)).format("%Y-%m-%d %H:%M:%S%.6f");
+    app.sql(&format!(
+        "UPDATE pledges SET lease_until = '{leased_until}' WHERE id = {pledge}"
+    ))
+    .unwrap();
+    let blocked = app.settle().await;
+    assert_eq!(blocked["pledges"]["collected"], 0, "another run holds the pledge");
+    app.clock.advance(Duration::minutes(5) + Duration::seconds(1));
+    let summary = app.settle().await;
+    assert_eq!(
+        (
+            summary["pledges"]["collected"].as_i64(),
+            summary["campaigns"]["successful"].as_i64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM sandbox_charges"), 1);
+    assert_eq!(app.campaign(id).await["status"], "successful");
+}
+
+#[tokio::test]
+async fn a_pass_that_died_before_calling_the_provider_charges_once_with_the_recorded_key() {
+    let app = spawn_app().await;
+    let (_, pledge) = closed_but_uncharged(&app).await;
+    let key = format!("pledge-{pledge}-attempt-1");
+    app.sql(&format!(
+        "INSERT INTO charge_attempts (pledge_id, attempt, idempotency_key, payment_method, amount_minor, currency, status, created_at) \
+         VALUES ({pledge}, 1, '{key}', 'pm_card_visa', 2500, 'USD', 'pending', '2026-01-01 00:00:00')"
+    ))
+    .unwrap();
+    app.sql(&format!("UPDATE pledges SET attempts = 1 WHERE id = {pledge}"))
+        .unwrap();
+    let summary = app.settle().await;
+    assert_eq!(summary["pledges"]["collected"], 1);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) AS n FROM sandbox_charges WHERE idempotency_key = '{key}'"
+        )),
+        1
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM charge_attempts"),
+        1,
+        "no second attempt"
+    );
+}
+
+#[tokio::test]
+async fn a_pass_that_died_before_completing_is_completed_by_the_next() {
+    let app = spawn_app().await;
+    let admin = app.create_admin().await;
+    let (id, pledge) = closed_but_uncharged(&app).await;
+    // Charged and recorded, but the pass stops before completion: the campaign is still funded.
+    app.settle_with_budget_for_charging_only(pledge).await;
+    assert_eq!(app.campaign(id).await["status"], "funded");
+    let done = app.settle().await;
+    assert_eq!(done["campaigns"]["successful"], 1);
+    assert_eq!(app.campaign(id).await["status"], "successful");
+    // 25.00 collected: fee 0.725 → 0.72 (half-even) + 0.30; platform fee 1.25; the rest is owed.
+    assert_eq!(app.balance(&format!("escrow:campaign:{id}")), 0);
+    assert_eq!(
+        app.balance(&format!("creator_payable:campaign:{id}")),
+        2_500 - 102 - 125
+    );
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM sandbox_charges"), 1);
+    let admin = app.relogin(&admin).await;
+    assert_eq!(app.audit(&admin).await["ok"], true);
+}
+
+impl TestApp {
+    /// Charges one pledge the way a pass does, then stops: a pass that died before step 4.
+    async fn settle_with_budget_for_charging_only(&self, pledge: i64) {
+        // Hold completion back with a second, leased pledge in flight...
+        let blocker = self.create_user().await;
+        let campaign = self.count(&format!(
+            "SELECT campaign_id AS n FROM pledges WHERE id = {pledge}"
+        ));
+        let blocker_id = blocker.id;
+        self.sql(&format!(
+            "INSERT INTO pledges (campaign_id, backer_id, amount_minor, status, payment_method, created_at, updated_at, lease_until) \
+             VALUES ({campaign}, {blocker_id}, 100, 'active', 'pm_card_visa', '2026-01-01 00:00:00', '2026-01-01 00:00:00', '2999-01-01 00:00:00')"
+        ))
+        .unwrap();
+        let summary = self.settle().await;
+        assert_eq!(
+            (
+                summary["pledges"]["collected"].as_i64(),
+                summary["campaigns"]["successful"].as_i64()
+            ),
+            (Some(1), Some(0))
+        );
+        // ...then take it away, as if it had never been there.
+        self.sql(&format!("DELETE FROM pledges WHERE backer_id = {blocker_id}"))
+            .unwrap();
+    }
+}
