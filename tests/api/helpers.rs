@@ -139,7 +139,16 @@ impl TestApp {
     /// Another server instance on the same database and clock (as behind a load balancer);
     /// returns its base address. It stops with the test's runtime.
     pub async fn another_instance(&self) -> String {
-        let settings = Settings::from_lookup(|k| self.settings.get(k).cloned()).expect("settings");
+        self.another_instance_with(&[]).await
+    }
+
+    /// Another instance with some settings changed.
+    pub async fn another_instance_with(&self, overrides: &[(&str, &str)]) -> String {
+        let mut vars = self.settings.clone();
+        for (k, v) in overrides {
+            vars.insert((*k).to_owned(), (*v).to_owned());
+        }
+        let settings = Settings::from_lookup(|k| vars.get(k).cloned()).expect("settings");
         let app = Application::build(settings, self.clock.clone())
             .await
             .expect("second instance");
