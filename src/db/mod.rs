@@ -9,6 +9,7 @@ pub mod campaign_list;
 pub mod campaign_stats;
 pub mod campaign_updates;
 pub mod campaigns;
+pub mod charge_attempts;
 pub mod idempotency;
 pub mod ledger;
 mod migrations;

@@ -9,7 +9,7 @@ use diesel::sql_types::BigInt;
 use super::DbConn;
 use super::campaigns::CampaignRow;
 use super::pledges::PledgeRow;
-use super::schema::{campaigns, charge_attempts, ledger_transactions, pledges};
+use super::schema::{campaigns, ledger_transactions, pledges};
 
 /// Live campaigns whose deadline has passed, oldest deadline first.
 pub fn past_deadline(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<CampaignRow>> {
@@ -113,91 +113,6 @@ pub fn completable(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<CampaignRow
         .limit(limit)
         .select(CampaignRow::as_select())
         .load(conn)
-}
-
-#[derive(Debug, Clone, Queryable)]
-pub struct AttemptRow {
-    pub id: i64,
-    pub attempt: i32,
-    pub idempotency_key: String,
-    pub payment_method: String,
-    pub amount_minor: i64,
-    pub currency: String,
-}
-
-pub fn pending_attempt(conn: &mut DbConn, pledge_id: i64) -> QueryResult<Option<AttemptRow>> {
-    charge_attempts::table
-        .filter(charge_attempts::pledge_id.eq(pledge_id))
-        .filter(charge_attempts::status.eq("pending"))
-        .select((
-            charge_attempts::id,
-            charge_attempts::attempt,
-            charge_attempts::idempotency_key,
-            charge_attempts::payment_method,
-            charge_attempts::amount_minor,
-            charge_attempts::currency,
-        ))
-        .first(conn)
-        .optional()
-}
-
-pub fn insert_attempt(
-    conn: &mut DbConn,
-    pledge: &PledgeRow,
-    attempt: i32,
-    key: &str,
-    currency: &str,
-    now: NaiveDateTime,
-) -> QueryResult<AttemptRow> {
-    let id: i64 = diesel::insert_into(charge_attempts::table)
-        .values((
-            charge_attempts::pledge_id.eq(pledge.id),
-            charge_attempts::attempt.eq(attempt),
-            charge_attempts::idempotency_key.eq(key),
-            charge_attempts::payment_method.eq(&pledge.payment_method),
-            charge_attempts::amount_minor.eq(pledge.amount_minor),
-            charge_attempts::currency.eq(currency),
-            charge_attempts::created_at.eq(now),
-        ))
-        .returning(charge_attempts::id)
-        .get_result(conn)?;
-    diesel::update(pledges::table.find(pledge.id))
-        .set(pledges::attempts.eq(attempt))
-        .execute(conn)?;
-    Ok(AttemptRow {
-        id,
-        attempt,
-        idempotency_key: key.to_owned(),
-        payment_method: pledge.payment_method.clone(),
-        amount_minor: pledge.amount_minor,
-        currency: currency.to_owned(),
-    })
-}
-
-/// Records an attempt's outcome, once: returns false if it was already recorded.
-pub fn finish_attempt(
-    conn: &mut DbConn,
-    id: i64,
-    status: &str,
-    charge_id: Option<&str>,
-    fee_minor: Option<i64>,
-    failure_code: Option<&str>,
-    now: NaiveDateTime,
-) -> QueryResult<bool> {
-    let updated = diesel::update(
-        charge_attempts::table
-            .find(id)
-            .filter(charge_attempts::status.eq("pending")),
-    )
-    .set((
-        charge_attempts::status.eq(status),
-        charge_attempts::provider_charge_id.eq(charge_id),
-        charge_attempts::fee_minor.eq(fee_minor),
-        charge_attempts::failure_code.eq(failure_code),
-        charge_attempts::finished_at.eq(now),
-    ))
-    .execute(conn)?;
-    Ok(updated == 1)
 }
 
 pub fn mark_collected(
@@ -381,17 +296,6 @@ pub enum LedgerKind {
     PlatformFee,
     Payout,
     Refund,
-}
-
-/// The provider's charge id of a pledge's successful attempt.
-pub fn succeeded_charge(conn: &mut DbConn, pledge_id: i64) -> QueryResult<Option<String>> {
-    charge_attempts::table
-        .filter(charge_attempts::pledge_id.eq(pledge_id))
-        .filter(charge_attempts::status.eq("succeeded"))
-        .select(charge_attempts::provider_charge_id)
-        .first::<Option<String>>(conn)
-        .optional()
-        .map(Option::flatten)
 }
 
 pub fn mark_refunded(

@@ -4,8 +4,9 @@
 use chrono::{DateTime, Utc};
 
 use super::{DROP_AFTER, LEASE, RETRY_EVERY, Settlement, Summary};
+use crate::db::charge_attempts::{self, AttemptRow};
 use crate::db::pledges::{self, NewPledgeEvent, PledgeRow};
-use crate::db::settlement::{self, AttemptRow};
+use crate::db::settlement;
 use crate::db::{DbConn, campaigns, tiers, write_transaction};
 use crate::domain::{Currency, Money};
 use crate::error::ApiError;
@@ -80,15 +81,16 @@ fn charge_one(
     // The attempt and its key are committed before the provider hears of it. A pending attempt
     // left by an interrupted run is replayed with its own key and parameters.
     let now = run.clock.now();
-    let attempt: AttemptRow =
-        write_transaction(conn, |conn| match settlement::pending_attempt(conn, pledge.id)? {
+    let attempt: AttemptRow = write_transaction(conn, |conn| {
+        match charge_attempts::pending_attempt(conn, pledge.id)? {
             Some(pending) => Ok::<_, diesel::result::Error>(pending),
             None => {
                 let n = pledge.attempts + 1;
                 let key = format!("pledge-{}-attempt-{n}", pledge.id);
-                settlement::insert_attempt(conn, pledge, n, &key, currency.code(), now.naive_utc())
+                charge_attempts::insert_attempt(conn, pledge, n, &key, currency.code(), now.naive_utc())
             }
-        })?;
+        }
+    })?;
 
     let request = ChargeRequest {
         idempotency_key: &attempt.idempotency_key,
@@ -112,7 +114,7 @@ fn charge_one(
     write_transaction(conn, |conn| {
         match &outcome {
             ChargeOutcome::Succeeded { charge_id, fee_minor } => {
-                if !settlement::finish_attempt(
+                if !charge_attempts::finish_attempt(
                     conn,
                     attempt.id,
                     "succeeded",
@@ -157,7 +159,15 @@ fn charge_one(
                 summary.pledges.collected += 1;
             }
             ChargeOutcome::Failed { code } => {
-                if !settlement::finish_attempt(conn, attempt.id, "failed", None, None, Some(code), naive)? {
+                if !charge_attempts::finish_attempt(
+                    conn,
+                    attempt.id,
+                    "failed",
+                    None,
+                    None,
+                    Some(code),
+                    naive,
+                )? {
                     return Ok(());
                 }
                 let retry_at = (now + RETRY_EVERY).naive_utc();
@@ -174,7 +184,12 @@ fn charge_one(
 }
 
 /// Drops one batch of pledges errored for longer than [`DROP_AFTER`], giving their units back.
-pub fn drop_batch(run: &Settlement, conn: &mut DbConn, summary: &mut Summary) -> anyhow::Result<bool> {
+pub fn drop_batch(
+    run: &Settlement,
+    conn: &mut DbConn,
+    summary: &mut Summary,
+    _deadline: std::time::Instant,
+) -> anyhow::Result<bool> {
     let now = run.clock.now();
     let due = settlement::droppable(
         conn,
@@ -185,7 +200,7 @@ pub fn drop_batch(run: &Settlement, conn: &mut DbConn, summary: &mut Summary) ->
     for pledge in &due {
         write_transaction(conn, |conn| {
             // A pending attempt means a charge may have gone through: settle it first.
-            if settlement::pending_attempt(conn, pledge.id)?.is_some() {
+            if charge_attempts::pending_attempt(conn, pledge.id)?.is_some() {
                 return Ok(());
             }
             let Some(dropped) = settlement::mark_dropped(conn, pledge.id, now.naive_utc())? else {

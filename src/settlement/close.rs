@@ -1,5 +1,7 @@
 //! Step 1: live campaigns past their deadline become funded or failed.
 
+use std::time::Instant;
+
 use super::{Settlement, Summary};
 use crate::campaigns::lifecycle;
 use crate::db::{DbConn, settlement, write_transaction};
@@ -7,7 +9,12 @@ use crate::domain::CampaignStatus;
 use crate::error::ApiError;
 
 /// Closes one batch; returns whether the batch was full (more may be waiting).
-pub fn batch(run: &Settlement, conn: &mut DbConn, summary: &mut Summary) -> anyhow::Result<bool> {
+pub fn batch(
+    run: &Settlement,
+    conn: &mut DbConn,
+    summary: &mut Summary,
+    _deadline: Instant,
+) -> anyhow::Result<bool> {
     let now = run.clock.now();
     let due = settlement::past_deadline(conn, now.naive_utc(), run.config.batch_size)?;
     for campaign in &due {

@@ -1,6 +1,8 @@
 //! Step 4: funded campaigns with no pledge in flight become successful; the platform fee and
 //! the creator's payout are posted, leaving the campaign's escrow at zero.
 
+use std::time::Instant;
+
 use super::{Settlement, Summary};
 use crate::campaigns::lifecycle;
 use crate::db::{DbConn, ledger as ledger_db, settlement, write_transaction};
@@ -9,7 +11,12 @@ use crate::domain::money::basis_points_half_even;
 use crate::error::ApiError;
 use crate::ledger::{self, PLATFORM_REVENUE, Posting};
 
-pub fn batch(run: &Settlement, conn: &mut DbConn, summary: &mut Summary) -> anyhow::Result<bool> {
+pub fn batch(
+    run: &Settlement,
+    conn: &mut DbConn,
+    summary: &mut Summary,
+    _deadline: Instant,
+) -> anyhow::Result<bool> {
     let now = run.clock.now();
     let ready = settlement::completable(conn, run.config.batch_size)?;
     for campaign in &ready {

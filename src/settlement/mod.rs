@@ -29,7 +29,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::clock::Clock;
-use crate::db::{Db, settlement};
+use crate::db::{Db, DbConn, settlement};
 use crate::payments::PaymentProvider;
 
 /// Between two charge attempts of an errored pledge.
@@ -73,6 +73,10 @@ pub struct PledgeCounts {
     pub deferred: u64,
 }
 
+/// One step of a pass: works through one batch and says whether it was full (more may be
+/// waiting). Steps that can stop inside a batch honour `deadline`.
+type Step = fn(&Settlement, &mut DbConn, &mut Summary, Instant) -> anyhow::Result<bool>;
+
 pub struct Settlement {
     pub db: Db,
     pub provider: Arc<dyn PaymentProvider>,
@@ -83,49 +87,17 @@ pub struct Settlement {
 impl Settlement {
     /// One pass. Blocking: run it on the blocking pool or a thread of its own.
     pub fn run(&self) -> anyhow::Result<Summary> {
-        let started = Instant::now();
-        let out_of_time = || started.elapsed() >= self.config.time_budget;
+        let deadline = Instant::now() + self.config.time_budget;
         let mut summary = Summary::default();
         let mut conn = self.db.get_blocking()?;
-
-        loop {
-            let full = close::batch(self, &mut conn, &mut summary)?;
-            if !full {
-                break;
-            }
-            if out_of_time() {
-                summary.more = true;
-                return Ok(summary);
-            }
-        }
-        loop {
-            let full = charge::drop_batch(self, &mut conn, &mut summary)?;
-            if !full {
-                break;
-            }
-            if out_of_time() {
-                summary.more = true;
-                return Ok(summary);
-            }
-        }
-        loop {
-            let full = charge::batch(self, &mut conn, &mut summary, started + self.config.time_budget)?;
-            if !full {
-                break;
-            }
-            if out_of_time() {
-                summary.more = true;
-                return Ok(summary);
-            }
-        }
-        loop {
-            let full = complete::batch(self, &mut conn, &mut summary)?;
-            if !full {
-                break;
-            }
-            if out_of_time() {
-                summary.more = true;
-                return Ok(summary);
+        // In order; each step drains its batches before the next starts.
+        let steps: [Step; 4] = [close::batch, charge::drop_batch, charge::batch, complete::batch];
+        for step in steps {
+            while step(self, &mut conn, &mut summary, deadline)? {
+                if Instant::now() >= deadline {
+                    summary.more = true;
+                    return Ok(summary);
+                }
             }
         }
         Ok(summary)

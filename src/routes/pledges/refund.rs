@@ -3,7 +3,7 @@ use actix_web::{HttpResponse, post, web};
 use super::view::{PledgeResponse, currency_of};
 use crate::auth::AuthUser;
 use crate::db::pledges::{self, NewPledgeEvent};
-use crate::db::{campaigns, settlement, write_transaction};
+use crate::db::{campaigns, charge_attempts, settlement, write_transaction};
 use crate::domain::Money;
 use crate::error::ApiError;
 use crate::ledger::{self, BACKERS, Posting};
@@ -54,7 +54,7 @@ pub async fn refund(
                     pledge.status
                 )));
             }
-            let charge = settlement::succeeded_charge(conn, pledge.id)?.ok_or_else(|| {
+            let charge = charge_attempts::succeeded_charge(conn, pledge.id)?.ok_or_else(|| {
                 ApiError::Internal(anyhow::anyhow!("collected pledge {} has no charge", pledge.id))
             })?;
             Ok((campaign, pledge, charge))
