@@ -4,11 +4,11 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::terms::{self, Terms};
 use crate::auth::AuthUser;
-use crate::campaigns::access;
+use crate::campaigns::{access, currency_of};
 use crate::db::campaigns::{self, CampaignRow};
 use crate::db::pledges::{self, NewPledge, NewPledgeEvent, PledgeRow};
 use crate::db::{DbConn, tiers};
-use crate::domain::{Currency, Money};
+use crate::domain::Money;
 use crate::error::ApiError;
 
 /// The window before the deadline in which a funded campaign cannot be taken below its goal.
@@ -18,13 +18,6 @@ pub struct NewTerms<'a> {
     pub tier_id: Option<i64>,
     pub amount: &'a str,
     pub shipping_country: Option<&'a str>,
-}
-
-fn currency(campaign: &CampaignRow) -> Result<Currency, ApiError> {
-    campaign
-        .currency
-        .parse()
-        .map_err(|e: &str| ApiError::Internal(anyhow::anyhow!(e)))
 }
 
 fn accepting_pledges(campaign: &CampaignRow, now: DateTime<Utc>) -> bool {
@@ -84,7 +77,7 @@ fn adjust_totals(
     if !accepting_pledges(&fresh, now) {
         return Err(not_accepting());
     }
-    let goal = Money::from_minor(fresh.goal_minor.unwrap_or_default(), currency(&fresh)?);
+    let goal = Money::from_minor(fresh.goal_minor.unwrap_or_default(), currency_of(&fresh)?);
     Err(ApiError::Conflict(format!(
         "in the last 24 hours before the deadline a pledge cannot be canceled or lowered when that \
          would take the campaign below its goal of {}",
@@ -154,7 +147,7 @@ pub fn create(
     } = terms::check(
         conn,
         campaign.id,
-        currency(&campaign)?,
+        currency_of(&campaign)?,
         new.tier_id,
         new.amount,
         new.shipping_country,
@@ -220,7 +213,7 @@ pub fn change(
     if !accepting_pledges(&campaign, now) {
         return Err(not_accepting());
     }
-    let currency = currency(&campaign)?;
+    let currency = currency_of(&campaign)?;
     let current_amount = Money::from_minor(pledge.amount_minor, currency).to_decimal_string();
     let Terms {
         tier,

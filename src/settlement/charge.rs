@@ -8,7 +8,7 @@ use crate::db::charge_attempts::{self, AttemptRow};
 use crate::db::pledges::{self, NewPledgeEvent, PledgeRow};
 use crate::db::settlement;
 use crate::db::{DbConn, campaigns, tiers, write_transaction};
-use crate::domain::{Currency, Money};
+use crate::domain::Money;
 use crate::error::ApiError;
 use crate::ledger::{self, BACKERS, PROCESSOR_FEES, Posting};
 use crate::payments::{ChargeOutcome, ChargeRequest};
@@ -76,7 +76,7 @@ fn charge_one(
 ) -> anyhow::Result<()> {
     let campaign = campaigns::find(conn, pledge.campaign_id)?
         .ok_or_else(|| anyhow::anyhow!("pledge {} has no campaign", pledge.id))?;
-    let currency: Currency = campaign.currency.parse().map_err(|e: &str| anyhow::anyhow!(e))?;
+    let currency = crate::campaigns::currency_of(&campaign).map_err(|e| anyhow::anyhow!("{e:?}"))?;
 
     // The attempt and its key are committed before the provider hears of it. A pending attempt
     // left by an interrupted run is replayed with its own key and parameters.

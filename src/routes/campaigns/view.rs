@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub use crate::campaigns::currency_of;
 use crate::db::campaign_list::funded_bps;
 use crate::db::campaigns::CampaignRow;
 use crate::db::tiers::TierRow;
@@ -74,10 +75,6 @@ pub struct CampaignPage {
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::Internal(anyhow::anyhow!("stored value is invalid: {e}"))
-}
-
-pub fn currency_of(row: &CampaignRow) -> Result<Currency, ApiError> {
-    row.currency.parse().map_err(internal)
 }
 
 impl CampaignSummary {

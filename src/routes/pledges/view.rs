@@ -2,7 +2,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::campaigns::CampaignRow;
+pub use crate::campaigns::currency_of;
 use crate::db::pledges::PledgeRow;
 use crate::domain::{Currency, Money, PledgeStatus};
 use crate::error::ApiError;
@@ -47,13 +47,6 @@ pub struct PledgePage {
 
 fn utc(t: Option<NaiveDateTime>) -> Option<DateTime<Utc>> {
     t.map(|t| t.and_utc())
-}
-
-pub fn currency_of(campaign: &CampaignRow) -> Result<Currency, ApiError> {
-    campaign
-        .currency
-        .parse()
-        .map_err(|e: &str| ApiError::Internal(anyhow::anyhow!(e)))
 }
 
 impl PledgeResponse {
