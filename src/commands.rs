@@ -101,3 +101,53 @@ pub fn create_admin(settings: &Settings, email: &str, display_name: Option<&str>
     println!("created admin {email} (user id {})", user.id);
     Ok(())
 }
+
+/// `crowdfund send-mail`: delivers every email that is due, once, and prints what it did. For
+/// set-ups that run it from cron instead of the worker inside `serve` (`MAIL_WORKER=off`); the
+/// two can also run side by side, since rows are claimed with a lease.
+pub fn send_mail(settings: &Settings) -> anyhow::Result<()> {
+    let db = Db::connect(&settings.database_url, 2)?;
+    run_migrations(&mut *db.get_blocking()?)?;
+    let delivery = actix_web::rt::System::new().block_on(async {
+        let mailer = crate::mail::worker::Mailer::new(db, Clock::system(), &settings.mail, None)?;
+        mailer.deliver_due().await.map_err(|e| anyhow::anyhow!("{e}"))
+    })?;
+    println!("{}", serde_json::to_string_pretty(&delivery)?);
+    Ok(())
+}
+
+/// Which part of an email `mail-preview` prints.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Part {
+    Subject,
+    Text,
+    Html,
+}
+
+/// `crowdfund mail-preview`: renders a template with sample data, or lists the templates.
+pub fn mail_preview(template: Option<&str>, part: Part) -> anyhow::Result<()> {
+    use crate::mail::Template;
+    use crate::mail::render::{Common, render, sample_context};
+    let Some(name) = template else {
+        for template in Template::ALL {
+            println!("{template}");
+        }
+        return Ok(());
+    };
+    let template: Template = name.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+    let base_url = std::env::var("APP_BASE_URL").unwrap_or_else(|_| "http://localhost:8080".into());
+    let rendered = render(
+        template,
+        &sample_context(template),
+        &Common {
+            recipient_name: "Ada Lovelace",
+            base_url: &base_url,
+        },
+    )?;
+    match part {
+        Part::Subject => println!("{}", rendered.subject),
+        Part::Text => print!("Subject: {}\n\n{}", rendered.subject, rendered.text),
+        Part::Html => print!("{}", rendered.html),
+    }
+    Ok(())
+}

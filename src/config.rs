@@ -18,6 +18,38 @@ pub enum PaymentProviderKind {
     Sandbox,
 }
 
+/// Where email goes.
+#[derive(Debug, Clone)]
+pub enum MailTransport {
+    /// `SMTP_URL`: `smtps://` (TLS) or `smtp://` (`?tls=required` for STARTTLS), credentials in
+    /// the URL or in `SMTP_USERNAME` / `SMTP_PASSWORD`.
+    Smtp {
+        url: Secret,
+        username: Option<String>,
+        password: Option<Secret>,
+    },
+    /// Development: each message is written as an `.eml` file into this folder (`MAIL_DIR`).
+    Files(std::path::PathBuf),
+}
+
+/// Email delivery: the transport and the outbox worker's pacing.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    pub transport: MailTransport,
+    /// The `From` mailbox (`MAIL_FROM`), e.g. `crowdfund <no-reply@example.com>`.
+    pub from: String,
+    /// Where links in emails point (`APP_BASE_URL`): the backers' web app.
+    pub app_base_url: String,
+    /// Whether `serve` runs the delivery worker (`MAIL_WORKER`); off when cron runs `send-mail`.
+    pub worker: bool,
+    /// Attempts before a message is marked failed (`MAIL_MAX_ATTEMPTS`).
+    pub max_attempts: u32,
+    /// The first retry's delay (`MAIL_RETRY_BASE_MS`); it doubles per attempt, up to an hour.
+    pub retry_base_ms: u32,
+    /// How often the worker looks for due messages (`MAIL_POLL_INTERVAL_MS`).
+    pub poll_interval_ms: u32,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Pretty,
@@ -69,6 +101,7 @@ pub struct Settings {
     pub settlement_batch_size: u32,
     pub settlement_time_budget_ms: u32,
     pub log_format: LogFormat,
+    pub mail: MailSettings,
     /// Warnings to log once logging is up (configuration is read before it is).
     pub warnings: Vec<String>,
 }
@@ -190,6 +223,8 @@ impl Settings {
             }
         };
 
+        let mail = mail_settings(&get, app_env, &mut errors, &mut warnings);
+
         if !errors.is_empty() {
             return Err(ConfigError(errors));
         }
@@ -207,9 +242,94 @@ impl Settings {
             settlement_batch_size,
             settlement_time_budget_ms,
             log_format,
+            mail,
             warnings,
         })
     }
+}
+
+fn mail_settings(
+    get: &impl Fn(&str) -> Option<String>,
+    app_env: AppEnv,
+    errors: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) -> MailSettings {
+    let transport = match get("SMTP_URL") {
+        Some(url) => {
+            if let Err(e) = check_smtp_url(&url, app_env) {
+                errors.push(format!("SMTP_URL: {e}"));
+            }
+            MailTransport::Smtp {
+                url: Secret::new(url),
+                username: get("SMTP_USERNAME"),
+                password: get("SMTP_PASSWORD").map(Secret::new),
+            }
+        }
+        None if app_env == AppEnv::Production => {
+            errors.push("SMTP_URL: required when APP_ENV=production".into());
+            MailTransport::Files("mail-outbox".into())
+        }
+        None => {
+            let dir = get("MAIL_DIR").unwrap_or_else(|| "mail-outbox".into());
+            warnings.push(format!(
+                "SMTP_URL is not set: emails are written as .eml files into {dir}/ instead of being sent"
+            ));
+            MailTransport::Files(dir.into())
+        }
+    };
+    if get("SMTP_USERNAME").is_some() != get("SMTP_PASSWORD").is_some() {
+        errors.push("SMTP_USERNAME and SMTP_PASSWORD: set both or neither".into());
+    }
+    let from = get("MAIL_FROM").unwrap_or_else(|| "crowdfund <no-reply@localhost>".into());
+    if let Err(e) = from.parse::<lettre::message::Mailbox>() {
+        errors.push(format!(
+            "MAIL_FROM: expected a mailbox such as \"crowdfund <no-reply@example.com>\" ({e})"
+        ));
+    }
+    if app_env == AppEnv::Production && get("MAIL_FROM").is_none() {
+        warnings.push("MAIL_FROM is not set: emails come from no-reply@localhost".into());
+    }
+    let app_base_url = get("APP_BASE_URL")
+        .unwrap_or_else(|| "http://localhost:8080".into())
+        .trim_end_matches('/')
+        .to_owned();
+    if !(app_base_url.starts_with("http://") || app_base_url.starts_with("https://")) {
+        errors.push(format!(
+            "APP_BASE_URL: expected an absolute http(s) URL, got {app_base_url:?}"
+        ));
+    }
+    let worker = match get("MAIL_WORKER").as_deref() {
+        None | Some("on") | Some("true") => true,
+        Some("off") | Some("false") => false,
+        Some(other) => {
+            errors.push(format!("MAIL_WORKER: expected on or off, got {other:?}"));
+            true
+        }
+    };
+    MailSettings {
+        transport,
+        from,
+        app_base_url,
+        worker,
+        max_attempts: parse_number(get, "MAIL_MAX_ATTEMPTS", 24, 1..=1000, errors),
+        retry_base_ms: parse_number(get, "MAIL_RETRY_BASE_MS", 30_000, 1..=3_600_000, errors),
+        poll_interval_ms: parse_number(get, "MAIL_POLL_INTERVAL_MS", 1_000, 10..=3_600_000, errors),
+    }
+}
+
+/// Accepts what lettre accepts, and in production only an encrypted connection (`smtps://` or
+/// `?tls=required`) unless the relay is on this machine.
+fn check_smtp_url(raw: &str, app_env: AppEnv) -> Result<(), String> {
+    use lettre::{AsyncSmtpTransport, Tokio1Executor};
+    AsyncSmtpTransport::<Tokio1Executor>::from_url(raw)
+        .map_err(|e| format!("not a usable SMTP URL ({e})"))?;
+    let url = url::Url::parse(raw).map_err(|e| format!("not a URL ({e})"))?;
+    let encrypted = url.scheme() == "smtps" || url.query_pairs().any(|(k, v)| k == "tls" && v == "required");
+    let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    if app_env == AppEnv::Production && !encrypted && !local {
+        return Err("production sends mail only over TLS: use smtps:// or add ?tls=required".into());
+    }
+    Ok(())
 }
 
 fn parse_number(
@@ -269,7 +389,11 @@ mod tests {
         assert_eq!(s.bind_addr.to_string(), "127.0.0.1:8080");
         assert_eq!(s.auth_rate_limit_per_minute, 20);
         assert!(s.jwt_secret.expose().len() >= MIN_JWT_SECRET_BYTES);
-        assert_eq!(s.warnings.len(), 2, "both generated secrets are announced");
+        assert_eq!(
+            s.warnings.len(),
+            3,
+            "both generated secrets and the file mail transport are announced"
+        );
     }
 
     #[test]
@@ -278,6 +402,48 @@ mod tests {
         let all = err.to_string();
         assert!(all.contains("JWT_SECRET: required"), "{all}");
         assert!(all.contains("CRON_SECRET: required"), "{all}");
+        assert!(all.contains("SMTP_URL: required"), "{all}");
+    }
+
+    #[test]
+    fn development_mail_goes_to_files_by_default() {
+        let s = settings(&[]).unwrap();
+        assert!(
+            matches!(s.mail.transport, MailTransport::Files(ref dir) if dir.as_os_str() == "mail-outbox")
+        );
+        assert!(s.mail.worker);
+    }
+
+    #[test]
+    fn production_refuses_plaintext_smtp_to_another_host() {
+        let base = [
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("CRON_SECRET", "0123456789abcdef"),
+        ];
+        let with = |url: &'static str| {
+            let mut vars = base.to_vec();
+            vars.push(("SMTP_URL", url));
+            settings(&vars)
+        };
+        let err = with("smtp://user:pass@smtp.example.com:587").unwrap_err();
+        assert!(err.to_string().contains("only over TLS"), "{err}");
+        assert!(with("smtp://user:pass@smtp.example.com:587?tls=required").is_ok());
+        assert!(
+            with("smtp://127.0.0.1:25").is_ok(),
+            "a local relay may be plaintext"
+        );
+        let err = with("http://smtp.example.com").unwrap_err();
+        assert!(
+            err.to_string().contains("SMTP_URL: not a usable SMTP URL"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn smtp_credentials_never_print() {
+        let s = settings(&[("SMTP_URL", "smtps://mailer:hunter2-hunter2@smtp.example.com")]).unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
     }
 
     #[test]
@@ -297,13 +463,40 @@ mod tests {
             ("APP_ENV", "production"),
             ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
             ("CRON_SECRET", "0123456789abcdef"),
+            (
+                "SMTP_URL",
+                "smtps://mailer:0123456789abcdef-smtp@smtp.example.com",
+            ),
+            ("MAIL_FROM", "crowdfund <no-reply@example.com>"),
         ])
         .unwrap();
-        assert!(s.warnings.is_empty());
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
         assert!(
             !format!("{s:?}").contains("0123456789abcdef"),
             "secrets never print"
         );
+    }
+
+    #[test]
+    fn env_example_documents_every_variable_with_a_valid_value() {
+        let example = include_str!("../.env.example");
+        let vars: HashMap<String, String> = dotenvy::from_read_iter(example.as_bytes())
+            .map(|item| item.unwrap())
+            .collect();
+        let from_example = Settings::from_lookup(|k| vars.get(k).cloned());
+        assert!(from_example.is_ok(), "{:?}", from_example.err());
+        // Every quoted upper-case name in this file is a variable read here.
+        let source = include_str!("config.rs");
+        let names: Vec<&str> = source
+            .split('"')
+            .skip(1)
+            .step_by(2)
+            .filter(|n| n.len() >= 6 && n.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+            .collect();
+        assert!(names.len() >= 20, "{names:?}");
+        for name in names {
+            assert!(example.contains(name), "{name} is missing from .env.example");
+        }
     }
 
     #[test]
@@ -313,8 +506,10 @@ mod tests {
             ("BIND_ADDR", "nowhere"),
             ("CORS_ALLOWED_ORIGINS", "*"),
             ("LOG_FORMAT", "xml"),
+            ("MAIL_FROM", "not a mailbox"),
+            ("MAIL_MAX_ATTEMPTS", "0"),
         ])
         .unwrap_err();
-        assert_eq!(err.0.len(), 4, "{err}");
+        assert_eq!(err.0.len(), 6, "{err}");
     }
 }

@@ -32,6 +32,16 @@ enum Command {
     },
     /// Verify the ledger; exit status 1 if it does not hold.
     Audit,
+    /// Deliver every email that is due, once (for cron; `serve` does it continuously).
+    SendMail,
+    /// Render an email template with sample data; without a name, list the templates.
+    MailPreview {
+        /// Template name, e.g. payment_failed.
+        template: Option<String>,
+        /// Which part to print.
+        #[arg(long, value_enum, default_value = "text")]
+        part: commands::Part,
+    },
     /// Make an account an admin, creating it if it does not exist.
     ///
     /// A new account's password is read from CROWDFUND_ADMIN_PASSWORD or standard input.
@@ -46,6 +56,12 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::MailPreview { template, part }) = &cli.command {
+        return match commands::mail_preview(template.as_deref(), *part) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&e),
+        };
+    }
     if let Some(Command::Openapi) = cli.command {
         return match openapi::document_json() {
             Ok(json) => {
@@ -73,10 +89,11 @@ fn main() -> ExitCode {
         Command::Migrate => commands::migrate(&settings),
         Command::Settle { dry_run } => commands::settle(&settings, dry_run),
         Command::Audit => commands::audit(&settings),
+        Command::SendMail => commands::send_mail(&settings),
         Command::CreateAdmin { email, display_name } => {
             commands::create_admin(&settings, &email, display_name.as_deref())
         }
-        Command::Openapi => unreachable!("handled above"),
+        Command::Openapi | Command::MailPreview { .. } => unreachable!("handled above"),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -20,6 +20,7 @@ use crate::http::metrics::Metrics;
 use crate::http::middleware::{REQUEST_ID_HEADER, request_id, track};
 use crate::http::rate_limit::RateLimiter;
 use crate::http::{not_found, path_config};
+use crate::mail::worker::{Mailer, Worker};
 use crate::payments::PaymentProvider;
 use crate::payments::sandbox::Sandbox;
 use crate::state::AppState;
@@ -30,6 +31,7 @@ const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
 pub struct Application {
     port: u16,
     server: Server,
+    mail_worker: Option<Worker>,
 }
 
 impl Application {
@@ -41,13 +43,28 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind_addr))?;
         let port = listener.local_addr()?.port();
         let payments = payment_provider(&settings, &db, &clock);
+        let metrics = Metrics::new()?;
+        let mail_worker = if settings.mail.worker {
+            let mailer = Mailer::new(
+                db.clone(),
+                clock.clone(),
+                &settings.mail,
+                Some(metrics.emails.clone()),
+            )?;
+            tracing::info!(transport = %mailer.describe(), "email delivery worker started");
+            let interval = std::time::Duration::from_millis(u64::from(settings.mail.poll_interval_ms));
+            Some(Worker::spawn(Arc::new(mailer), interval))
+        } else {
+            tracing::info!("email delivery worker off (MAIL_WORKER=off): run `crowdfund send-mail`");
+            None
+        };
         let state = web::Data::new(AppState {
             payments,
             db,
             clock,
             jwt: JwtKeys::new(settings.jwt_secret.expose()),
             auth_limiter: RateLimiter::new(settings.auth_rate_limit_per_minute),
-            metrics: Metrics::new()?,
+            metrics,
             settings,
         });
         let openapi = crate::openapi::document();
@@ -69,7 +86,11 @@ impl Application {
         .listen(listener)?
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
         .run();
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            mail_worker,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -81,9 +102,14 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until SIGINT/SIGTERM, then stops accepting and lets in-flight requests finish.
+    /// Serves until SIGINT/SIGTERM, then stops accepting and lets in-flight requests finish;
+    /// the email worker finishes the message it is sending.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        if let Some(worker) = self.mail_worker {
+            worker.stop().await;
+        }
+        served
     }
 }
 

@@ -1,7 +1,8 @@
 //! Status changes. Every one goes through [`transition`], which checks the state diagram
 //! (`CampaignStatus::can_transition`), applies the change only if nobody changed the status
-//! first (a conditional UPDATE), releases the active pledges of a canceled or suspended
-//! campaign, and appends to `campaign_events`, all in the caller's transaction.
+//! first (a conditional UPDATE), queues the emails the change causes, releases the active
+//! pledges of a canceled or suspended campaign, and appends to `campaign_events`, all in the
+//! caller's transaction.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -10,6 +11,7 @@ use crate::db::campaign_events::{self, NewCampaignEvent};
 use crate::db::campaigns::{self, CampaignRow};
 use crate::domain::{CampaignStatus, UserId};
 use crate::error::{ApiError, FieldError};
+use crate::mail::queue;
 use crate::pledges;
 
 pub fn status_of(campaign: &CampaignRow) -> Result<CampaignStatus, ApiError> {
@@ -66,6 +68,16 @@ pub fn transition(
         _ => campaigns::set_status(conn, campaign.id, from.as_str(), to.as_str(), now.naive_utc())?,
     }
     .ok_or_else(|| ApiError::Conflict("the campaign changed meanwhile; reload it and retry".into()))?;
+    // Before any release: the fan-outs address the pledges that are still active.
+    match to {
+        CampaignStatus::Live => queue::campaign_launched(conn, &updated, now)?,
+        CampaignStatus::Canceled => queue::campaign_canceled(conn, campaign, false, now)?,
+        CampaignStatus::Suspended => queue::campaign_canceled(conn, campaign, true, now)?,
+        CampaignStatus::Funded => queue::campaign_funded(conn, campaign, now)?,
+        CampaignStatus::Failed => queue::campaign_failed(conn, campaign, now)?,
+        // The successful campaign's email carries payout figures: settlement queues it.
+        CampaignStatus::Draft | CampaignStatus::Successful => {}
+    }
     if matches!(to, CampaignStatus::Canceled | CampaignStatus::Suspended) {
         let why = match to {
             CampaignStatus::Canceled => "campaign canceled by its creator",

@@ -28,6 +28,7 @@ pub struct CampaignRow {
     pub final_backer_count: Option<i32>,
     pub closed_at: Option<NaiveDateTime>,
     pub completed_at: Option<NaiveDateTime>,
+    pub ending_notice_at: Option<NaiveDateTime>,
 }
 
 #[derive(Insertable)]

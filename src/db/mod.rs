@@ -13,6 +13,7 @@ pub mod charge_attempts;
 pub mod idempotency;
 pub mod ledger;
 mod migrations;
+pub mod outbox;
 pub mod pledges;
 mod pool;
 pub mod refresh_tokens;

@@ -64,10 +64,12 @@ pub fn insert(conn: &mut DbConn, new: &NewPledge<'_>) -> QueryResult<PledgeRow> 
         .get_result(conn)
 }
 
-pub fn append_event(conn: &mut DbConn, event: &NewPledgeEvent<'_>) -> QueryResult<usize> {
+/// Appends to the pledge's log; returns the event's id.
+pub fn append_event(conn: &mut DbConn, event: &NewPledgeEvent<'_>) -> QueryResult<i64> {
     diesel::insert_into(pledge_events::table)
         .values(event)
-        .execute(conn)
+        .returning(pledge_events::id)
+        .get_result(conn)
 }
 
 pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<PledgeRow>> {

@@ -49,6 +49,7 @@ diesel::table! {
         final_backer_count -> Nullable<Integer>,
         closed_at -> Nullable<Timestamp>,
         completed_at -> Nullable<Timestamp>,
+        ending_notice_at -> Nullable<Timestamp>,
     }
 }
 
@@ -209,6 +210,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    email_outbox (id) {
+        id -> BigInt,
+        template -> Text,
+        recipient -> Text,
+        recipient_name -> Text,
+        subject_id -> Text,
+        context -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(pledges -> campaigns (campaign_id));
 diesel::joinable!(pledges -> users (backer_id));
@@ -234,4 +253,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     charge_attempts,
     ledger_transactions,
     ledger_entries,
+    email_outbox,
 );

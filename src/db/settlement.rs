@@ -22,6 +22,38 @@ pub fn past_deadline(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> Query
         .load(conn)
 }
 
+/// Live campaigns ending by `until` whose creator has not had the "48 hours left" email, and
+/// that ran for more than two days.
+pub fn ending_soon(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<CampaignRow>> {
+    campaigns::table
+        .filter(campaigns::status.eq("live"))
+        .filter(campaigns::deadline.gt(now))
+        .filter(campaigns::deadline.le(until))
+        .filter(campaigns::duration_days.gt(2))
+        .filter(campaigns::ending_notice_at.is_null())
+        .order((campaigns::deadline, campaigns::id))
+        .limit(limit)
+        .select(CampaignRow::as_select())
+        .load(conn)
+}
+
+/// Claims the "48 hours left" email of a campaign; false if it was already claimed.
+pub fn mark_ending_noticed(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+    diesel::update(
+        campaigns::table
+            .find(id)
+            .filter(campaigns::ending_notice_at.is_null()),
+    )
+    .set(campaigns::ending_notice_at.eq(now))
+    .execute(conn)
+    .map(|n| n > 0)
+}
+
 /// Freezes the outcome figures of a campaign that has just closed.
 pub fn freeze(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(campaigns::table.find(id).filter(campaigns::closed_at.is_null()))

@@ -1,4 +1,5 @@
-//! Prometheus metrics: requests by route and status, latency, and database pool usage.
+//! Prometheus metrics: requests by route and status, latency, database pool usage, and email
+//! (the outbox by status, read from the database at scrape time; this process's send outcomes).
 //!
 //! The `route` label is the matched route pattern (`/api/v1/campaigns/{id}`), never the raw
 //! path, so ids cannot explode the label set; unmatched requests share `unmatched`.
@@ -17,6 +18,8 @@ pub struct Metrics {
     pool_connections: IntGaugeVec,
     pool_max: IntGauge,
     statements: IntCounter,
+    pub emails: IntCounterVec,
+    outbox: IntGaugeVec,
 }
 
 impl Metrics {
@@ -54,6 +57,22 @@ impl Metrics {
         )?;
         registry.register(Box::new(pool_max.clone()))?;
         registry.register(Box::new(statements.clone()))?;
+        let emails = IntCounterVec::new(
+            Opts::new(
+                "emails_total",
+                "Email delivery attempts by this process, by outcome (sent, retry, failed)",
+            ),
+            &["outcome"],
+        )?;
+        let outbox = IntGaugeVec::new(
+            Opts::new(
+                "email_outbox_messages",
+                "Messages in the email outbox, by status (queued, sent, failed)",
+            ),
+            &["status"],
+        )?;
+        registry.register(Box::new(emails.clone()))?;
+        registry.register(Box::new(outbox.clone()))?;
         Ok(Self {
             registry,
             requests,
@@ -61,6 +80,8 @@ impl Metrics {
             pool_connections,
             pool_max,
             statements,
+            emails,
+            outbox,
         })
     }
 
@@ -71,8 +92,13 @@ impl Metrics {
         self.latency.with_label_values(&[method, route]).observe(seconds);
     }
 
-    /// The Prometheus text exposition, with pool gauges read at scrape time.
-    pub fn render(&self, db: &Db) -> anyhow::Result<String> {
+    /// The Prometheus text exposition, with pool gauges read at scrape time and the outbox
+    /// counts the caller read from the database.
+    pub fn render(&self, db: &Db, outbox: &[(String, i64)]) -> anyhow::Result<String> {
+        for status in ["queued", "sent", "failed"] {
+            let count = outbox.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
+            self.outbox.with_label_values(&[status]).set(count);
+        }
         let (open, idle) = db.pool_state();
         self.pool_connections
             .with_label_values(&["idle"])

@@ -10,6 +10,7 @@ use crate::db::pledges::{self, NewPledge, NewPledgeEvent, PledgeRow};
 use crate::db::{DbConn, tiers};
 use crate::domain::Money;
 use crate::error::ApiError;
+use crate::mail::queue;
 
 /// The window before the deadline in which a funded campaign cannot be taken below its goal.
 pub const LAST_DAY: Duration = Duration::hours(24);
@@ -37,8 +38,8 @@ fn event(
     from: Option<&str>,
     reason: &str,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    pledges::append_event(
+) -> Result<i64, ApiError> {
+    Ok(pledges::append_event(
         conn,
         &NewPledgeEvent {
             pledge_id: pledge.id,
@@ -50,8 +51,7 @@ fn event(
             tier_id: pledge.tier_id,
             created_at: now.naive_utc(),
         },
-    )?;
-    Ok(())
+    )?)
 }
 
 /// Moves the campaign's totals, or explains which rule refused.
@@ -171,6 +171,13 @@ pub fn create(
     )?;
     adjust_totals(conn, &campaign, amount_minor, 1, now)?;
     event(conn, &pledge, Some(backer.id.0), None, "pledged", now)?;
+    queue::pledge_confirmed(
+        conn,
+        &campaign,
+        &pledge,
+        tier.as_ref().map(|t| t.title.as_str()),
+        now,
+    )?;
     Ok((campaign, pledge))
 }
 
@@ -242,12 +249,23 @@ pub fn change(
         now.naive_utc(),
     )?
     .ok_or_else(|| ApiError::Conflict("the pledge changed meanwhile; reload it and retry".into()))?;
-    event(
+    let event_id = event(
         conn,
         &changed,
         Some(backer.id.0),
         Some("active"),
         "changed by the backer",
+        now,
+    )?;
+    queue::pledge_changed(
+        conn,
+        &campaign,
+        &changed,
+        &queue::Change {
+            event_id,
+            previous_amount_minor: pledge.amount_minor,
+            tier_title: tier.as_ref().map(|t| t.title.as_str()),
+        },
         now,
     )?;
     Ok((campaign, changed))
@@ -277,6 +295,7 @@ pub fn cancel(
         "canceled by the backer",
         now,
     )?;
+    queue::pledge_canceled(conn, &campaign, &canceled, now)?;
     Ok((campaign, canceled))
 }
 

@@ -10,7 +10,11 @@ use crate::state::AppState;
 )]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let body = state.metrics.render(&state.db)?;
+    let outbox = state
+        .db
+        .run(|conn| Ok(crate::db::outbox::counts_by_status(conn)?))
+        .await?;
+    let body = state.metrics.render(&state.db, &outbox)?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(body))

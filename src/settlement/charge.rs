@@ -11,6 +11,7 @@ use crate::db::{DbConn, campaigns, tiers, write_transaction};
 use crate::domain::Money;
 use crate::error::ApiError;
 use crate::ledger::{self, BACKERS, PROCESSOR_FEES, Posting};
+use crate::mail::queue;
 use crate::payments::{ChargeOutcome, ChargeRequest};
 
 fn event(
@@ -156,6 +157,7 @@ fn charge_one(
                     },
                     now,
                 )?;
+                queue::payment_receipt(conn, &campaign, &collected, charge_id, now)?;
                 summary.pledges.collected += 1;
             }
             ChargeOutcome::Failed { code } => {
@@ -175,6 +177,19 @@ fn charge_one(
                     return Ok(());
                 };
                 event(conn, &errored, &from, &format!("charge failed: {code}"), now)?;
+                let first_failure = errored.errored_at.unwrap_or(naive);
+                queue::payment_failed(
+                    conn,
+                    &campaign,
+                    &errored,
+                    &queue::Failure {
+                        attempt_id: attempt.id,
+                        code,
+                        retry_at,
+                        drop_at: first_failure + DROP_AFTER,
+                    },
+                    now,
+                )?;
                 summary.pledges.errored += 1;
             }
         }
@@ -210,6 +225,9 @@ pub fn drop_batch(
                 tiers::release(conn, tier, now.naive_utc())?;
             }
             event(conn, &dropped, "errored", "payment failed for 7 days", now)?;
+            if let Some(campaign) = campaigns::find(conn, dropped.campaign_id)? {
+                queue::pledge_dropped(conn, &campaign, &dropped, now)?;
+            }
             summary.pledges.dropped += 1;
             Ok::<_, ApiError>(())
         })

@@ -28,12 +28,14 @@ pub fn batch(
         };
         let closed = write_transaction(conn, |conn| {
             settlement::freeze(conn, campaign.id, now.naive_utc())?;
+            // The transition first: it refuses if another run closed the campaign, and it
+            // queues the backers' emails while their pledges are still active.
+            lifecycle::transition(conn, campaign, to, None, None, now)?;
             let released = if funded {
                 0
             } else {
                 crate::pledges::service::release_all(conn, campaign.id, None, "campaign failed", now)?
             };
-            lifecycle::transition(conn, campaign, to, None, None, now)?;
             Ok::<_, ApiError>(released)
         });
         match closed {

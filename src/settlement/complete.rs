@@ -1,5 +1,6 @@
 //! Step 4: funded campaigns with no pledge in flight become successful; the platform fee and
-//! the creator's payout are posted, leaving the campaign's escrow at zero.
+//! the creator's payout are posted, leaving the campaign's escrow at zero, and the creator is
+//! emailed the figures.
 
 use std::time::Instant;
 
@@ -10,6 +11,7 @@ use crate::domain::CampaignStatus;
 use crate::domain::money::basis_points_half_even;
 use crate::error::ApiError;
 use crate::ledger::{self, PLATFORM_REVENUE, Posting};
+use crate::mail::queue;
 
 pub fn batch(
     run: &Settlement,
@@ -56,6 +58,26 @@ pub fn batch(
             )?;
             lifecycle::transition(conn, campaign, CampaignStatus::Successful, None, None, now)?;
             settlement::mark_completed(conn, campaign.id, now.naive_utc())?;
+            let by_status = settlement::totals_by_status(conn, campaign.id)?;
+            let pledges_in = |status: &str| {
+                by_status
+                    .iter()
+                    .find(|t| t.status == status)
+                    .map_or(0, |t| t.pledges)
+            };
+            queue::campaign_successful(
+                conn,
+                campaign,
+                &queue::Payout {
+                    collected_minor: collected,
+                    collected_pledges: pledges_in("collected"),
+                    dropped_pledges: pledges_in("dropped"),
+                    processing_fees_minor: collected - escrow,
+                    platform_fee_minor: platform_fee,
+                    payout_minor: payout,
+                },
+                now,
+            )?;
             Ok::<_, ApiError>(())
         });
         match done {

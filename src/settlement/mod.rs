@@ -1,6 +1,7 @@
 //! The settlement pass, run by cron through `POST /api/v1/settlement/run` or `crowdfund settle`.
 //!
-//! Each pass: (1) closes live campaigns past their deadline as funded or failed, freezing their
+//! Each pass: (0) emails the creators of live campaigns with under 48 hours left; (1) closes
+//! live campaigns past their deadline as funded or failed, freezing their
 //! figures (a failed campaign's pledges are released); (2) charges the active pledges of funded
 //! campaigns and (3) retries errored ones that are due — every 48 hours, or at once after the
 //! backer replaced the payment method — and drops those errored for 7 days; (4) completes
@@ -20,6 +21,7 @@
 mod charge;
 mod close;
 mod complete;
+mod remind;
 
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
@@ -36,6 +38,8 @@ use crate::payments::PaymentProvider;
 pub const RETRY_EVERY: Duration = Duration::hours(48);
 /// An errored pledge is dropped this long after its first failure.
 pub const DROP_AFTER: Duration = Duration::days(7);
+/// Creators hear that their campaign is ending this long before its deadline.
+pub const ENDING_NOTICE: Duration = Duration::hours(48);
 /// How long a run holds a pledge it is charging.
 pub const LEASE: Duration = Duration::minutes(5);
 
@@ -58,6 +62,8 @@ pub struct Summary {
 
 #[derive(Debug, Default, Clone, Serialize, ToSchema, PartialEq, Eq)]
 pub struct CampaignCounts {
+    /// Creators emailed that their campaign has under 48 hours left.
+    pub reminded: u64,
     pub funded: u64,
     pub failed: u64,
     pub successful: u64,
@@ -91,7 +97,13 @@ impl Settlement {
         let mut summary = Summary::default();
         let mut conn = self.db.get_blocking()?;
         // In order; each step drains its batches before the next starts.
-        let steps: [Step; 4] = [close::batch, charge::drop_batch, charge::batch, complete::batch];
+        let steps: [Step; 5] = [
+            remind::batch,
+            close::batch,
+            charge::drop_batch,
+            charge::batch,
+            complete::batch,
+        ];
         for step in steps {
             while step(self, &mut conn, &mut summary, deadline)? {
                 if Instant::now() >= deadline {
@@ -111,6 +123,8 @@ impl Settlement {
             dry_run: true,
             ..Summary::default()
         };
+        summary.campaigns.reminded =
+            settlement::ending_soon(&mut conn, now, now + ENDING_NOTICE, i64::MAX)?.len() as u64;
         let due = settlement::past_deadline(&mut conn, now, i64::MAX)?;
         for campaign in &due {
             if campaign.pledged_minor >= campaign.goal_minor.unwrap_or(i64::MAX) {

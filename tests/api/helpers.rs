@@ -73,6 +73,8 @@ pub struct TestApp {
     handle: ServerHandle,
     // Dropped after the server is stopped (fields drop in declaration order).
     _db: TestDb,
+    /// Where the development mail transport writes `.eml` files (`MAIL_DIR`).
+    pub mail_dir: tempfile::TempDir,
 }
 
 impl Drop for TestApp {
@@ -97,6 +99,8 @@ pub async fn spawn_app() -> TestApp {
 /// Starts the application with extra environment settings (e.g. a low rate limit).
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     let (db, database_url) = TestDb::create();
+    let mail_dir = tempfile::tempdir().expect("mail dir");
+    let mail_dir_path = mail_dir.path().display().to_string();
     let mut vars: HashMap<String, String> = [
         ("DATABASE_URL", database_url.as_str()),
         ("BIND_ADDR", "127.0.0.1:0"),
@@ -105,6 +109,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         ("CORS_ALLOWED_ORIGINS", SPA_ORIGIN),
         ("AUTH_RATE_LIMIT_PER_MINUTE", "1000000"),
         ("DATABASE_POOL_SIZE", "8"),
+        ("MAIL_DIR", mail_dir_path.as_str()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -132,6 +137,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
             .expect("client"),
         handle,
         _db: db,
+        mail_dir,
     }
 }
 

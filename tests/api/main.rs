@@ -14,6 +14,7 @@ mod fulfilment;
 mod helpers;
 mod http_basics;
 mod idempotency;
+mod mail;
 mod model;
 mod openapi;
 mod pledges;

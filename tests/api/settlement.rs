@@ -73,7 +73,7 @@ async fn a_funded_campaign_charges_everyone_once_and_pays_out() {
     let summary = app.settle().await;
     assert_eq!(
         summary["campaigns"],
-        json!({"funded": 1, "failed": 0, "successful": 1})
+        json!({"reminded": 0, "funded": 1, "failed": 0, "successful": 1})
     );
     assert_eq!(summary["pledges"]["collected"], 2);
 
@@ -118,7 +118,7 @@ async fn a_failed_campaign_charges_nobody() {
     let summary = app.settle().await;
     assert_eq!(
         summary["campaigns"],
-        json!({"funded": 0, "failed": 1, "successful": 0})
+        json!({"reminded": 0, "funded": 0, "failed": 1, "successful": 0})
     );
     assert_eq!(summary["pledges"]["released"], 1);
     let owner = app.relogin(&owner).await;

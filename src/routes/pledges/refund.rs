@@ -115,6 +115,7 @@ pub async fn refund(
                     },
                     now,
                 )?;
+                crate::mail::queue::refund_issued(conn, &campaign, &refunded, now)?;
                 PledgeResponse::new(&refunded, currency, false)
             })
         })

@@ -88,6 +88,16 @@ pub async fn create(
                     created_at: now.naive_utc(),
                 },
             )?;
+            crate::mail::queue::campaign_update(
+                conn,
+                &campaign,
+                &crate::mail::queue::Update {
+                    id: row.id,
+                    title: &row.title,
+                    body: &row.body,
+                },
+                now,
+            )?;
             let location = format!("/api/v1/campaigns/{}/updates", campaign.id);
             Ok((UpdateResponse::new(row, true), location))
         })

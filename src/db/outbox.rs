@@ -1,0 +1,230 @@
+//! Queries of the email outbox. Rows are queued inside the transaction of the change that causes
+//! them, with `ON CONFLICT DO NOTHING` on (template, recipient, subject_id) so a repeated change
+//! queues nothing new; the worker claims due rows with a lease, as settlement claims pledges.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamp};
+
+use super::DbConn;
+use super::schema::email_outbox;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = email_outbox)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub template: String,
+    pub recipient: String,
+    pub recipient_name: String,
+    pub subject_id: String,
+    pub context: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub lease_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+}
+
+/// Rewrites `?` placeholders as PostgreSQL's `$1, $2, …` (the SQL here has no other `?`).
+fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn for_backend(conn: &DbConn, sql: &str) -> String {
+    match conn {
+        DbConn::Pg(_) => numbered(sql),
+        DbConn::Sqlite(_) => sql.to_owned(),
+    }
+}
+
+/// Queues one email to a user; the address and name are read from `users` in the same statement.
+/// Returns whether a row was queued (false: this email was already queued once).
+pub fn queue_for_user(
+    conn: &mut DbConn,
+    template: &str,
+    user_id: i64,
+    subject_id: &str,
+    context: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let sql = for_backend(
+        conn,
+        "INSERT INTO email_outbox \
+         (template, recipient, recipient_name, subject_id, context, next_attempt_at, created_at) \
+         SELECT ?, u.email, u.display_name, ?, ?, ?, ? FROM users u WHERE u.id = ? \
+         ON CONFLICT (template, recipient, subject_id) DO NOTHING",
+    );
+    diesel::sql_query(sql)
+        .bind::<Text, _>(template)
+        .bind::<Text, _>(subject_id)
+        .bind::<Text, _>(context)
+        .bind::<Timestamp, _>(now)
+        .bind::<Timestamp, _>(now)
+        .bind::<BigInt, _>(user_id)
+        .execute(conn)
+        .map(|n| n > 0)
+}
+
+/// Which of a campaign's pledges a fan-out reaches.
+#[derive(Debug, Clone, Copy)]
+pub enum Backers {
+    /// Pledges that are still `active` (about to be released or charged).
+    Active,
+    /// Everyone who still backs the campaign: `active`, `errored` or `collected`.
+    Current,
+}
+
+impl Backers {
+    fn statuses(self) -> &'static str {
+        match self {
+            Self::Active => "'active'",
+            Self::Current => "'active', 'errored', 'collected'",
+        }
+    }
+}
+
+/// Queues one email per pledge of a campaign in one statement, whatever their number. Each row's
+/// subject is `subject_prefix` followed by the pledge id, and its context is `context` with the
+/// pledge's `pledge_id` and `amount_minor` added. Returns how many were queued.
+pub fn queue_for_backers(
+    conn: &mut DbConn,
+    template: &str,
+    campaign_id: i64,
+    backers: Backers,
+    subject_prefix: &str,
+    context: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let merged = match conn {
+        DbConn::Pg(_) => {
+            "CAST(CAST(? AS jsonb) || jsonb_build_object('pledge_id', p.id, 'amount_minor', p.amount_minor) \
+             AS TEXT)"
+        }
+        DbConn::Sqlite(_) => "json_patch(?, json_object('pledge_id', p.id, 'amount_minor', p.amount_minor))",
+    };
+    let sql = for_backend(
+        conn,
+        &format!(
+            "INSERT INTO email_outbox \
+             (template, recipient, recipient_name, subject_id, context, next_attempt_at, created_at) \
+             SELECT ?, u.email, u.display_name, ? || CAST(p.id AS TEXT), {merged}, ?, ? \
+             FROM pledges p JOIN users u ON u.id = p.backer_id \
+             WHERE p.campaign_id = ? AND p.status IN ({}) \
+             ON CONFLICT (template, recipient, subject_id) DO NOTHING",
+            backers.statuses()
+        ),
+    );
+    diesel::sql_query(sql)
+        .bind::<Text, _>(template)
+        .bind::<Text, _>(subject_prefix)
+        .bind::<Text, _>(context)
+        .bind::<Timestamp, _>(now)
+        .bind::<Timestamp, _>(now)
+        .bind::<BigInt, _>(campaign_id)
+        .execute(conn)
+}
+
+/// Leases up to `limit` queued rows that are due, counting an attempt on each.
+pub fn claim_due(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<OutboxRow>> {
+    let due = || {
+        email_outbox::status
+            .eq("queued")
+            .and(email_outbox::next_attempt_at.le(now))
+            .and(
+                email_outbox::lease_until
+                    .is_null()
+                    .or(email_outbox::lease_until.lt(now)),
+            )
+    };
+    let candidates: Vec<i64> = email_outbox::table
+        .filter(due())
+        .order((email_outbox::next_attempt_at, email_outbox::id))
+        .limit(limit)
+        .select(email_outbox::id)
+        .load(conn)?;
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The conditions again: a worker that claimed a row first makes this one skip it.
+    diesel::update(
+        email_outbox::table
+            .filter(email_outbox::id.eq_any(&candidates))
+            .filter(due()),
+    )
+    .set((
+        email_outbox::lease_until.eq(lease_until),
+        email_outbox::attempts.eq(email_outbox::attempts + 1),
+    ))
+    .returning(email_outbox::all_columns)
+    .get_results(conn)
+}
+
+/// Marks a claimed row sent. False if it was no longer queued (another worker finished it).
+pub fn mark_sent(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+    diesel::update(
+        email_outbox::table
+            .find(id)
+            .filter(email_outbox::status.eq("queued")),
+    )
+    .set((
+        email_outbox::status.eq("sent"),
+        email_outbox::sent_at.eq(now),
+        email_outbox::lease_until.eq(None::<NaiveDateTime>),
+        email_outbox::last_error.eq(None::<String>),
+    ))
+    .execute(conn)
+    .map(|n| n > 0)
+}
+
+/// Records a failed attempt: retried at `retry_at`, or given up on when `retry_at` is `None`.
+pub fn mark_attempt_failed(
+    conn: &mut DbConn,
+    id: i64,
+    error: &str,
+    retry_at: Option<NaiveDateTime>,
+) -> QueryResult<usize> {
+    let target = email_outbox::table
+        .find(id)
+        .filter(email_outbox::status.eq("queued"));
+    match retry_at {
+        Some(at) => diesel::update(target)
+            .set((
+                email_outbox::next_attempt_at.eq(at),
+                email_outbox::lease_until.eq(None::<NaiveDateTime>),
+                email_outbox::last_error.eq(error),
+            ))
+            .execute(conn),
+        None => diesel::update(target)
+            .set((
+                email_outbox::status.eq("failed"),
+                email_outbox::lease_until.eq(None::<NaiveDateTime>),
+                email_outbox::last_error.eq(error),
+            ))
+            .execute(conn),
+    }
+}
+
+/// Rows per status, for `/metrics`.
+pub fn counts_by_status(conn: &mut DbConn) -> QueryResult<Vec<(String, i64)>> {
+    email_outbox::table
+        .group_by(email_outbox::status)
+        .select((email_outbox::status, diesel::dsl::count_star()))
+        .load(conn)
+}

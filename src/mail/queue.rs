@@ -1,0 +1,430 @@
+//! What each trigger queues. Every function runs inside the caller's transaction, next to the
+//! change it reports, and stores the figures as they are at that moment (amounts in minor units
+//! with the campaign's currency; instants in RFC 3339). Subject ids make each email unique:
+//!
+//! | template | to | subject id | queued by |
+//! |---|---|---|---|
+//! | `pledge_confirmed` | backer | `pledge:{id}` | `pledges::service::create` |
+//! | `pledge_changed` | backer | `pledge-event:{id}` (each change) | `pledges::service::change` |
+//! | `pledge_canceled` | backer | `pledge:{id}` | `pledges::service::cancel` |
+//! | `campaign_canceled` | each active backer | `pledge:{id}` | `campaigns::lifecycle` (cancel, suspend) |
+//! | `campaign_funded` | each active backer | `pledge:{id}` | `campaigns::lifecycle` (settlement closes it funded) |
+//! | `campaign_failed` | each active backer | `pledge:{id}` | `campaigns::lifecycle` (settlement closes it failed) |
+//! | `payment_receipt` | backer | `pledge:{id}` | settlement, charge succeeded |
+//! | `payment_failed` | backer | `charge-attempt:{id}` (each failed attempt, so every 48 h) | settlement, charge failed |
+//! | `pledge_dropped` | backer | `pledge:{id}` | settlement, errored for 7 days |
+//! | `refund_issued` | backer | `pledge:{id}` | `POST /pledges/{id}/refund` |
+//! | `campaign_update` | each current backer | `update:{id}:pledge:{id}` | `POST /campaigns/{id}/updates` |
+//! | `campaign_launched` | creator | `campaign:{id}` | `campaigns::lifecycle` (launch) |
+//! | `campaign_ending` | creator | `campaign:{id}` | settlement, under 48 h left |
+//! | `campaign_successful` | creator | `campaign:{id}` | settlement, campaign completed |
+//! | `creator_campaign_failed` | creator | `campaign:{id}` | `campaigns::lifecycle` (closed failed) |
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::QueryResult;
+use serde_json::{Map, Value, json};
+
+use super::Template;
+use crate::db::DbConn;
+use crate::db::campaigns::CampaignRow;
+use crate::db::outbox::{self, Backers};
+use crate::db::pledges::PledgeRow;
+
+/// An instant as it appears in a context: RFC 3339, UTC.
+pub fn instant(at: NaiveDateTime) -> String {
+    at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn campaign_fields(campaign: &CampaignRow) -> Map<String, Value> {
+    let mut fields = Map::new();
+    fields.insert("campaign_id".into(), json!(campaign.id));
+    fields.insert("campaign_title".into(), json!(campaign.title));
+    fields.insert("campaign_slug".into(), json!(campaign.slug));
+    fields.insert("currency".into(), json!(campaign.currency));
+    fields
+}
+
+fn with(campaign: &CampaignRow, extra: Value) -> String {
+    let mut fields = campaign_fields(campaign);
+    if let Value::Object(extra) = extra {
+        fields.extend(extra);
+    }
+    Value::Object(fields).to_string()
+}
+
+fn to_user(
+    conn: &mut DbConn,
+    template: Template,
+    user_id: i64,
+    subject_id: &str,
+    context: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    outbox::queue_for_user(
+        conn,
+        template.as_str(),
+        user_id,
+        subject_id,
+        context,
+        now.naive_utc(),
+    )
+    .map(drop)
+}
+
+fn pledge_fields(pledge: &PledgeRow) -> Value {
+    json!({ "pledge_id": pledge.id, "amount_minor": pledge.amount_minor })
+}
+
+pub fn pledge_confirmed(
+    conn: &mut DbConn,
+    campaign: &CampaignRow,
+    pledge: &PledgeRow,
+    tier_title: Option<&str>,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    let context = with(
+        campaign,
+        json!({
+            "pledge_id": pledge.id,
+            "amount_minor": pledge.amount_minor,
+            "tier_title": tier_title,
+            "deadline": campaign.deadline.map(instant),
+        }),
+    );
+    let subject = format!("pledge:{}", pledge.id);
+    to_user(
+        conn,
+        Template::PledgeConfirmed,
+        pledge.backer_id,
+        &subject,
+        &context,
+        now,
+    )
+}
+
+pub struct Change<'a> {
+    pub event_id: i64,
+    pub previous_amount_minor: i64,
+    pub tier_title: Option<&'a str>,
+}
+
+pub fn pledge_changed(
+    conn: &mut DbConn,
+    campaign: &CampaignRow,
+    pledge: &PledgeRow,
+    change: &Change<'_>,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    let context = with(
+        campaign,
+        json!({
+            "pledge_id": pledge.id,
+            "amount_minor": pledge.amount_minor,
+            "previous_amount_minor": change.previous_amount_minor,
+            "tier_title": change.tier_title,
+            "deadline": campaign.deadline.map(instant),
+        }),
+    );
+    let subject = format!("pledge-event:{}", change.event_id);
+    to_user(
+        conn,
+        Template::PledgeChanged,
+        pledge.backer_id,
+        &subject,
+        &context,
+        now,
+    )
+}
+
+pub fn pledge_canceled(
+    conn: &mut DbConn,
+    campaign: &CampaignRow,
+    pledge: &PledgeRow,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    let context = with(campaign, pledge_fields(pledge));
+    let subject = format!("pledge:{}", pledge.id);
+    to_user(
+        conn,
+        Template::PledgeCanceled,
+        pledge.backer_id,
+        &subject,
+        &context,
+        now,
+    )
+}
+
+fn to_active_backers(
+    conn: &mut DbConn,
+    template: Template,
+    campaign: &CampaignRow,
+    extra: Value,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    outbox::queue_for_backers(
+        conn,
+        template.as_str(),
+        campaign.id,
+        Backers::Active,
+        "pledge:",
+        &with(campaign, extra),
+        now.naive_utc(),
+    )
+    .map(drop)
+}
+
+/// To every backer whose pledge the cancellation (or suspension) is about to release.
+pub fn campaign_canceled(
+    conn: &mut DbConn,
+    campaign: &CampaignRow,
+    suspended: bool,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    to_active_backers(
+        conn,
+        Template::CampaignCanceled,
+        campaign,
+        json!({ "suspended": suspended }),
+        now,
+    )
+}
+
+fn outcome_fields(campaign: &CampaignRow) -> Value {
+    json!({
+        "pledged_minor": campaign.pledged_minor,
+        "goal_minor": campaign.goal_minor.unwrap_or_default(),
+        "backer_count": campaign.backer_count,
+    })
+}
+
+/// To every backer about to be charged.
+pub fn campaign_funded(conn: &mut DbConn, campaign: &CampaignRow, now: DateTime<Utc>) -> QueryResult<()> {
+    to_active_backers(
+        conn,
+        Template::CampaignFunded,
+        campaign,
+        outcome_fields(campaign),
+        now,
+    )
+}
+
+/// To every backer whose pledge is about to be released, and to the creator.
+pub fn campaign_failed(conn: &mut DbConn, campaign: &CampaignRow, now: DateTime<Utc>) -> QueryResult<()> {
+    to_active_backers(
+        conn,
+        Template::CampaignFailed,
+        campaign,
+        outcome_fields(campaign),
+        now,
+    )?;
+    let context = with(campaign, outcome_fields(campaign));
+    let subject = format!("campaign:{}", campaign.id);
+    to_user(
+        conn,
+        Template::CreatorCampaignFailed,
+        campaign.owner_id,
+        &subject,
+        &context,
+        now,
+    )
+}
+
+pub fn payment_receipt(
+    conn: &mut DbConn,
+    campaign: &CampaignRow,
+    pledge: &PledgeRow,
+    charge_id: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    let context = with(
+        campaign,
+        json!({
+            "pledge_id": pledge.id,
+            "amount_minor": pledge.amount_minor,
+            "charge_id": charge_id,
+            "charged_at": instant(now.naive_utc()),
+        }),
+    );
+    let subject = format!("pledge:{}", pledge.id);
+    to_user(
+        conn,
+        Template::PaymentReceipt,
+        pledge.backer_id,
+        &subject,
+        &context,
+        now,
+    )
+}
+
+pub struct Failure<'a> {
+    pub attempt_id: i64,
+    pub code: &'a str,
+    pub retry_at: NaiveDateTime,
+    pub drop_at: NaiveDateTime,
+}
+
+/// One per failed attempt: a pledge that stays errored hears again at each retry (every 48 h).
+pub fn payment_failed(
+    conn: &mut DbConn,
+    campaign: &CampaignRow,
+    pledge: &PledgeRow,
+    failure: &Failure<'_>,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    let context = with(
+        campaign,
+        json!({
+            "pledge_id": pledge.id,
+            "amount_minor": pledge.amount_minor,
+            "failure_code": failure.code,
+            "retry_at": instant(failure.retry_at),
+            "drop_at": instant(failure.drop_at),
+        }),
+    );
+    let subject = format!("charge-attempt:{}", failure.attempt_id);
+    to_user(
+        conn,
+        Template::PaymentFailed,
+        pledge.backer_id,
+        &subject,
+        &context,
+        now,
+    )
+}
+
+pub fn pledge_dropped(
+    conn: &mut DbConn,
+    campaign: &CampaignRow,
+    pledge: &PledgeRow,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    let context = with(campaign, pledge_fields(pledge));
+    let subject = format!("pledge:{}", pledge.id);
+    to_user(
+        conn,
+        Template::PledgeDropped,
+        pledge.backer_id,
+        &subject,
+        &context,
+        now,
+    )
+}
+
+pub fn refund_issued(
+    conn: &mut DbConn,
+    campaign: &CampaignRow,
+    pledge: &PledgeRow,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    let context = with(campaign, pledge_fields(pledge));
+    let subject = format!("pledge:{}", pledge.id);
+    to_user(
+        conn,
+        Template::RefundIssued,
+        pledge.backer_id,
+        &subject,
+        &context,
+        now,
+    )
+}
+
+pub struct Update<'a> {
+    pub id: i64,
+    pub title: &'a str,
+    pub body: &'a str,
+}
+
+/// To everyone who still backs the campaign (active, errored or collected pledges).
+pub fn campaign_update(
+    conn: &mut DbConn,
+    campaign: &CampaignRow,
+    update: &Update<'_>,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    outbox::queue_for_backers(
+        conn,
+        Template::CampaignUpdate.as_str(),
+        campaign.id,
+        Backers::Current,
+        &format!("update:{}:pledge:", update.id),
+        &with(
+            campaign,
+            json!({ "update_id": update.id, "update_title": update.title, "update_body": update.body }),
+        ),
+        now.naive_utc(),
+    )
+    .map(drop)
+}
+
+fn to_creator(
+    conn: &mut DbConn,
+    template: Template,
+    campaign: &CampaignRow,
+    extra: Value,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    let context = with(campaign, extra);
+    let subject = format!("campaign:{}", campaign.id);
+    to_user(conn, template, campaign.owner_id, &subject, &context, now)
+}
+
+/// `campaign` is the launched row (with its deadline).
+pub fn campaign_launched(conn: &mut DbConn, campaign: &CampaignRow, now: DateTime<Utc>) -> QueryResult<()> {
+    to_creator(
+        conn,
+        Template::CampaignLaunched,
+        campaign,
+        json!({
+            "goal_minor": campaign.goal_minor.unwrap_or_default(),
+            "deadline": campaign.deadline.map(instant),
+        }),
+        now,
+    )
+}
+
+pub fn campaign_ending(conn: &mut DbConn, campaign: &CampaignRow, now: DateTime<Utc>) -> QueryResult<()> {
+    to_creator(
+        conn,
+        Template::CampaignEnding,
+        campaign,
+        json!({
+            "pledged_minor": campaign.pledged_minor,
+            "goal_minor": campaign.goal_minor.unwrap_or_default(),
+            "backer_count": campaign.backer_count,
+            "deadline": campaign.deadline.map(instant),
+        }),
+        now,
+    )
+}
+
+/// The payout figures of a completed campaign.
+pub struct Payout {
+    pub collected_minor: i64,
+    pub collected_pledges: i64,
+    pub dropped_pledges: i64,
+    pub processing_fees_minor: i64,
+    pub platform_fee_minor: i64,
+    pub payout_minor: i64,
+}
+
+pub fn campaign_successful(
+    conn: &mut DbConn,
+    campaign: &CampaignRow,
+    payout: &Payout,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    to_creator(
+        conn,
+        Template::CampaignSuccessful,
+        campaign,
+        json!({
+            "collected_minor": payout.collected_minor,
+            "collected_pledges": payout.collected_pledges,
+            "dropped_pledges": payout.dropped_pledges,
+            "processing_fees_minor": payout.processing_fees_minor,
+            "platform_fee_minor": payout.platform_fee_minor,
+            "payout_minor": payout.payout_minor,
+        }),
+        now,
+    )
+}

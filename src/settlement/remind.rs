@@ -1,0 +1,36 @@
+//! Step 0: creators of live campaigns with less than 48 hours left are told so, once. A campaign
+//! that ran for two days or less was never more than 48 hours from its end, so it is skipped.
+
+use std::time::Instant;
+
+use super::{ENDING_NOTICE, Settlement, Summary};
+use crate::db::{DbConn, settlement, write_transaction};
+use crate::error::ApiError;
+use crate::mail::queue;
+
+pub fn batch(
+    run: &Settlement,
+    conn: &mut DbConn,
+    summary: &mut Summary,
+    _deadline: Instant,
+) -> anyhow::Result<bool> {
+    let now = run.clock.now();
+    let due = settlement::ending_soon(
+        conn,
+        now.naive_utc(),
+        (now + ENDING_NOTICE).naive_utc(),
+        run.config.batch_size,
+    )?;
+    for campaign in &due {
+        write_transaction(conn, |conn| {
+            // Conditional: of two concurrent runs, one sends it.
+            if settlement::mark_ending_noticed(conn, campaign.id, now.naive_utc())? {
+                queue::campaign_ending(conn, campaign, now)?;
+                summary.campaigns.reminded += 1;
+            }
+            Ok::<_, ApiError>(())
+        })
+        .map_err(|e| anyhow::anyhow!("reminding the creator of campaign {}: {e:?}", campaign.id))?;
+    }
+    Ok(due.len() as i64 >= run.config.batch_size)
+}
