@@ -12,10 +12,22 @@ pub enum AppEnv {
     Production,
 }
 
-/// Which payment provider charges backers. Only the sandbox exists so far.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which payment provider charges backers.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PaymentProviderKind {
     Sandbox,
+    Stripe(StripeSettings),
+}
+
+/// `PAYMENT_PROVIDER=stripe`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StripeSettings {
+    /// `STRIPE_SECRET_KEY` (`sk_live_…`, `sk_test_…` or a restricted `rk_…` key).
+    pub secret_key: Secret,
+    /// `STRIPE_WEBHOOK_SECRET` (`whsec_…`): verifies `Stripe-Signature`.
+    pub webhook_secret: Secret,
+    /// `STRIPE_API_BASE`, `https://api.stripe.com` unless testing against a stand-in.
+    pub api_base: String,
 }
 
 /// Where email goes.
@@ -57,7 +69,7 @@ pub enum LogFormat {
 }
 
 /// Key material that must never reach a log: `Debug` prints `[redacted]`.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Secret(Vec<u8>);
 
 impl Secret {
@@ -208,8 +220,11 @@ impl Settings {
 
         let payment_provider = match get("PAYMENT_PROVIDER").as_deref() {
             None | Some("sandbox") => PaymentProviderKind::Sandbox,
+            Some("stripe") => stripe_settings(&get, &mut errors),
             Some(other) => {
-                errors.push(format!("PAYMENT_PROVIDER: expected sandbox, got {other:?}"));
+                errors.push(format!(
+                    "PAYMENT_PROVIDER: expected sandbox or stripe, got {other:?}"
+                ));
                 PaymentProviderKind::Sandbox
             }
         };
@@ -246,6 +261,39 @@ impl Settings {
             warnings,
         })
     }
+}
+
+fn stripe_settings(get: &impl Fn(&str) -> Option<String>, errors: &mut Vec<String>) -> PaymentProviderKind {
+    let mut key = |name: &str, prefixes: &[&str]| match get(name) {
+        Some(v) if prefixes.iter().any(|p| v.starts_with(p)) => Secret::new(v),
+        Some(_) => {
+            errors.push(format!(
+                "{name}: expected a key starting with {}",
+                prefixes.join(" or ")
+            ));
+            Secret::new("")
+        }
+        None => {
+            errors.push(format!("{name}: required when PAYMENT_PROVIDER=stripe"));
+            Secret::new("")
+        }
+    };
+    let secret_key = key("STRIPE_SECRET_KEY", &["sk_", "rk_"]);
+    let webhook_secret = key("STRIPE_WEBHOOK_SECRET", &["whsec_"]);
+    let api_base = get("STRIPE_API_BASE")
+        .unwrap_or_else(|| "https://api.stripe.com".into())
+        .trim_end_matches('/')
+        .to_owned();
+    if url::Url::parse(&api_base).map_or(true, |u| !matches!(u.scheme(), "http" | "https")) {
+        errors.push(format!(
+            "STRIPE_API_BASE: expected an http(s) URL such as https://api.stripe.com, got {api_base:?}"
+        ));
+    }
+    PaymentProviderKind::Stripe(StripeSettings {
+        secret_key,
+        webhook_secret,
+        api_base,
+    })
 }
 
 fn mail_settings(

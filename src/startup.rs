@@ -23,6 +23,7 @@ use crate::http::{not_found, path_config};
 use crate::mail::worker::{Mailer, Worker};
 use crate::payments::PaymentProvider;
 use crate::payments::sandbox::Sandbox;
+use crate::payments::stripe::Stripe;
 use crate::state::AppState;
 
 /// Seconds a stopping server gives in-flight requests to finish.
@@ -115,8 +116,11 @@ impl Application {
 
 /// The configured payment provider.
 pub fn payment_provider(settings: &Settings, db: &Db, clock: &Clock) -> Arc<dyn PaymentProvider> {
-    match settings.payment_provider {
+    match &settings.payment_provider {
         PaymentProviderKind::Sandbox => Arc::new(Sandbox::new(db.clone(), clock.clone())),
+        PaymentProviderKind::Stripe(stripe) => {
+            Arc::new(Stripe::new(db.clone(), clock.clone(), stripe.clone()))
+        }
     }
 }
 

@@ -102,3 +102,62 @@ pub fn succeeded_charge(conn: &mut DbConn, pledge_id: i64) -> QueryResult<Option
         .optional()
         .map(Option::flatten)
 }
+
+/// An attempt found from the provider's side: by its idempotency key or the provider's charge id.
+#[derive(Debug, Clone)]
+pub struct FoundAttempt {
+    pub row: AttemptRow,
+    pub pledge_id: i64,
+    pub status: String,
+}
+
+type FoundColumns = (i64, i32, String, String, i64, String, i64, String);
+
+fn found(columns: FoundColumns) -> FoundAttempt {
+    let (id, attempt, idempotency_key, payment_method, amount_minor, currency, pledge_id, status) = columns;
+    FoundAttempt {
+        row: AttemptRow {
+            id,
+            attempt,
+            idempotency_key,
+            payment_method,
+            amount_minor,
+            currency,
+        },
+        pledge_id,
+        status,
+    }
+}
+
+macro_rules! found_columns {
+    () => {
+        (
+            charge_attempts::id,
+            charge_attempts::attempt,
+            charge_attempts::idempotency_key,
+            charge_attempts::payment_method,
+            charge_attempts::amount_minor,
+            charge_attempts::currency,
+            charge_attempts::pledge_id,
+            charge_attempts::status,
+        )
+    };
+}
+
+pub fn by_key(conn: &mut DbConn, key: &str) -> QueryResult<Option<FoundAttempt>> {
+    charge_attempts::table
+        .filter(charge_attempts::idempotency_key.eq(key))
+        .select(found_columns!())
+        .first::<FoundColumns>(conn)
+        .optional()
+        .map(|o| o.map(found))
+}
+
+pub fn by_provider_charge(conn: &mut DbConn, charge_id: &str) -> QueryResult<Option<FoundAttempt>> {
+    charge_attempts::table
+        .filter(charge_attempts::provider_charge_id.eq(charge_id))
+        .select(found_columns!())
+        .first::<FoundColumns>(conn)
+        .optional()
+        .map(|o| o.map(found))
+}

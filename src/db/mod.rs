@@ -19,6 +19,7 @@ mod pool;
 pub mod refresh_tokens;
 pub mod schema;
 pub mod settlement;
+pub mod stripe;
 pub mod tiers;
 pub mod users;
 
@@ -62,6 +63,28 @@ where
                     Err(e)
                 }
             }
+        }
+    }
+}
+
+/// Raw SQL written with `?` placeholders, rewritten as `$1, $2, …` for PostgreSQL (the SQL passed
+/// here has no other `?`). For the few statements the DSL cannot express through the
+/// MultiConnection, such as `INSERT … ON CONFLICT DO NOTHING`.
+pub fn for_backend(conn: &DbConn, sql: &str) -> String {
+    match conn {
+        DbConn::Sqlite(_) => sql.to_owned(),
+        DbConn::Pg(_) => {
+            let mut out = String::with_capacity(sql.len() + 8);
+            let mut n = 0;
+            for c in sql.chars() {
+                if c == '?' {
+                    n += 1;
+                    out.push_str(&format!("${n}"));
+                } else {
+                    out.push(c);
+                }
+            }
+            out
         }
     }
 }

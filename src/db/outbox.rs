@@ -27,28 +27,6 @@ pub struct OutboxRow {
     pub sent_at: Option<NaiveDateTime>,
 }
 
-/// Rewrites `?` placeholders as PostgreSQL's `$1, $2, …` (the SQL here has no other `?`).
-fn numbered(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 8);
-    let mut n = 0;
-    for c in sql.chars() {
-        if c == '?' {
-            n += 1;
-            out.push_str(&format!("${n}"));
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn for_backend(conn: &DbConn, sql: &str) -> String {
-    match conn {
-        DbConn::Pg(_) => numbered(sql),
-        DbConn::Sqlite(_) => sql.to_owned(),
-    }
-}
-
 /// Queues one email to a user; the address and name are read from `users` in the same statement.
 /// Returns whether a row was queued (false: this email was already queued once).
 pub fn queue_for_user(
@@ -59,7 +37,7 @@ pub fn queue_for_user(
     context: &str,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    let sql = for_backend(
+    let sql = super::for_backend(
         conn,
         "INSERT INTO email_outbox \
          (template, recipient, recipient_name, subject_id, context, next_attempt_at, created_at) \
@@ -114,7 +92,7 @@ pub fn queue_for_backers(
         }
         DbConn::Sqlite(_) => "json_patch(?, json_object('pledge_id', p.id, 'amount_minor', p.amount_minor))",
     };
-    let sql = for_backend(
+    let sql = super::for_backend(
         conn,
         &format!(
             "INSERT INTO email_outbox \

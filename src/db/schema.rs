@@ -228,6 +228,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    stripe_customers (user_id) {
+        user_id -> BigInt,
+        customer_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    stripe_events (id) {
+        id -> Text,
+        #[sql_name = "type"]
+        event_type -> Text,
+        received_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(pledges -> campaigns (campaign_id));
 diesel::joinable!(pledges -> users (backer_id));
@@ -254,4 +271,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_transactions,
     ledger_entries,
     email_outbox,
+    stripe_customers,
+    stripe_events,
 );

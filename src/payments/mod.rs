@@ -5,6 +5,8 @@
 //! inside a database transaction.
 
 pub mod sandbox;
+pub mod stripe;
+pub mod stripe_signature;
 
 use crate::domain::Money;
 
@@ -13,6 +15,9 @@ use crate::domain::Money;
 pub struct SavedMethod {
     /// What to store on the pledge and charge later.
     pub reference: String,
+    /// For a provider whose set-up the backer may have to finish in the browser (Stripe's
+    /// SetupIntent and 3-D Secure): the secret the web app passes to the provider's script.
+    pub client_secret: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +63,9 @@ pub struct RefundOutcome {
 
 pub trait PaymentProvider: Send + Sync {
     fn name(&self) -> &'static str;
-    fn save_payment_method(&self, token: &str) -> Result<SavedMethod, SaveError>;
+    /// Saves `token` (what the web app got from the provider) for off-session charges of
+    /// `backer_id`'s pledge.
+    fn save_payment_method(&self, backer_id: i64, token: &str) -> Result<SavedMethod, SaveError>;
     /// Errors are transport or provider failures: the outcome is unknown and the same key
     /// must be replayed later.
     fn charge(&self, request: &ChargeRequest<'_>) -> anyhow::Result<ChargeOutcome>;

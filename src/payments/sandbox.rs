@@ -108,10 +108,11 @@ impl PaymentProvider for Sandbox {
         "sandbox"
     }
 
-    fn save_payment_method(&self, token: &str) -> Result<SavedMethod, SaveError> {
+    fn save_payment_method(&self, _backer_id: i64, token: &str) -> Result<SavedMethod, SaveError> {
         if METHODS.iter().any(|(method, _)| *method == token) {
             Ok(SavedMethod {
                 reference: token.to_owned(),
+                client_secret: None,
             })
         } else {
             Err(SaveError::Rejected(

@@ -4,5 +4,6 @@
 //! UPDATE that also re-checks "live, before the deadline" and the last-24-hours rule, so
 //! concurrent requests cannot slip past them.
 
+pub mod refund;
 pub mod service;
 pub mod terms;

@@ -11,6 +11,7 @@ pub mod pledges;
 mod settlement;
 mod tiers;
 mod updates;
+mod webhooks;
 
 use actix_web::middleware::from_fn;
 use utoipa_actix_web::scope;
@@ -61,6 +62,7 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(updates::create::create)
                 .service(admin::suspend::suspend)
                 .service(admin::ledger::verify_ledger)
-                .service(settlement::run),
+                .service(settlement::run)
+                .service(webhooks::stripe::stripe),
         );
 }

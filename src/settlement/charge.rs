@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{DROP_AFTER, LEASE, RETRY_EVERY, Settlement, Summary};
+use crate::db::campaigns::CampaignRow;
 use crate::db::charge_attempts::{self, AttemptRow};
 use crate::db::pledges::{self, NewPledgeEvent, PledgeRow};
 use crate::db::settlement;
@@ -109,93 +110,119 @@ fn charge_one(
         }
     };
 
-    let now = run.clock.now();
-    let naive = now.naive_utc();
-    let from = pledge.status.clone();
-    write_transaction(conn, |conn| {
-        match &outcome {
-            ChargeOutcome::Succeeded { charge_id, fee_minor } => {
-                if !charge_attempts::finish_attempt(
-                    conn,
-                    attempt.id,
-                    "succeeded",
-                    Some(charge_id),
-                    Some(*fee_minor),
-                    None,
-                    naive,
-                )? {
-                    return Ok(()); // recorded by another run
-                }
-                let Some(collected) = settlement::mark_collected(conn, pledge.id, naive)? else {
-                    return Ok(());
-                };
-                event(conn, &collected, &from, "charge succeeded", now)?;
-                let escrow = ledger::escrow(campaign.id);
-                let reference = format!("charge:{}", attempt.idempotency_key);
-                ledger::post(
-                    conn,
-                    &Posting {
-                        kind: "charge",
-                        campaign_id: campaign.id,
-                        pledge_id: Some(pledge.id),
-                        currency: currency.code(),
-                        reference: &reference,
-                        entries: &[(BACKERS, -attempt.amount_minor), (&escrow, attempt.amount_minor)],
-                    },
-                    now,
-                )?;
-                let reference = format!("processing_fee:{}", attempt.idempotency_key);
-                ledger::post(
-                    conn,
-                    &Posting {
-                        kind: "processing_fee",
-                        campaign_id: campaign.id,
-                        pledge_id: Some(pledge.id),
-                        currency: currency.code(),
-                        reference: &reference,
-                        entries: &[(&escrow, -fee_minor), (PROCESSOR_FEES, *fee_minor)],
-                    },
-                    now,
-                )?;
-                queue::payment_receipt(conn, &campaign, &collected, charge_id, now)?;
-                summary.pledges.collected += 1;
-            }
-            ChargeOutcome::Failed { code } => {
-                if !charge_attempts::finish_attempt(
-                    conn,
-                    attempt.id,
-                    "failed",
-                    None,
-                    None,
-                    Some(code),
-                    naive,
-                )? {
-                    return Ok(());
-                }
-                let retry_at = (now + RETRY_EVERY).naive_utc();
-                let Some(errored) = settlement::mark_errored(conn, pledge, code, retry_at, naive)? else {
-                    return Ok(());
-                };
-                event(conn, &errored, &from, &format!("charge failed: {code}"), now)?;
-                let first_failure = errored.errored_at.unwrap_or(naive);
-                queue::payment_failed(
-                    conn,
-                    &campaign,
-                    &errored,
-                    &queue::Failure {
-                        attempt_id: attempt.id,
-                        code,
-                        retry_at,
-                        drop_at: first_failure + DROP_AFTER,
-                    },
-                    now,
-                )?;
-                summary.pledges.errored += 1;
-            }
-        }
-        Ok::<_, ApiError>(())
+    let recorded = write_transaction(conn, |conn| {
+        record_outcome(conn, &campaign, pledge, &attempt, &outcome, run.clock.now())
     })
-    .map_err(|e| anyhow::anyhow!("recording the charge of pledge {}: {e:?}", pledge.id))
+    .map_err(|e| anyhow::anyhow!("recording the charge of pledge {}: {e:?}", pledge.id))?;
+    match recorded {
+        Recorded::Collected => summary.pledges.collected += 1,
+        Recorded::Errored => summary.pledges.errored += 1,
+        Recorded::Already => {}
+    }
+    Ok(())
+}
+
+/// What [`record_outcome`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    Collected,
+    Errored,
+    /// Another run (or a webhook) recorded this attempt first.
+    Already,
+}
+
+/// Records the provider's answer to a pending attempt, in the caller's transaction: the attempt,
+/// the pledge's new status and event, the ledger postings of a success, and the backer's email.
+/// Conditional on the attempt still being pending, so settlement and the provider's webhooks can
+/// both report the same charge and only the first counts.
+pub fn record_outcome(
+    conn: &mut DbConn,
+    campaign: &CampaignRow,
+    pledge: &PledgeRow,
+    attempt: &AttemptRow,
+    outcome: &ChargeOutcome,
+    now: DateTime<Utc>,
+) -> Result<Recorded, ApiError> {
+    let naive = now.naive_utc();
+    let currency = crate::campaigns::currency_of(campaign)?;
+    match outcome {
+        ChargeOutcome::Succeeded { charge_id, fee_minor } => {
+            if !charge_attempts::finish_attempt(
+                conn,
+                attempt.id,
+                "succeeded",
+                Some(charge_id),
+                Some(*fee_minor),
+                None,
+                naive,
+            )? {
+                return Ok(Recorded::Already);
+            }
+            let Some(collected) = settlement::mark_collected(conn, pledge.id, naive)? else {
+                return Ok(Recorded::Already);
+            };
+            event(conn, &collected, &pledge.status, "charge succeeded", now)?;
+            let escrow = ledger::escrow(campaign.id);
+            let reference = format!("charge:{}", attempt.idempotency_key);
+            ledger::post(
+                conn,
+                &Posting {
+                    kind: "charge",
+                    campaign_id: campaign.id,
+                    pledge_id: Some(pledge.id),
+                    currency: currency.code(),
+                    reference: &reference,
+                    entries: &[(BACKERS, -attempt.amount_minor), (&escrow, attempt.amount_minor)],
+                },
+                now,
+            )?;
+            let reference = format!("processing_fee:{}", attempt.idempotency_key);
+            ledger::post(
+                conn,
+                &Posting {
+                    kind: "processing_fee",
+                    campaign_id: campaign.id,
+                    pledge_id: Some(pledge.id),
+                    currency: currency.code(),
+                    reference: &reference,
+                    entries: &[(&escrow, -fee_minor), (PROCESSOR_FEES, *fee_minor)],
+                },
+                now,
+            )?;
+            queue::payment_receipt(conn, campaign, &collected, charge_id, now)?;
+            Ok(Recorded::Collected)
+        }
+        ChargeOutcome::Failed { code } => {
+            if !charge_attempts::finish_attempt(conn, attempt.id, "failed", None, None, Some(code), naive)? {
+                return Ok(Recorded::Already);
+            }
+            let retry_at = (now + RETRY_EVERY).naive_utc();
+            let Some(errored) = settlement::mark_errored(conn, pledge, code, retry_at, naive)? else {
+                return Ok(Recorded::Already);
+            };
+            event(
+                conn,
+                &errored,
+                &pledge.status,
+                &format!("charge failed: {code}"),
+                now,
+            )?;
+            let first_failure = errored.errored_at.unwrap_or(naive);
+            queue::payment_failed(
+                conn,
+                campaign,
+                &errored,
+                &queue::Failure {
+                    attempt_id: attempt.id,
+                    code,
+                    retry_at,
+                    drop_at: first_failure + DROP_AFTER,
+                },
+                now,
+            )?;
+            Ok(Recorded::Errored)
+        }
+    }
 }
 
 /// Drops one batch of pledges errored for longer than [`DROP_AFTER`], giving their units back.

@@ -19,6 +19,7 @@
 //!   stops starting new batches after `SETTLEMENT_TIME_BUDGET_MS`; `more: true` says so.
 
 mod charge;
+pub use charge::{Recorded, record_outcome};
 mod close;
 mod complete;
 mod remind;

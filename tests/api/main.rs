@@ -20,5 +20,6 @@ mod openapi;
 mod pledges;
 mod sandbox;
 mod settlement;
+mod stripe;
 mod tiers;
 mod updates_and_stats;

@@ -59,7 +59,7 @@ pub async fn create(
         idempotency::Start::Run(creation) => creation,
         idempotency::Start::Replayed(response) => return Ok(response),
     };
-    let payment_method = match super::save_payment_method(&state, body.payment_method.clone()).await {
+    let saved = match super::save_payment_method(&state, user.id.0, body.payment_method.clone()).await {
         Ok(method) => method,
         Err(e) => {
             creation.abandon(&state).await?;
@@ -74,8 +74,10 @@ pub async fn create(
                 amount: &body.amount,
                 shipping_country: body.shipping_country.as_deref(),
             };
-            let (campaign, pledge) = service::create(conn, campaign_id, &user, &terms, &payment_method, now)?;
-            let response = PledgeResponse::new(&pledge, currency_of(&campaign)?, true)?;
+            let (campaign, pledge) =
+                service::create(conn, campaign_id, &user, &terms, &saved.reference, now)?;
+            let mut response = PledgeResponse::new(&pledge, currency_of(&campaign)?, true)?;
+            response.setup_intent_client_secret = saved.client_secret;
             Ok((response, format!("/api/v1/pledges/{}", pledge.id)))
         })
         .await

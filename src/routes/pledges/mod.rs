@@ -13,18 +13,22 @@ pub mod view;
 use actix_web::web;
 
 use crate::error::ApiError;
-use crate::payments::SaveError;
+use crate::payments::{SaveError, SavedMethod};
 use crate::state::AppState;
 
 /// Saves a payment method with the provider, off the async runtime and outside any
 /// transaction; a refused method is a 422 on `payment_method`.
-async fn save_payment_method(state: &web::Data<AppState>, token: String) -> Result<String, ApiError> {
+async fn save_payment_method(
+    state: &web::Data<AppState>,
+    backer_id: i64,
+    token: String,
+) -> Result<SavedMethod, ApiError> {
     let provider = state.payments.clone();
-    let saved = web::block(move || provider.save_payment_method(&token))
+    let saved = web::block(move || provider.save_payment_method(backer_id, &token))
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
     match saved {
-        Ok(saved) => Ok(saved.reference),
+        Ok(saved) => Ok(saved),
         Err(SaveError::Rejected(message)) => Err(ApiError::field("payment_method", message)),
         Err(SaveError::Provider(e)) => Err(ApiError::Unavailable(format!("payment provider: {e:#}"))),
     }

@@ -46,20 +46,22 @@ pub async fn replace(
         .db
         .run(move |conn| service::own(conn, id, &user).map(|_| ()))
         .await?;
-    let method = super::save_payment_method(&state, body.payment_method).await?;
+    let saved = super::save_payment_method(&state, user.id.0, body.payment_method).await?;
     let now = state.clock.now();
     let response = state
         .db
         .run(move |conn| {
             write_transaction(conn, |conn| {
                 let (campaign, _) = service::own(conn, id, &user)?;
-                let pledge =
-                    pledges::set_payment_method(conn, id, &method, now.naive_utc())?.ok_or_else(|| {
+                let pledge = pledges::set_payment_method(conn, id, &saved.reference, now.naive_utc())?
+                    .ok_or_else(|| {
                         ApiError::Conflict(
                             "only an active or errored pledge takes a new payment method".into(),
                         )
                     })?;
-                PledgeResponse::new(&pledge, currency_of(&campaign)?, true)
+                let mut response = PledgeResponse::new(&pledge, currency_of(&campaign)?, true)?;
+                response.setup_intent_client_secret = saved.client_secret;
+                Ok(response)
             })
         })
         .await?;

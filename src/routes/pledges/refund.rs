@@ -2,12 +2,12 @@ use actix_web::{HttpResponse, post, web};
 
 use super::view::{PledgeResponse, currency_of};
 use crate::auth::AuthUser;
-use crate::db::pledges::{self, NewPledgeEvent};
-use crate::db::{campaigns, charge_attempts, settlement, write_transaction};
+use crate::db::pledges;
+use crate::db::{campaigns, charge_attempts, write_transaction};
 use crate::domain::Money;
 use crate::error::ApiError;
-use crate::ledger::{self, BACKERS, Posting};
 use crate::payments::RefundRequest;
+use crate::pledges::refund as refunds;
 use crate::state::AppState;
 
 /// Refunds a collected pledge of a successful campaign in full (the campaign's creator or an
@@ -61,7 +61,7 @@ pub async fn refund(
         })
         .await?;
     let currency = currency_of(&campaign)?;
-    let key = format!("refund-pledge-{}", pledge.id);
+    let key = refunds::key(pledge.id);
     let provider = state.payments.clone();
     let amount = Money::from_minor(pledge.amount_minor, currency);
     let provider_key = key.clone();
@@ -80,43 +80,12 @@ pub async fn refund(
         .db
         .run(move |conn| {
             write_transaction(conn, |conn| {
-                let Some(refunded) = settlement::mark_refunded(conn, pledge.id, now.naive_utc())? else {
+                let pledge = match refunds::record(conn, &campaign, pledge.id, Some(user.id.0), now)? {
+                    Some(refunded) => refunded,
                     // Refunded meanwhile by a concurrent request with the same provider key.
-                    let current = pledges::find(conn, pledge.id)?.ok_or(ApiError::NotFound)?;
-                    return PledgeResponse::new(&current, currency, false);
+                    None => pledges::find(conn, pledge.id)?.ok_or(ApiError::NotFound)?,
                 };
-                pledges::append_event(
-                    conn,
-                    &NewPledgeEvent {
-                        pledge_id: refunded.id,
-                        actor_id: Some(user.id.0),
-                        from_status: Some("collected"),
-                        to_status: "refunded",
-                        reason: "refunded",
-                        amount_minor: refunded.amount_minor,
-                        tier_id: refunded.tier_id,
-                        created_at: now.naive_utc(),
-                    },
-                )?;
-                let payable = ledger::creator_payable(campaign.id);
-                let reference = format!("refund:{key}");
-                ledger::post(
-                    conn,
-                    &Posting {
-                        kind: "refund",
-                        campaign_id: campaign.id,
-                        pledge_id: Some(refunded.id),
-                        currency: currency.code(),
-                        reference: &reference,
-                        entries: &[
-                            (&payable, -refunded.amount_minor),
-                            (BACKERS, refunded.amount_minor),
-                        ],
-                    },
-                    now,
-                )?;
-                crate::mail::queue::refund_issued(conn, &campaign, &refunded, now)?;
-                PledgeResponse::new(&refunded, currency, false)
+                PledgeResponse::new(&pledge, currency, false)
             })
         })
         .await?;

@@ -36,6 +36,11 @@ pub struct PledgeResponse {
     pub errored_at: Option<DateTime<Utc>>,
     pub dropped_at: Option<DateTime<Utc>>,
     pub refunded_at: Option<DateTime<Utc>>,
+    /// With `PAYMENT_PROVIDER=stripe`, in the answer to a pledge or a new payment method only:
+    /// the SetupIntent's client secret, for Stripe.js to finish the card's set-up (3-D Secure)
+    /// when it needs the backer. See the README, "Stripe".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup_intent_client_secret: Option<String>,
 }
 
 /// One page of pledges; pass `next_cursor` as `cursor` for the next (null: last page).
@@ -74,6 +79,7 @@ impl PledgeResponse {
             errored_at: utc(pledge.errored_at),
             dropped_at: utc(pledge.dropped_at),
             refunded_at: utc(pledge.refunded_at),
+            setup_intent_client_secret: None,
         })
     }
 }
