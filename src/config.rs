@@ -108,6 +108,8 @@ pub struct Settings {
     pub cron_secret: Secret,
     pub cors_allowed_origins: Vec<String>,
     pub auth_rate_limit_per_minute: u32,
+    /// Lifetime of access tokens (`ACCESS_TOKEN_TTL_SECONDS`, 900 by default).
+    pub access_token_ttl_seconds: u32,
     pub payment_provider: PaymentProviderKind,
     pub platform_fee_bps: u32,
     pub settlement_batch_size: u32,
@@ -162,6 +164,8 @@ impl Settings {
         let auth_rate_limit_per_minute =
             parse_number(&get, "AUTH_RATE_LIMIT_PER_MINUTE", 20, 1..=1_000_000, &mut errors);
 
+        let access_token_ttl_seconds =
+            parse_number(&get, "ACCESS_TOKEN_TTL_SECONDS", 900, 1..=86_400, &mut errors);
         let platform_fee_bps = parse_number(&get, "PLATFORM_FEE_BPS", 500, 0..=10_000, &mut errors);
         let settlement_batch_size =
             parse_number(&get, "SETTLEMENT_BATCH_SIZE", 500, 1..=100_000, &mut errors);
@@ -252,6 +256,7 @@ impl Settings {
             cron_secret,
             cors_allowed_origins,
             auth_rate_limit_per_minute,
+            access_token_ttl_seconds,
             payment_provider,
             platform_fee_bps,
             settlement_batch_size,

@@ -22,7 +22,8 @@ pub const BEARER: &str = "bearer";
                        authenticated routes take `Authorization: Bearer <access token>`.",
         license(name = "MIT")
     ),
-    components(schemas(Problem, FieldError)),
+    // Schemas referenced only from query parameters, which utoipa-actix-web does not collect.
+    components(schemas(Problem, FieldError, crate::routes::campaigns::list::SortParam)),
     modifiers(&Common),
     tags(
         (name = "auth", description = "Accounts, logins and sessions"),
@@ -101,6 +102,29 @@ fn add_problem_bodies(openapi: &mut utoipa::openapi::OpenApi) {
     }
 }
 
+/// Makes operation ids unique, as OpenAPI requires and client generators rely on: handlers are
+/// named after their action (`create`, `list`, …) within a module, so an id is prefixed with the
+/// operation's first tag (`pledges_create`) unless it already names it.
+fn unique_operation_ids(openapi: &mut utoipa::openapi::OpenApi) {
+    for item in openapi.paths.paths.values_mut() {
+        let operations: [&mut Option<Operation>; 5] = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let tag = operation.tags.as_ref().and_then(|t| t.first()).cloned();
+            if let (Some(tag), Some(id)) = (tag, operation.operation_id.as_mut())
+                && !id.starts_with(tag.as_str())
+            {
+                *id = format!("{tag}_{id}");
+            }
+        }
+    }
+}
+
 /// The whole document, as served at `/api-docs/openapi.json` and printed by `crowdfund openapi`.
 pub fn document() -> utoipa::openapi::OpenApi {
     let (_, mut openapi) = actix_web::App::new()
@@ -109,6 +133,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .configure(crate::routes::configure)
         .split_for_parts();
     add_problem_bodies(&mut openapi);
+    unique_operation_ids(&mut openapi);
     openapi
 }
 

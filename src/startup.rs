@@ -63,7 +63,10 @@ impl Application {
             payments,
             db,
             clock,
-            jwt: JwtKeys::new(settings.jwt_secret.expose()),
+            jwt: JwtKeys::new(
+                settings.jwt_secret.expose(),
+                i64::from(settings.access_token_ttl_seconds),
+            ),
             auth_limiter: RateLimiter::new(settings.auth_rate_limit_per_minute),
             metrics,
             settings,
@@ -158,6 +161,9 @@ fn cors(origins: &[String]) -> Cors {
         ])
         .expose_headers([REQUEST_ID_HEADER, header::RETRY_AFTER, header::LOCATION])
         .max_age(3600)
+        // The refresh cookie (`refresh_token_transport: "cookie"`) travels only on credentialed
+        // requests, which browsers allow solely for the origins listed here.
+        .supports_credentials()
         .block_on_origin_mismatch(false);
     for origin in origins {
         cors = cors.allowed_origin(origin);

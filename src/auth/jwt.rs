@@ -1,4 +1,4 @@
-//! Access tokens: HS256 JWTs, 15 minutes, with `iss`, `aud`, `sub`, `exp` and `iat` required.
+//! Access tokens: HS256 JWTs, 15 minutes unless `ACCESS_TOKEN_TTL_SECONDS` says otherwise, with `iss`, `aud`, `sub`, `exp` and `iat` required.
 //!
 //! Time claims are checked against the application [`Clock`] (not the library's own reading of
 //! the system time) so that one notion of "now" governs the whole server, with 30 s leeway.
@@ -12,6 +12,7 @@ use crate::domain::{Role, UserId};
 
 pub const ISSUER: &str = "crowdfund";
 pub const AUDIENCE: &str = "crowdfund-api";
+/// The default lifetime of an access token.
 pub const ACCESS_TOKEN_TTL_SECS: i64 = 15 * 60;
 pub const LEEWAY_SECS: i64 = 30;
 
@@ -28,6 +29,7 @@ pub struct Claims {
 }
 
 pub struct JwtKeys {
+    ttl_secs: i64,
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
@@ -42,7 +44,7 @@ pub enum TokenError {
 }
 
 impl JwtKeys {
-    pub fn new(secret: &[u8]) -> Self {
+    pub fn new(secret: &[u8], ttl_secs: i64) -> Self {
         // Only HS256: a token that names another algorithm (`none`, RS256, HS512) is refused.
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
@@ -52,6 +54,7 @@ impl JwtKeys {
         validation.validate_nbf = false;
         validation.leeway = 0;
         Self {
+            ttl_secs,
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
@@ -65,13 +68,13 @@ impl JwtKeys {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
             sub: user.to_string(),
-            exp: iat + ACCESS_TOKEN_TTL_SECS,
+            exp: iat + self.ttl_secs,
             iat,
             nbf: None,
             role,
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
-        Ok((token, ACCESS_TOKEN_TTL_SECS))
+        Ok((token, self.ttl_secs))
     }
 
     pub fn verify(&self, token: &str, clock: &Clock) -> Result<(UserId, Role), TokenError> {
@@ -108,7 +111,7 @@ mod tests {
     #[test]
     fn round_trip() {
         let clock = Clock::manual(Utc::now());
-        let keys = JwtKeys::new(SECRET);
+        let keys = JwtKeys::new(SECRET, ACCESS_TOKEN_TTL_SECS);
         let (token, ttl) = keys.issue(UserId(7), Role::Admin, clock.now()).unwrap();
         assert_eq!(ttl, 900);
         assert_eq!(keys.verify(&token, &clock), Ok((UserId(7), Role::Admin)));
@@ -117,7 +120,7 @@ mod tests {
     #[test]
     fn expiry_honours_the_leeway() {
         let clock = Clock::manual(Utc::now());
-        let keys = JwtKeys::new(SECRET);
+        let keys = JwtKeys::new(SECRET, ACCESS_TOKEN_TTL_SECS);
         let (token, _) = keys.issue(UserId(7), Role::User, clock.now()).unwrap();
         clock.advance(Duration::seconds(ACCESS_TOKEN_TTL_SECS + LEEWAY_SECS - 1));
         assert!(keys.verify(&token, &clock).is_ok());
@@ -128,7 +131,7 @@ mod tests {
     #[test]
     fn refuses_tokens_from_the_future() {
         let clock = Clock::manual(Utc::now());
-        let keys = JwtKeys::new(SECRET);
+        let keys = JwtKeys::new(SECRET, ACCESS_TOKEN_TTL_SECS);
         let (token, _) = keys
             .issue(UserId(7), Role::User, clock.now() + Duration::seconds(60))
             .unwrap();
@@ -139,7 +142,7 @@ mod tests {
     fn refuses_other_algorithms_keys_and_missing_claims() {
         let clock = Clock::manual(Utc::now());
         let now = clock.now().timestamp();
-        let keys = JwtKeys::new(SECRET);
+        let keys = JwtKeys::new(SECRET, ACCESS_TOKEN_TTL_SECS);
         assert!(
             keys.verify(&forge(valid_claims(now), Algorithm::HS256, SECRET), &clock)
                 .is_ok()

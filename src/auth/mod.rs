@@ -1,5 +1,6 @@
 //! Authentication: password hashing, access tokens (JWT) and rotating refresh tokens.
 
+pub mod cookie;
 pub mod extractor;
 pub mod jwt;
 pub mod password;

@@ -6,6 +6,7 @@
 
 mod auth;
 mod authorization;
+mod browser_sessions;
 mod campaign_list;
 mod campaigns;
 mod cli;

@@ -46,3 +46,44 @@ fn spec_documents_security_and_errors() {
         }
     }
 }
+
+fn refs<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
+    match value {
+        Value::Object(map) => {
+            for (key, item) in map {
+                match (key.as_str(), item) {
+                    ("$ref", Value::String(target)) => found.push(target),
+                    _ => refs(item, found),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| refs(item, found)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_reference_in_the_spec_resolves() {
+    let spec = committed_spec();
+    let mut found = Vec::new();
+    refs(&spec, &mut found);
+    assert!(found.len() > 20, "{found:?}");
+    for target in found {
+        let pointer = target.strip_prefix('#').expect("a local reference");
+        assert!(spec.pointer(pointer).is_some(), "{target} does not resolve");
+    }
+}
+
+#[test]
+fn operation_ids_are_unique() {
+    let spec = committed_spec();
+    let mut seen = std::collections::HashSet::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let id = operation["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no id"));
+            assert!(seen.insert(id.to_owned()), "{id} is used twice ({method} {path})");
+        }
+    }
+}

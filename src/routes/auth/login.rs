@@ -2,7 +2,7 @@ use actix_web::{HttpResponse, post, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::SessionResponse;
+use super::{RefreshTokenTransport, SessionResponse, session_answer};
 use crate::auth::{password, session};
 use crate::db::{users, write_transaction};
 use crate::domain::{Email, UserId};
@@ -17,6 +17,10 @@ pub struct LoginRequest {
     pub email: String,
     #[schema(example = "correct horse battery staple")]
     pub password: String,
+    /// `cookie` (browsers): the refresh token is set as an `HttpOnly` cookie instead of being
+    /// returned in the body. Default `body`.
+    #[serde(default)]
+    pub refresh_token_transport: RefreshTokenTransport,
 }
 
 /// Exchanges email and password for a session.
@@ -38,6 +42,7 @@ pub async fn login(
     Json(body): Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let email = Email::parse(&body.email).map_err(|m| ApiError::field("email", m))?;
+    let transport = body.refresh_token_transport;
     let user = state
         .db
         .run(move |conn| Ok(users::find_by_email(conn, email.as_str())?))
@@ -65,5 +70,9 @@ pub async fn login(
         .run(move |conn| write_transaction(conn, |conn| Ok(session::start(conn, user_id, now)?)))
         .await?;
     tracing::info!(user.id = %user_id, "logged in");
-    Ok(HttpResponse::Ok().json(SessionResponse::new(&state, user, refresh_token, now)?))
+    Ok(session_answer(
+        HttpResponse::Ok(),
+        SessionResponse::new(&state, user, refresh_token, now)?,
+        transport,
+    ))
 }

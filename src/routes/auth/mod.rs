@@ -5,9 +5,13 @@ pub mod logout;
 pub mod refresh;
 pub mod register;
 
+use actix_web::HttpResponse;
+use actix_web::http::header;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+use crate::auth::cookie;
 
 use crate::auth::session::REFRESH_TOKEN_TTL_DAYS;
 use crate::db::users::UserRow;
@@ -25,8 +29,10 @@ pub struct SessionResponse {
     /// Seconds until the access token expires.
     #[schema(example = 900)]
     pub expires_in: i64,
-    /// Single use: exchange it at `/auth/refresh` for a new pair. Keep it secret.
-    pub refresh_token: String,
+    /// Single use: exchange it at `/auth/refresh` for a new pair. Keep it secret. Absent when the
+    /// session keeps it in the `crowdfund_refresh` cookie instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     /// Seconds until the refresh token expires if it is not used.
     #[schema(example = 2_592_000)]
     pub refresh_token_expires_in: i64,
@@ -46,9 +52,36 @@ impl SessionResponse {
             access_token,
             token_type: "Bearer",
             expires_in,
-            refresh_token,
+            refresh_token: Some(refresh_token),
             refresh_token_expires_in: REFRESH_TOKEN_TTL_DAYS * 24 * 3600,
             user,
         })
     }
+}
+
+/// Where a new session's refresh token goes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RefreshTokenTransport {
+    /// In the JSON answer (API clients, mobile apps).
+    #[default]
+    Body,
+    /// In an `HttpOnly; Secure; SameSite=Strict` cookie scoped to `/api/v1/auth` (browsers):
+    /// scripts never see it; `/auth/refresh` and `/auth/logout` read it when the body has none.
+    Cookie,
+}
+
+/// Answers with `session`, its refresh token in the body or in the cookie.
+pub fn session_answer(
+    mut response: actix_web::HttpResponseBuilder,
+    mut session: SessionResponse,
+    transport: RefreshTokenTransport,
+) -> HttpResponse {
+    if transport == RefreshTokenTransport::Cookie
+        && let Some(token) = session.refresh_token.take()
+    {
+        response.insert_header((header::SET_COOKIE, cookie::set(&token)));
+    }
+    response.insert_header((header::CACHE_CONTROL, "no-store"));
+    response.json(session)
 }

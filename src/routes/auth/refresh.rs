@@ -1,8 +1,9 @@
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::SessionResponse;
+use super::{RefreshTokenTransport, SessionResponse, session_answer};
+use crate::auth::cookie;
 use crate::auth::session::{self, Rotation};
 use crate::db::{users, write_transaction};
 use crate::error::ApiError;
@@ -12,11 +13,30 @@ use crate::state::AppState;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
-    pub refresh_token: String,
+    /// The refresh token; omit it (send `{}`) when the session keeps it in the
+    /// `crowdfund_refresh` cookie, which is then read and replaced.
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+}
+
+/// The token to use and where the new one goes: the body's, or else the cookie's.
+pub fn presented(
+    body: Option<String>,
+    req: &HttpRequest,
+) -> Result<(String, RefreshTokenTransport), ApiError> {
+    match (body, cookie::read(req)) {
+        (Some(token), _) => Ok((token, RefreshTokenTransport::Body)),
+        (None, Some(token)) => Ok((token, RefreshTokenTransport::Cookie)),
+        (None, None) => Err(ApiError::field(
+            "refresh_token",
+            "is required (in the body, or as the crowdfund_refresh cookie)",
+        )),
+    }
 }
 
 /// Exchanges a refresh token for a new session. Each refresh token works once: presenting a
-/// used one again revokes every token of its session, and the user must log in again.
+/// used one again revokes every token of its session, and the user must log in again. A
+/// browser session sends `{}` with its cookie and gets the new refresh token as a cookie.
 #[utoipa::path(
     tag = "auth",
     request_body = RefreshRequest,
@@ -24,7 +44,7 @@ pub struct RefreshRequest {
         (status = 200, body = SessionResponse),
         (status = 400, description = "Malformed JSON"),
         (status = 401, description = "Unknown, expired, revoked or already used refresh token"),
-        (status = 422, description = "refresh_token is missing"),
+        (status = 422, description = "refresh_token is missing from both the body and the cookie"),
         (status = 429, description = "Too many attempts from this address; see Retry-After"),
     )
 )]
@@ -32,14 +52,16 @@ pub struct RefreshRequest {
 #[tracing::instrument(skip_all)]
 pub async fn refresh(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Json(body): Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let (token, transport) = presented(body.refresh_token, &req)?;
     let now = state.clock.now();
     let rotated = state
         .db
         .run(move |conn| {
             write_transaction(conn, |conn| {
-                match session::rotate(conn, &body.refresh_token, now)? {
+                match session::rotate(conn, &token, now)? {
                     Rotation::Rotated { user, refresh_token } => {
                         let row = users::find(conn, user.0)?.ok_or(ApiError::NotFound)?;
                         Ok(Some((row, refresh_token)))
@@ -50,8 +72,22 @@ pub async fn refresh(
             })
         })
         .await?;
-    let (user, refresh_token) = rotated.ok_or_else(|| {
-        ApiError::Unauthorized("the refresh token is invalid, expired or already used".into())
-    })?;
-    Ok(HttpResponse::Ok().json(SessionResponse::new(&state, user, refresh_token, now)?))
+    let Some((user, refresh_token)) = rotated else {
+        let refused = ApiError::Unauthorized("the refresh token is invalid, expired or already used".into());
+        let mut response = actix_web::ResponseError::error_response(&refused);
+        if transport == RefreshTokenTransport::Cookie
+            && let Ok(value) = actix_web::http::header::HeaderValue::from_str(&cookie::clear())
+        {
+            // A dead cookie is removed so the browser stops sending it.
+            response
+                .headers_mut()
+                .insert(actix_web::http::header::SET_COOKIE, value);
+        }
+        return Ok(response);
+    };
+    Ok(session_answer(
+        HttpResponse::Ok(),
+        SessionResponse::new(&state, user, refresh_token, now)?,
+        transport,
+    ))
 }

@@ -2,7 +2,7 @@ use actix_web::{HttpResponse, post, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::SessionResponse;
+use super::{RefreshTokenTransport, SessionResponse, session_answer};
 use crate::auth::{password, session};
 use crate::db::{users, write_transaction};
 use crate::domain::{DisplayName, Email, NewPassword, Role, UserId};
@@ -23,6 +23,10 @@ pub struct RegisterRequest {
     /// 1 to 80 characters, shown to other users.
     #[schema(example = "Ana López")]
     pub display_name: String,
+    /// `cookie` (browsers): the refresh token is set as an `HttpOnly` cookie instead of being
+    /// returned in the body. Default `body`.
+    #[serde(default)]
+    pub refresh_token_transport: RefreshTokenTransport,
 }
 
 struct Registration {
@@ -74,6 +78,7 @@ pub async fn register(
     state: web::Data<AppState>,
     Json(body): Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let transport = body.refresh_token_transport;
     let Registration {
         email,
         display_name,
@@ -109,5 +114,9 @@ pub async fn register(
             })
         })
         .await?;
-    Ok(HttpResponse::Created().json(SessionResponse::new(&state, user, refresh_token, now)?))
+    Ok(session_answer(
+        HttpResponse::Created(),
+        SessionResponse::new(&state, user, refresh_token, now)?,
+        transport,
+    ))
 }
