@@ -164,3 +164,64 @@ async fn serve_stops_gracefully_on_sigterm() {
         "it logs its stop"
     );
 }
+
+/// Every `crowdfund …` command shown in the README and the operator recipes parses with the
+/// current binary: its subcommand and flags exist (checked with `--help`, which runs nothing).
+#[test]
+fn documented_commands_exist() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("README.md"), root.join("examples/spa/README.md")];
+    for entry in std::fs::read_dir(root.join("docs/operations")).unwrap() {
+        files.push(entry.unwrap().path());
+    }
+    let mut checked = 0;
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for line in text.lines() {
+            // Commands as typed: at the start of a line, after `&&` or an environment
+            // assignment, or as inline code.
+            let Some(start) = line.match_indices("crowdfund ").map(|(i, _)| i).find(|&i| {
+                let before = line[..i].trim_end();
+                line[..i].ends_with('`')
+                    || before.is_empty()
+                    || before.ends_with("&&")
+                    || (line[..i].ends_with(' ')
+                        && before.split_whitespace().last().is_some_and(|w| w.contains('=')))
+            }) else {
+                continue;
+            };
+            let rest = &line[start + "crowdfund ".len()..];
+            let rest = if line[..start].ends_with('`') {
+                rest.split('`').next().unwrap_or_default()
+            } else {
+                rest
+            };
+            let words: Vec<&str> = rest
+                .split_whitespace()
+                .take_while(|w| {
+                    !w.starts_with('#') && !w.starts_with('>') && !w.starts_with('|') && *w != "&&"
+                })
+                .collect();
+            let Some(sub) = words.first() else { continue };
+            if !sub.chars().all(|c| c.is_ascii_lowercase() || c == '-') {
+                continue;
+            }
+            let flags: Vec<&str> = words.iter().copied().filter(|w| w.starts_with("--")).collect();
+            let output = Command::new(env!("CARGO_BIN_EXE_crowdfund"))
+                .arg(sub)
+                .args(&flags)
+                .arg("--help")
+                .output()
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "{}: `crowdfund {sub} {}` does not parse: {}",
+                file.display(),
+                flags.join(" "),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "found only {checked} documented commands");
+}

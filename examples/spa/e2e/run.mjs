@@ -1,0 +1,196 @@
+// The browser test: starts the crowdfund API (SQLite by default, or E2E_DATABASE_URL), serves
+// this page from another origin, and drives it in headless Chromium (Debian's `chromium`, through
+// playwright-core): register (a 422 first), browse, pledge (a 422 first), my pledges after the
+// access token expired (a cookie refresh), reload (the session survives), log out.
+//
+//   npm run build && npm run e2e
+//
+// CROWDFUND_BIN (default ../../target/debug/crowdfund), CHROMIUM_PATH (default /usr/bin/chromium).
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { serve } from "../serve.mjs";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const repo = join(here, "..", "..", "..");
+const bin = process.env.CROWDFUND_BIN ?? join(repo, "target", "debug", "crowdfund");
+const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const TTL = 4; // access token lifetime for this run, in seconds
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function check(condition, message) {
+  if (!condition) throw new Error(`check failed: ${message}`);
+  console.log(`  ok: ${message}`);
+}
+
+async function until(what, probe, timeoutMs = 15000) {
+  const start = Date.now();
+  for (;;) {
+    try {
+      if (await probe()) return;
+    } catch {
+      // not yet
+    }
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function api(base, method, path, body, token) {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/** A creator with a live campaign and one reward tier. */
+async function seed(base) {
+  const creator = await api(base, "POST", "/api/v1/auth/register", {
+    email: `creator-${Date.now()}@example.com`,
+    password: "correct horse battery staple",
+    display_name: "Creator",
+  });
+  const token = creator.access_token;
+  const campaign = await api(base, "POST", "/api/v1/campaigns", {
+    title: "Solar Lantern",
+    blurb: "Light that charges in the sun",
+    description: "A lantern for the browser test.",
+    category: "technology",
+    currency: "USD",
+    goal: "500.00",
+    duration_days: 30,
+  }, token);
+  const tier = await api(base, "POST", `/api/v1/campaigns/${campaign.id}/tiers`, {
+    title: "One lantern",
+    min_amount: "25.00",
+    quantity: 100,
+    estimated_delivery: "2099-01",
+  }, token);
+  await api(base, "POST", `/api/v1/campaigns/${campaign.id}/launch`, {}, token);
+  return { campaign, tier };
+}
+
+async function main() {
+  if (!existsSync(bin)) throw new Error(`${bin} does not exist: run \`cargo build\` first (or set CROWDFUND_BIN)`);
+  const [apiPort, spaPort] = [await freePort(), await freePort()];
+  const apiBase = `http://localhost:${apiPort}`;
+  const spaOrigin = `http://localhost:${spaPort}`;
+  const dir = mkdtempSync(join(tmpdir(), "crowdfund-e2e-"));
+  const databaseUrl = process.env.E2E_DATABASE_URL ?? `sqlite://${join(dir, "e2e.db")}`;
+  console.log(`API ${apiBase} on ${databaseUrl.split(":")[0]}, page ${spaOrigin}`);
+  const server = spawn(bin, ["serve"], {
+    env: {
+      PATH: process.env.PATH,
+      DATABASE_URL: databaseUrl,
+      BIND_ADDR: `127.0.0.1:${apiPort}`,
+      CORS_ALLOWED_ORIGINS: spaOrigin,
+      ACCESS_TOKEN_TTL_SECONDS: String(TTL),
+      JWT_SECRET: "e2e-jwt-secret-e2e-jwt-secret-0123456789",
+      CRON_SECRET: "e2e-cron-secret-0123456789",
+      MAIL_DIR: join(dir, "mail"),
+      RUST_LOG: "error",
+    },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  let page;
+  const pageServer = await serve(spaPort);
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
+  try {
+    await until("the API", async () => (await fetch(`${apiBase}/health/ready`)).ok);
+    const { tier } = await seed(apiBase);
+    page = await browser.newPage();
+    page.on("console", (m) => m.type() === "error" && console.log(`  [page] ${m.text()}`));
+    const requests = [];
+    page.on("request", (r) => requests.push(r));
+    const url = `${spaOrigin}/?api=${encodeURIComponent(apiBase)}`;
+    await page.goto(url);
+    await page.waitForSelector("body[data-ready=true]");
+    check(await page.getByTestId("register-email").isVisible(), "a first visit shows the sign-up form");
+
+    // A problem+json 422 is shown, naming the field.
+    const email = `backer-${Date.now()}@example.com`;
+    await page.getByTestId("register-name").fill("Browser Backer");
+    await page.getByTestId("register-email").fill(email);
+    await page.getByTestId("register-password").fill("short");
+    await page.getByTestId("register-submit").click();
+    await page.getByTestId("field-error-password").waitFor();
+    check(true, "a 422 from /auth/register shows the password's error");
+
+    await page.getByTestId("register-password").fill("correct horse battery staple");
+    await page.getByTestId("register-submit").click();
+    await page.getByTestId("open-campaign-solar-lantern").waitFor();
+    check((await page.getByTestId("who").textContent()).includes("Browser Backer"), "registered and signed in");
+    check(!(await page.evaluate(() => document.cookie)).includes("crowdfund_refresh"), "scripts cannot read the refresh cookie");
+
+    await page.getByTestId("open-campaign-solar-lantern").click();
+    await page.getByTestId(`tier-${tier.id}`).waitFor();
+    check((await page.getByTestId("campaign-title").textContent()) === "Solar Lantern", "the campaign page shows its tiers");
+
+    await page.getByTestId("pledge-tier").selectOption(String(tier.id));
+    await page.getByTestId("pledge-amount").fill("1.00");
+    await page.getByTestId("pledge-submit").click();
+    await page.getByTestId("field-error-amount").waitFor();
+    check(true, "a pledge below the tier's minimum shows the amount's error");
+
+    await page.getByTestId("pledge-card").selectOption("pm_card_visa");
+    await page.getByTestId("pledge-amount").fill("30.00");
+    const pledged = page.waitForResponse((r) => r.url().endsWith("/pledges") && r.request().method() === "POST");
+    await page.getByTestId("pledge-submit").click();
+    const response = await pledged;
+    check(response.status() === 201, "the pledge is created (201) across origins");
+    check(response.headers()["access-control-allow-origin"] === spaOrigin, "CORS allows the page's origin");
+    check(/^Bearer /.test(response.request().headers()["authorization"] ?? ""), "the pledge carried the bearer token");
+    await page.getByText("Pledged 30.00 USD").waitFor();
+
+    // Let the access token expire: the next call renews it with the cookie first.
+    await page.waitForTimeout(TTL * 1000 + 500);
+    const refreshed = page.waitForResponse((r) => r.url().endsWith("/api/v1/auth/refresh"));
+    await page.getByTestId("nav-pledges").click();
+    const refresh = await refreshed;
+    check(refresh.status() === 200, "an expired access token is renewed through /auth/refresh");
+    check(refresh.request().postData() === "{}", "the refresh request carries no token: the cookie does");
+    check(!("refresh_token" in (await refresh.json())), "the refresh answer has no refresh token in its body");
+    await page.getByTestId("pledge-list").getByText("30.00 USD").waitFor();
+    check(Number(await page.getByTestId("refresh-count").textContent()) >= 1, "my pledges show after the renewal");
+
+    await page.reload();
+    await page.waitForSelector("body[data-ready=true]");
+    check((await page.getByTestId("who").textContent()).includes("Browser Backer"), "a reload keeps the session (cookie)");
+
+    await page.getByTestId("nav-logout").click();
+    await page.getByTestId("register-email").waitFor();
+    await page.reload();
+    await page.waitForSelector("body[data-ready=true]");
+    check((await page.getByTestId("who").textContent()) === "Not signed in", "after logout a reload is signed out");
+    check(requests.some((r) => r.method() === "GET" && r.url().startsWith(apiBase)), "the page talked to the API");
+    console.log("browser test passed");
+  } finally {
+    await browser.close();
+    pageServer.close();
+    server.kill("SIGTERM");
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
