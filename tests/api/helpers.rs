@@ -24,7 +24,7 @@ pub enum TestDb {
 }
 
 impl TestDb {
-    fn create() -> (Self, String) {
+    pub fn create() -> (Self, String) {
         match std::env::var("TEST_DATABASE_URL")
             .ok()
             .filter(|u| u.starts_with("postgres"))

@@ -11,6 +11,7 @@ mod campaign_list;
 mod campaigns;
 mod cli;
 mod costs;
+mod faults;
 mod fulfilment;
 mod helpers;
 mod http_basics;
