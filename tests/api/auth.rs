@@ -173,6 +173,52 @@ async fn bad_access_tokens_are_refused() {
         URL_SAFE_NO_PAD.encode(claims.to_string())
     );
 
+    let without = |claim: &str| {
+        let mut c = claims.clone();
+        c.as_object_mut().unwrap().remove(claim);
+        forge(&c, Algorithm::HS256, JWT_SECRET.as_bytes())
+    };
+    let with = |claim: &str, value: Value| {
+        let mut c = claims.clone();
+        c[claim] = value;
+        forge(&c, Algorithm::HS256, JWT_SECRET.as_bytes())
+    };
+    // An RS256 header over an HMAC signature (algorithm confusion).
+    let alg_swap = {
+        let token = forge(&claims, Algorithm::HS256, JWT_SECRET.as_bytes());
+        let mut parts = token.splitn(2, '.');
+        let _ = parts.next();
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","typ":"JWT"}"#),
+            parts.next().unwrap()
+        )
+    };
+    let more = [
+        ("expired (past the 30 s leeway)", with("exp", json!(now - 31))),
+        ("not yet valid (nbf in 2 minutes)", with("nbf", json!(now + 120))),
+        ("missing exp", without("exp")),
+        ("missing sub", without("sub")),
+        ("missing aud", without("aud")),
+        ("missing iss", without("iss")),
+        ("sub not a user id", with("sub", json!("admin"))),
+        ("unknown role", with("role", json!("root"))),
+        ("RS256 header (algorithm confusion)", alg_swap),
+        ("empty token", String::new()),
+    ];
+    for (case, token) in more {
+        let response = app.get("/api/v1/me", Some(&token)).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{case} was accepted");
+        assert_eq!(response.headers()["www-authenticate"], "Bearer", "{case}");
+        assert_problem(response, StatusCode::UNAUTHORIZED).await;
+    }
+    // Inside the leeway an expired token still works: clocks drift.
+    let just_expired = with("exp", json!(now - 20));
+    assert_eq!(
+        app.get("/api/v1/me", Some(&just_expired)).await.status(),
+        StatusCode::OK
+    );
+
     let cases = [
         (
             "wrong audience",

@@ -5,7 +5,6 @@
 //! PostgreSQL (each test creates and drops its own database); otherwise SQLite temp files.
 
 mod auth;
-mod authorization;
 mod browser_sessions;
 mod campaign_list;
 mod campaigns;
@@ -20,6 +19,7 @@ mod mail;
 mod model;
 mod openapi;
 mod pledges;
+mod route_matrix;
 mod sandbox;
 mod settlement;
 mod stripe;

@@ -1,0 +1,525 @@
+//! Every route of the route table (as the OpenAPI document lists it) × every role: anonymous,
+//! backer A (who backs the campaign), backer B (an unrelated user), the creator, an admin. A
+//! route without a row here fails the test, so a new route cannot ship without its row; and
+//! each status a role gets must be one the spec documents for that operation.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, TestApp, TestUser, campaign_body, pledge_body, spawn_app, tier_body};
+
+const ROLES: [&str; 5] = ["anonymous", "backer A", "backer B", "creator", "admin"];
+
+/// What each check starts from: a draft, and a live campaign with a tier, A's pledge and an update.
+struct Fixture {
+    draft: i64,
+    live: i64,
+    tier: i64,
+    pledge: i64,
+}
+
+struct Users {
+    a: TestUser,
+    b: TestUser,
+    creator: TestUser,
+    admin: TestUser,
+}
+
+async fn fixture(app: &TestApp, users: &Users) -> Fixture {
+    let creator = &users.creator;
+    let draft = app.create_campaign(creator, &campaign_body("Draft")).await["id"]
+        .as_i64()
+        .unwrap();
+    let live = app.live_campaign(creator, "Live").await;
+    let tier = app
+        .create_tier(creator, live, &tier_body("Tier", "10.00", Some(5)))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let pledge = app.pledged(&users.a, live, &pledge_body(None, "5.00")).await["id"]
+        .as_i64()
+        .unwrap();
+    let update = app
+        .post_json(
+            &format!("/api/v1/campaigns/{live}/updates"),
+            &json!({"title": "News", "body": "Things happened."}),
+            Some(&creator.access_token),
+        )
+        .await;
+    assert_eq!(update.status(), StatusCode::CREATED);
+    Fixture {
+        draft,
+        live,
+        tier,
+        pledge,
+    }
+}
+
+type Path = fn(&Fixture) -> String;
+
+struct Row {
+    method: Method,
+    /// The route as the spec names it.
+    route: &'static str,
+    path: Path,
+    body: Value,
+    /// [anonymous, backer A, backer B, creator, admin]
+    expect: [u16; 5],
+}
+
+fn row(method: Method, route: &'static str, path: Path, body: Value, expect: [u16; 5]) -> Row {
+    Row {
+        method,
+        route,
+        path,
+        body,
+        expect,
+    }
+}
+
+fn table(users: &Users) -> Vec<Row> {
+    use Method as M;
+    let none = Value::Null;
+    vec![
+        row(
+            M::POST,
+            "/api/v1/admin/campaigns/{id}/suspend",
+            |f| format!("/api/v1/admin/campaigns/{}/suspend", f.live),
+            json!({"reason": "reported"}),
+            [401, 403, 403, 403, 200],
+        ),
+        row(
+            M::POST,
+            "/api/v1/admin/campaigns/{id}/suspend",
+            |f| format!("/api/v1/admin/campaigns/{}/suspend", f.draft),
+            json!({"reason": "reported"}),
+            [401, 403, 403, 403, 409],
+        ),
+        row(
+            M::GET,
+            "/api/v1/admin/ledger/verify",
+            |_| "/api/v1/admin/ledger/verify".into(),
+            none.clone(),
+            [401, 403, 403, 403, 200],
+        ),
+        row(
+            M::POST,
+            "/api/v1/auth/login",
+            |_| "/api/v1/auth/login".into(),
+            json!({"email": users.b.email, "password": PASSWORD}),
+            [200; 5],
+        ),
+        row(
+            M::POST,
+            "/api/v1/auth/logout",
+            |_| "/api/v1/auth/logout".into(),
+            json!({"refresh_token": "not-a-token"}),
+            [204; 5],
+        ),
+        row(
+            M::POST,
+            "/api/v1/auth/refresh",
+            |_| "/api/v1/auth/refresh".into(),
+            json!({"refresh_token": "not-a-token"}),
+            [401; 5],
+        ),
+        // The body is given a fresh email at each call (see `body_for`).
+        row(
+            M::POST,
+            "/api/v1/auth/register",
+            |_| "/api/v1/auth/register".into(),
+            json!({"password": PASSWORD, "display_name": "New"}),
+            [201; 5],
+        ),
+        row(
+            M::GET,
+            "/api/v1/campaigns",
+            |_| "/api/v1/campaigns".into(),
+            none.clone(),
+            [200; 5],
+        ),
+        row(
+            M::POST,
+            "/api/v1/campaigns",
+            |_| "/api/v1/campaigns".into(),
+            campaign_body("New"),
+            [401, 201, 201, 201, 201],
+        ),
+        row(
+            M::GET,
+            "/api/v1/campaigns/{id}",
+            |f| format!("/api/v1/campaigns/{}", f.draft),
+            none.clone(),
+            [404, 404, 404, 200, 200],
+        ),
+        row(
+            M::GET,
+            "/api/v1/campaigns/{id}",
+            |f| format!("/api/v1/campaigns/{}", f.live),
+            none.clone(),
+            [200; 5],
+        ),
+        row(
+            M::PATCH,
+            "/api/v1/campaigns/{id}",
+            |f| format!("/api/v1/campaigns/{}", f.draft),
+            json!({"blurb": "Changed"}),
+            [401, 404, 404, 200, 403],
+        ),
+        row(
+            M::PATCH,
+            "/api/v1/campaigns/{id}",
+            |f| format!("/api/v1/campaigns/{}", f.live),
+            json!({"blurb": "Changed"}),
+            [401, 403, 403, 200, 403],
+        ),
+        row(
+            M::DELETE,
+            "/api/v1/campaigns/{id}",
+            |f| format!("/api/v1/campaigns/{}", f.draft),
+            none.clone(),
+            [401, 404, 404, 204, 403],
+        ),
+        row(
+            M::DELETE,
+            "/api/v1/campaigns/{id}",
+            |f| format!("/api/v1/campaigns/{}", f.live),
+            none.clone(),
+            [401, 403, 403, 409, 403],
+        ),
+        row(
+            M::POST,
+            "/api/v1/campaigns/{id}/cancel",
+            |f| format!("/api/v1/campaigns/{}/cancel", f.live),
+            json!({}),
+            [401, 403, 403, 200, 403],
+        ),
+        row(
+            M::POST,
+            "/api/v1/campaigns/{id}/launch",
+            |f| format!("/api/v1/campaigns/{}/launch", f.draft),
+            json!({}),
+            [401, 404, 404, 200, 403],
+        ),
+        row(
+            M::GET,
+            "/api/v1/campaigns/{id}/pledges",
+            |f| format!("/api/v1/campaigns/{}/pledges", f.live),
+            none.clone(),
+            [401, 403, 403, 200, 200],
+        ),
+        row(
+            M::POST,
+            "/api/v1/campaigns/{id}/pledges",
+            |f| format!("/api/v1/campaigns/{}/pledges", f.live),
+            pledge_body(None, "5.00"),
+            [401, 409, 201, 403, 201],
+        ),
+        row(
+            M::GET,
+            "/api/v1/campaigns/{id}/settlement",
+            |f| format!("/api/v1/campaigns/{}/settlement", f.live),
+            none.clone(),
+            [401, 403, 403, 409, 409],
+        ),
+        row(
+            M::GET,
+            "/api/v1/campaigns/{id}/stats",
+            |f| format!("/api/v1/campaigns/{}/stats", f.live),
+            none.clone(),
+            [401, 403, 403, 200, 200],
+        ),
+        row(
+            M::GET,
+            "/api/v1/campaigns/{id}/tiers",
+            |f| format!("/api/v1/campaigns/{}/tiers", f.draft),
+            none.clone(),
+            [404, 404, 404, 200, 200],
+        ),
+        row(
+            M::GET,
+            "/api/v1/campaigns/{id}/tiers",
+            |f| format!("/api/v1/campaigns/{}/tiers", f.live),
+            none.clone(),
+            [200; 5],
+        ),
+        row(
+            M::POST,
+            "/api/v1/campaigns/{id}/tiers",
+            |f| format!("/api/v1/campaigns/{}/tiers", f.live),
+            tier_body("More", "20.00", None),
+            [401, 403, 403, 201, 403],
+        ),
+        row(
+            M::PATCH,
+            "/api/v1/campaigns/{id}/tiers/{tier_id}",
+            |f| format!("/api/v1/campaigns/{}/tiers/{}", f.live, f.tier),
+            json!({"title": "Renamed"}),
+            [401, 403, 403, 200, 403],
+        ),
+        row(
+            M::DELETE,
+            "/api/v1/campaigns/{id}/tiers/{tier_id}",
+            |f| format!("/api/v1/campaigns/{}/tiers/{}", f.live, f.tier),
+            none.clone(),
+            [401, 403, 403, 204, 403],
+        ),
+        row(
+            M::GET,
+            "/api/v1/campaigns/{id}/updates",
+            |f| format!("/api/v1/campaigns/{}/updates", f.live),
+            none.clone(),
+            [200; 5],
+        ),
+        row(
+            M::POST,
+            "/api/v1/campaigns/{id}/updates",
+            |f| format!("/api/v1/campaigns/{}/updates", f.live),
+            json!({"title": "More news", "body": "Yes."}),
+            [401, 403, 403, 201, 403],
+        ),
+        row(
+            M::GET,
+            "/api/v1/me",
+            |_| "/api/v1/me".into(),
+            none.clone(),
+            [401, 200, 200, 200, 200],
+        ),
+        row(
+            M::GET,
+            "/api/v1/me/campaigns",
+            |_| "/api/v1/me/campaigns".into(),
+            none.clone(),
+            [401, 200, 200, 200, 200],
+        ),
+        row(
+            M::GET,
+            "/api/v1/me/pledges",
+            |_| "/api/v1/me/pledges".into(),
+            none.clone(),
+            [401, 200, 200, 200, 200],
+        ),
+        row(
+            M::GET,
+            "/api/v1/pledges/{id}",
+            |f| format!("/api/v1/pledges/{}", f.pledge),
+            none.clone(),
+            [401, 200, 404, 200, 200],
+        ),
+        row(
+            M::PATCH,
+            "/api/v1/pledges/{id}",
+            |f| format!("/api/v1/pledges/{}", f.pledge),
+            json!({"amount": "6.00"}),
+            [401, 200, 404, 404, 404],
+        ),
+        row(
+            M::DELETE,
+            "/api/v1/pledges/{id}",
+            |f| format!("/api/v1/pledges/{}", f.pledge),
+            none.clone(),
+            [401, 200, 404, 404, 404],
+        ),
+        row(
+            M::PUT,
+            "/api/v1/pledges/{id}/payment-method",
+            |f| format!("/api/v1/pledges/{}/payment-method", f.pledge),
+            json!({"payment_method": "pm_card_visa"}),
+            [401, 200, 404, 404, 404],
+        ),
+        row(
+            M::POST,
+            "/api/v1/pledges/{id}/refund",
+            |f| format!("/api/v1/pledges/{}/refund", f.pledge),
+            json!({}),
+            [401, 403, 404, 409, 409],
+        ),
+        // The cron secret, not a user's token: every role is refused.
+        row(
+            M::POST,
+            "/api/v1/settlement/run",
+            |_| "/api/v1/settlement/run".into(),
+            none.clone(),
+            [401; 5],
+        ),
+        // Served only with PAYMENT_PROVIDER=stripe.
+        row(
+            M::POST,
+            "/api/v1/webhooks/stripe",
+            |_| "/api/v1/webhooks/stripe".into(),
+            json!({}),
+            [404; 5],
+        ),
+        row(
+            M::GET,
+            "/health/live",
+            |_| "/health/live".into(),
+            none.clone(),
+            [200; 5],
+        ),
+        row(
+            M::GET,
+            "/health/ready",
+            |_| "/health/ready".into(),
+            none.clone(),
+            [200; 5],
+        ),
+        row(M::GET, "/metrics", |_| "/metrics".into(), none, [200; 5]),
+    ]
+}
+
+fn body_for(row: &Row) -> Value {
+    let mut body = row.body.clone();
+    if row.route == "/api/v1/auth/register" {
+        body["email"] = json!(format!("new-{}@example.com", uuid::Uuid::new_v4().simple()));
+    }
+    body
+}
+
+fn committed_spec() -> Value {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[tokio::test]
+async fn every_route_answers_every_role_as_designed() {
+    let app = spawn_app().await;
+    let users = Users {
+        a: app.create_user().await,
+        b: app.create_user().await,
+        creator: app.create_user().await,
+        admin: app.create_admin().await,
+    };
+    let rows = table(&users);
+    let spec = committed_spec();
+
+    // The table and the route table name the same operations.
+    let mut operations = Vec::new();
+    for (route, item) in spec["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            operations.push((method.to_uppercase(), route.clone()));
+        }
+    }
+    for (method, route) in &operations {
+        assert!(
+            rows.iter()
+                .any(|r| r.method.as_str() == method && r.route == route),
+            "{method} {route} has no row in the role matrix"
+        );
+    }
+    for r in &rows {
+        assert!(
+            operations
+                .iter()
+                .any(|(m, route)| m == r.method.as_str() && route == r.route),
+            "{} {} is not a route",
+            r.method,
+            r.route
+        );
+    }
+
+    let mut wrong = Vec::new();
+    for r in &rows {
+        let documented = spec["paths"][r.route][r.method.as_str().to_lowercase()]["responses"]
+            .as_object()
+            .unwrap();
+        for (role, &want) in r.expect.iter().enumerate() {
+            assert!(
+                documented.contains_key(&want.to_string()),
+                "{} {} answers {want} to {} but its spec does not list {want}",
+                r.method,
+                r.route,
+                ROLES[role]
+            );
+            // A fresh fixture for each call, so one call's effect cannot change the next.
+            let f = fixture(&app, &users).await;
+            let token = match role {
+                0 => None,
+                1 => Some(&users.a.access_token),
+                2 => Some(&users.b.access_token),
+                3 => Some(&users.creator.access_token),
+                _ => Some(&users.admin.access_token),
+            };
+            let mut request = app.request(r.method.clone(), &(r.path)(&f), token.map(String::as_str));
+            if !r.body.is_null() {
+                request = request.json(&body_for(r));
+            }
+            let got = request.send().await.unwrap().status().as_u16();
+            if got != want {
+                wrong.push(format!(
+                    "{} {} as {}: {got}, expected {want}",
+                    r.method,
+                    (r.path)(&f),
+                    ROLES[role]
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// Every route that takes a JSON body, called by a role it serves: an unknown field is a 422
+/// naming it, and a body over 64 KiB is a 413, before anything happens.
+#[tokio::test]
+async fn every_json_body_refuses_unknown_fields_and_oversize_bodies() {
+    let app = spawn_app().await;
+    let users = Users {
+        a: app.create_user().await,
+        b: app.create_user().await,
+        creator: app.create_user().await,
+        admin: app.create_admin().await,
+    };
+    let spec = committed_spec();
+    let mut checked = 0;
+    for r in table(&users) {
+        let operation = &spec["paths"][r.route][r.method.as_str().to_lowercase()];
+        if operation["requestBody"]["content"]["application/json"].is_null() || !r.body.is_object() {
+            continue;
+        }
+        let Some(role) = r.expect.iter().position(|s| (200..300).contains(s)) else {
+            continue; // no role gets past authentication (refresh with a bad token, webhooks)
+        };
+        let token = match role {
+            0 => None,
+            1 => Some(users.a.access_token.as_str()),
+            2 => Some(users.b.access_token.as_str()),
+            3 => Some(users.creator.access_token.as_str()),
+            _ => Some(users.admin.access_token.as_str()),
+        };
+        let f = fixture(&app, &users).await;
+        let mut body = body_for(&r);
+        body["surprise"] = json!(true);
+        let response = app
+            .request(r.method.clone(), &(r.path)(&f), token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let problem = crate::helpers::assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(
+            crate::helpers::invalid_fields(&problem),
+            ["surprise"],
+            "{} {}: {problem}",
+            r.method,
+            r.route
+        );
+
+        let mut huge = body_for(&r);
+        huge["padding"] = json!("x".repeat(70 * 1024));
+        let response = app
+            .request(r.method.clone(), &(r.path)(&f), token)
+            .json(&huge)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "{} {}",
+            r.method,
+            r.route
+        );
+        checked += 1;
+    }
+    assert!(checked >= 13, "only {checked} routes checked");
+}
