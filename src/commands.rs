@@ -25,7 +25,8 @@ pub fn migrate(settings: &Settings) -> anyhow::Result<()> {
 
 /// `crowdfund settle`: one settlement pass; prints its summary as JSON.
 pub fn settle(settings: &Settings, dry_run: bool) -> anyhow::Result<()> {
-    let db = Db::connect(&settings.database_url, 2)?;
+    // One connection for the pass, one per charging thread, one spare.
+    let db = Db::connect(&settings.database_url, settings.settlement_concurrency + 2)?;
     run_migrations(&mut *db.get_blocking()?)?;
     let settlement = crate::settlement::Settlement {
         provider: crate::startup::payment_provider(settings, &db, &Clock::system()),

@@ -114,6 +114,8 @@ pub struct Settings {
     pub platform_fee_bps: u32,
     pub settlement_batch_size: u32,
     pub settlement_time_budget_ms: u32,
+    /// Threads charging at once in a settlement pass (`SETTLEMENT_CONCURRENCY`).
+    pub settlement_concurrency: u32,
     pub log_format: LogFormat,
     pub mail: MailSettings,
     /// Warnings to log once logging is up (configuration is read before it is).
@@ -176,6 +178,8 @@ impl Settings {
             1..=3_600_000,
             &mut errors,
         );
+
+        let settlement_concurrency = parse_number(&get, "SETTLEMENT_CONCURRENCY", 4, 1..=64, &mut errors);
 
         let bind_addr = get("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into());
         let bind_addr = bind_addr.parse().unwrap_or_else(|_| {
@@ -261,6 +265,7 @@ impl Settings {
             platform_fee_bps,
             settlement_batch_size,
             settlement_time_budget_ms,
+            settlement_concurrency,
             log_format,
             mail,
             warnings,

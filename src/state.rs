@@ -21,13 +21,17 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// A settlement pass over this application's database, provider and clock.
+    /// A settlement pass over this application's database, provider and clock. Its threads
+    /// take at most half of the pool, leaving the rest to requests.
     pub fn settlement(&self) -> crate::settlement::Settlement {
+        let mut config = settlement_config(&self.settings);
+        let half_pool = (self.db.max_size() / 2).max(1) as usize;
+        config.concurrency = config.concurrency.min(half_pool);
         crate::settlement::Settlement {
             db: self.db.clone(),
             provider: self.payments.clone(),
             clock: self.clock.clone(),
-            config: settlement_config(&self.settings),
+            config,
         }
     }
 }
@@ -35,6 +39,7 @@ impl AppState {
 pub fn settlement_config(settings: &Settings) -> crate::settlement::Config {
     crate::settlement::Config {
         batch_size: i64::from(settings.settlement_batch_size),
+        concurrency: settings.settlement_concurrency as usize,
         time_budget: std::time::Duration::from_millis(u64::from(settings.settlement_time_budget_ms)),
         platform_fee_bps: i64::from(settings.platform_fee_bps),
     }

@@ -1,6 +1,8 @@
 //! Steps 2 and 3: charge the pledges of funded campaigns, retry the errored ones that are due,
 //! drop those errored for too long.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 
 use super::{DROP_AFTER, LEASE, RETRY_EVERY, Settlement, Summary};
@@ -38,9 +40,15 @@ fn event(
     Ok(())
 }
 
-/// Charges one leased batch; returns whether it was full.
-/// Stops at `deadline` even inside a batch: the leases of the pledges it did not reach are
-/// handed back so that the next pass takes them at once.
+/// Pledges charged between two checks of the time budget.
+const CHUNK: usize = 100;
+
+/// Charges one leased batch; returns whether it was full. The batch is worked through in chunks,
+/// and a chunk in three steps: (1) the attempts are written, all in one transaction, *before*
+/// the provider hears of them; (2) the provider is called for them from `concurrency` threads;
+/// (3) each thread records its outcomes in one transaction of its own. The time budget is
+/// checked between chunks: the leases of pledges not reached are handed back, so the next pass
+/// takes them at once.
 pub fn batch(
     run: &Settlement,
     conn: &mut DbConn,
@@ -56,70 +64,145 @@ pub fn batch(
             run.config.batch_size,
         )
     })?;
-    for (done, pledge) in leased.iter().enumerate() {
-        // At least one charge per batch, so that even a tiny budget makes progress.
-        if done > 0 && std::time::Instant::now() >= deadline {
-            for untouched in &leased[done..] {
+    for (i, chunk) in leased.chunks(CHUNK).enumerate() {
+        // At least one chunk per batch, so that even a tiny budget makes progress.
+        if i > 0 && std::time::Instant::now() >= deadline {
+            for untouched in &leased[i * CHUNK..] {
                 settlement::release_lease(conn, untouched.id)?;
             }
             summary.more = true;
             return Ok(true);
         }
-        charge_one(run, conn, pledge, summary)?;
+        charge_chunk(run, conn, chunk, summary)?;
     }
     Ok(leased.len() as i64 >= run.config.batch_size)
 }
 
-fn charge_one(
+/// A pledge about to be charged, with its campaign and its committed attempt.
+struct Charge<'a> {
+    campaign: &'a CampaignRow,
+    pledge: &'a PledgeRow,
+    attempt: AttemptRow,
+}
+
+fn charge_chunk(
     run: &Settlement,
     conn: &mut DbConn,
-    pledge: &PledgeRow,
+    pledges: &[PledgeRow],
     summary: &mut Summary,
 ) -> anyhow::Result<()> {
-    let campaign = campaigns::find(conn, pledge.campaign_id)?
-        .ok_or_else(|| anyhow::anyhow!("pledge {} has no campaign", pledge.id))?;
-    let currency = crate::campaigns::currency_of(&campaign).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-
-    // The attempt and its key are committed before the provider hears of it. A pending attempt
-    // left by an interrupted run is replayed with its own key and parameters.
-    let now = run.clock.now();
-    let attempt: AttemptRow = write_transaction(conn, |conn| {
-        match charge_attempts::pending_attempt(conn, pledge.id)? {
-            Some(pending) => Ok::<_, diesel::result::Error>(pending),
-            None => {
-                let n = pledge.attempts + 1;
-                let key = format!("pledge-{}-attempt-{n}", pledge.id);
-                charge_attempts::insert_attempt(conn, pledge, n, &key, currency.code(), now.naive_utc())
-            }
+    let mut campaign_rows: HashMap<i64, CampaignRow> = HashMap::new();
+    for pledge in pledges {
+        if !campaign_rows.contains_key(&pledge.campaign_id) {
+            let campaign = campaigns::find(conn, pledge.campaign_id)?
+                .ok_or_else(|| anyhow::anyhow!("pledge {} has no campaign", pledge.id))?;
+            campaign_rows.insert(campaign.id, campaign);
         }
+    }
+
+    // (1) The attempts and their keys, committed before the provider hears of them. A pending
+    // attempt left by an interrupted run is replayed with its own key and parameters.
+    let now = run.clock.now();
+    let charges: Vec<Charge<'_>> = write_transaction(conn, |conn| {
+        pledges
+            .iter()
+            .map(|pledge| {
+                let campaign = &campaign_rows[&pledge.campaign_id];
+                let attempt = match charge_attempts::pending_attempt(conn, pledge.id)? {
+                    Some(pending) => pending,
+                    None => {
+                        let n = pledge.attempts + 1;
+                        let key = format!("pledge-{}-attempt-{n}", pledge.id);
+                        charge_attempts::insert_attempt(
+                            conn,
+                            pledge,
+                            n,
+                            &key,
+                            &campaign.currency,
+                            now.naive_utc(),
+                        )?
+                    }
+                };
+                Ok(Charge {
+                    campaign,
+                    pledge,
+                    attempt,
+                })
+            })
+            .collect::<Result<_, diesel::result::Error>>()
     })?;
 
-    let request = ChargeRequest {
-        idempotency_key: &attempt.idempotency_key,
-        payment_method: &attempt.payment_method,
-        amount: Money::from_minor(attempt.amount_minor, currency),
-    };
-    let outcome = match run.provider.charge(&request) {
-        Ok(outcome) => outcome,
-        Err(e) => {
-            // Unknown outcome: leave the attempt pending; the lease expires and a later pass
-            // replays the same key.
-            tracing::warn!(pledge.id = pledge.id, error = %e, "charge outcome unknown; will replay");
-            summary.pledges.deferred += 1;
-            return Ok(());
-        }
-    };
-
-    let recorded = write_transaction(conn, |conn| {
-        record_outcome(conn, &campaign, pledge, &attempt, &outcome, run.clock.now())
-    })
-    .map_err(|e| anyhow::anyhow!("recording the charge of pledge {}: {e:?}", pledge.id))?;
-    match recorded {
-        Recorded::Collected => summary.pledges.collected += 1,
-        Recorded::Errored => summary.pledges.errored += 1,
-        Recorded::Already => {}
+    // (2) and (3), spread over the workers: each charges its share, then records it.
+    let workers = run.config.concurrency.clamp(1, charges.len().max(1));
+    let share = charges.len().div_ceil(workers);
+    let totals: Vec<anyhow::Result<Summary>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = charges
+            .chunks(share.max(1))
+            .map(|part| scope.spawn(move || charge_and_record(run, part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a charging thread panicked")))
+            })
+            .collect()
+    });
+    for total in totals {
+        let total = total?;
+        summary.pledges.collected += total.pledges.collected;
+        summary.pledges.errored += total.pledges.errored;
+        summary.pledges.deferred += total.pledges.deferred;
     }
     Ok(())
+}
+
+/// Calls the provider for each charge, then records every answer in one transaction.
+fn charge_and_record(run: &Settlement, charges: &[Charge<'_>]) -> anyhow::Result<Summary> {
+    let mut summary = Summary::default();
+    let mut answered = Vec::with_capacity(charges.len());
+    for charge in charges {
+        let currency =
+            crate::campaigns::currency_of(charge.campaign).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let request = ChargeRequest {
+            idempotency_key: &charge.attempt.idempotency_key,
+            payment_method: &charge.attempt.payment_method,
+            amount: Money::from_minor(charge.attempt.amount_minor, currency),
+        };
+        match run.provider.charge(&request) {
+            Ok(outcome) => answered.push((charge, outcome)),
+            Err(e) => {
+                // Unknown outcome: the attempt stays pending; the lease expires and a later pass
+                // replays the same key.
+                tracing::warn!(pledge.id = charge.pledge.id, error = %e, "charge outcome unknown; will replay");
+                summary.pledges.deferred += 1;
+            }
+        }
+    }
+    if answered.is_empty() {
+        return Ok(summary);
+    }
+    let mut conn = run.db.get_blocking()?;
+    let now = run.clock.now();
+    write_transaction(&mut conn, |conn| {
+        for (charge, outcome) in &answered {
+            match record_outcome(
+                conn,
+                charge.campaign,
+                charge.pledge,
+                &charge.attempt,
+                outcome,
+                now,
+            )? {
+                Recorded::Collected => summary.pledges.collected += 1,
+                Recorded::Errored => summary.pledges.errored += 1,
+                Recorded::Already => {}
+            }
+        }
+        Ok::<_, ApiError>(())
+    })
+    .map_err(|e| anyhow::anyhow!("recording {} charges: {e:?}", answered.len()))?;
+    Ok(summary)
 }
 
 /// What [`record_outcome`] did.

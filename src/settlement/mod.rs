@@ -47,6 +47,8 @@ pub const LEASE: Duration = Duration::minutes(5);
 #[derive(Clone)]
 pub struct Config {
     pub batch_size: i64,
+    /// Threads charging (and recording) a chunk at once; each holds a pooled connection.
+    pub concurrency: usize,
     pub time_budget: StdDuration,
     pub platform_fee_bps: i64,
 }
