@@ -6,60 +6,18 @@ use std::net::SocketAddr;
 
 use crate::db::DatabaseUrl;
 
+mod mail;
+mod payments;
+
+use mail::mail_settings;
+pub use mail::{MailSettings, MailTransport};
+use payments::stripe_settings;
+pub use payments::{PaymentProviderKind, StripeSettings};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppEnv {
     Development,
     Production,
-}
-
-/// Which payment provider charges backers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PaymentProviderKind {
-    Sandbox,
-    Stripe(StripeSettings),
-}
-
-/// `PAYMENT_PROVIDER=stripe`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StripeSettings {
-    /// `STRIPE_SECRET_KEY` (`sk_live_…`, `sk_test_…` or a restricted `rk_…` key).
-    pub secret_key: Secret,
-    /// `STRIPE_WEBHOOK_SECRET` (`whsec_…`): verifies `Stripe-Signature`.
-    pub webhook_secret: Secret,
-    /// `STRIPE_API_BASE`, `https://api.stripe.com` unless testing against a stand-in.
-    pub api_base: String,
-}
-
-/// Where email goes.
-#[derive(Debug, Clone)]
-pub enum MailTransport {
-    /// `SMTP_URL`: `smtps://` (TLS) or `smtp://` (`?tls=required` for STARTTLS), credentials in
-    /// the URL or in `SMTP_USERNAME` / `SMTP_PASSWORD`.
-    Smtp {
-        url: Secret,
-        username: Option<String>,
-        password: Option<Secret>,
-    },
-    /// Development: each message is written as an `.eml` file into this folder (`MAIL_DIR`).
-    Files(std::path::PathBuf),
-}
-
-/// Email delivery: the transport and the outbox worker's pacing.
-#[derive(Debug, Clone)]
-pub struct MailSettings {
-    pub transport: MailTransport,
-    /// The `From` mailbox (`MAIL_FROM`), e.g. `crowdfund <no-reply@example.com>`.
-    pub from: String,
-    /// Where links in emails point (`APP_BASE_URL`): the backers' web app.
-    pub app_base_url: String,
-    /// Whether `serve` runs the delivery worker (`MAIL_WORKER`); off when cron runs `send-mail`.
-    pub worker: bool,
-    /// Attempts before a message is marked failed (`MAIL_MAX_ATTEMPTS`).
-    pub max_attempts: u32,
-    /// The first retry's delay (`MAIL_RETRY_BASE_MS`); it doubles per attempt, up to an hour.
-    pub retry_base_ms: u32,
-    /// How often the worker looks for due messages (`MAIL_POLL_INTERVAL_MS`).
-    pub poll_interval_ms: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -273,124 +231,7 @@ impl Settings {
     }
 }
 
-fn stripe_settings(get: &impl Fn(&str) -> Option<String>, errors: &mut Vec<String>) -> PaymentProviderKind {
-    let mut key = |name: &str, prefixes: &[&str]| match get(name) {
-        Some(v) if prefixes.iter().any(|p| v.starts_with(p)) => Secret::new(v),
-        Some(_) => {
-            errors.push(format!(
-                "{name}: expected a key starting with {}",
-                prefixes.join(" or ")
-            ));
-            Secret::new("")
-        }
-        None => {
-            errors.push(format!("{name}: required when PAYMENT_PROVIDER=stripe"));
-            Secret::new("")
-        }
-    };
-    let secret_key = key("STRIPE_SECRET_KEY", &["sk_", "rk_"]);
-    let webhook_secret = key("STRIPE_WEBHOOK_SECRET", &["whsec_"]);
-    let api_base = get("STRIPE_API_BASE")
-        .unwrap_or_else(|| "https://api.stripe.com".into())
-        .trim_end_matches('/')
-        .to_owned();
-    if url::Url::parse(&api_base).map_or(true, |u| !matches!(u.scheme(), "http" | "https")) {
-        errors.push(format!(
-            "STRIPE_API_BASE: expected an http(s) URL such as https://api.stripe.com, got {api_base:?}"
-        ));
-    }
-    PaymentProviderKind::Stripe(StripeSettings {
-        secret_key,
-        webhook_secret,
-        api_base,
-    })
-}
-
-fn mail_settings(
-    get: &impl Fn(&str) -> Option<String>,
-    app_env: AppEnv,
-    errors: &mut Vec<String>,
-    warnings: &mut Vec<String>,
-) -> MailSettings {
-    let transport = match get("SMTP_URL") {
-        Some(url) => {
-            if let Err(e) = check_smtp_url(&url, app_env) {
-                errors.push(format!("SMTP_URL: {e}"));
-            }
-            MailTransport::Smtp {
-                url: Secret::new(url),
-                username: get("SMTP_USERNAME"),
-                password: get("SMTP_PASSWORD").map(Secret::new),
-            }
-        }
-        None if app_env == AppEnv::Production => {
-            errors.push("SMTP_URL: required when APP_ENV=production".into());
-            MailTransport::Files("mail-outbox".into())
-        }
-        None => {
-            let dir = get("MAIL_DIR").unwrap_or_else(|| "mail-outbox".into());
-            warnings.push(format!(
-                "SMTP_URL is not set: emails are written as .eml files into {dir}/ instead of being sent"
-            ));
-            MailTransport::Files(dir.into())
-        }
-    };
-    if get("SMTP_USERNAME").is_some() != get("SMTP_PASSWORD").is_some() {
-        errors.push("SMTP_USERNAME and SMTP_PASSWORD: set both or neither".into());
-    }
-    let from = get("MAIL_FROM").unwrap_or_else(|| "crowdfund <no-reply@localhost>".into());
-    if let Err(e) = from.parse::<lettre::message::Mailbox>() {
-        errors.push(format!(
-            "MAIL_FROM: expected a mailbox such as \"crowdfund <no-reply@example.com>\" ({e})"
-        ));
-    }
-    if app_env == AppEnv::Production && get("MAIL_FROM").is_none() {
-        warnings.push("MAIL_FROM is not set: emails come from no-reply@localhost".into());
-    }
-    let app_base_url = get("APP_BASE_URL")
-        .unwrap_or_else(|| "http://localhost:8080".into())
-        .trim_end_matches('/')
-        .to_owned();
-    if !(app_base_url.starts_with("http://") || app_base_url.starts_with("https://")) {
-        errors.push(format!(
-            "APP_BASE_URL: expected an absolute http(s) URL, got {app_base_url:?}"
-        ));
-    }
-    let worker = match get("MAIL_WORKER").as_deref() {
-        None | Some("on") | Some("true") => true,
-        Some("off") | Some("false") => false,
-        Some(other) => {
-            errors.push(format!("MAIL_WORKER: expected on or off, got {other:?}"));
-            true
-        }
-    };
-    MailSettings {
-        transport,
-        from,
-        app_base_url,
-        worker,
-        max_attempts: parse_number(get, "MAIL_MAX_ATTEMPTS", 24, 1..=1000, errors),
-        retry_base_ms: parse_number(get, "MAIL_RETRY_BASE_MS", 30_000, 1..=3_600_000, errors),
-        poll_interval_ms: parse_number(get, "MAIL_POLL_INTERVAL_MS", 1_000, 10..=3_600_000, errors),
-    }
-}
-
-/// Accepts what lettre accepts, and in production only an encrypted connection (`smtps://` or
-/// `?tls=required`) unless the relay is on this machine.
-fn check_smtp_url(raw: &str, app_env: AppEnv) -> Result<(), String> {
-    use lettre::{AsyncSmtpTransport, Tokio1Executor};
-    AsyncSmtpTransport::<Tokio1Executor>::from_url(raw)
-        .map_err(|e| format!("not a usable SMTP URL ({e})"))?;
-    let url = url::Url::parse(raw).map_err(|e| format!("not a URL ({e})"))?;
-    let encrypted = url.scheme() == "smtps" || url.query_pairs().any(|(k, v)| k == "tls" && v == "required");
-    let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-    if app_env == AppEnv::Production && !encrypted && !local {
-        return Err("production sends mail only over TLS: use smtps:// or add ?tls=required".into());
-    }
-    Ok(())
-}
-
-fn parse_number(
+pub(crate) fn parse_number(
     get: &impl Fn(&str) -> Option<String>,
     key: &str,
     default: u32,
@@ -430,11 +271,11 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+    pub(crate) fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Settings::from_lookup(|k| map.get(k).cloned())
     }
@@ -461,47 +302,6 @@ mod tests {
         assert!(all.contains("JWT_SECRET: required"), "{all}");
         assert!(all.contains("CRON_SECRET: required"), "{all}");
         assert!(all.contains("SMTP_URL: required"), "{all}");
-    }
-
-    #[test]
-    fn development_mail_goes_to_files_by_default() {
-        let s = settings(&[]).unwrap();
-        assert!(
-            matches!(s.mail.transport, MailTransport::Files(ref dir) if dir.as_os_str() == "mail-outbox")
-        );
-        assert!(s.mail.worker);
-    }
-
-    #[test]
-    fn production_refuses_plaintext_smtp_to_another_host() {
-        let base = [
-            ("APP_ENV", "production"),
-            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
-            ("CRON_SECRET", "0123456789abcdef"),
-        ];
-        let with = |url: &'static str| {
-            let mut vars = base.to_vec();
-            vars.push(("SMTP_URL", url));
-            settings(&vars)
-        };
-        let err = with("smtp://user:pass@smtp.example.com:587").unwrap_err();
-        assert!(err.to_string().contains("only over TLS"), "{err}");
-        assert!(with("smtp://user:pass@smtp.example.com:587?tls=required").is_ok());
-        assert!(
-            with("smtp://127.0.0.1:25").is_ok(),
-            "a local relay may be plaintext"
-        );
-        let err = with("http://smtp.example.com").unwrap_err();
-        assert!(
-            err.to_string().contains("SMTP_URL: not a usable SMTP URL"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn smtp_credentials_never_print() {
-        let s = settings(&[("SMTP_URL", "smtps://mailer:hunter2-hunter2@smtp.example.com")]).unwrap();
-        assert!(!format!("{s:?}").contains("hunter2"));
     }
 
     #[test]
@@ -537,14 +337,19 @@ mod tests {
 
     #[test]
     fn env_example_documents_every_variable_with_a_valid_value() {
-        let example = include_str!("../.env.example");
+        let example = include_str!("../../.env.example");
         let vars: HashMap<String, String> = dotenvy::from_read_iter(example.as_bytes())
             .map(|item| item.unwrap())
             .collect();
         let from_example = Settings::from_lookup(|k| vars.get(k).cloned());
         assert!(from_example.is_ok(), "{:?}", from_example.err());
         // Every quoted upper-case name in this file is a variable read here.
-        let source = include_str!("config.rs");
+        let source = [
+            include_str!("mod.rs"),
+            include_str!("mail.rs"),
+            include_str!("payments.rs"),
+        ]
+        .concat();
         let names: Vec<&str> = source
             .split('"')
             .skip(1)
