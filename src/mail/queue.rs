@@ -71,8 +71,29 @@ fn to_user(
     .map(drop)
 }
 
-fn pledge_fields(pledge: &PledgeRow) -> Value {
-    json!({ "pledge_id": pledge.id, "amount_minor": pledge.amount_minor })
+/// An email to a pledge's backer about that pledge (`pledge:{id}`): the campaign's fields, the
+/// pledge's id and amount, and `extra`.
+fn about_pledge(
+    conn: &mut DbConn,
+    template: Template,
+    campaign: &CampaignRow,
+    pledge: &PledgeRow,
+    extra: Value,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    let mut fields = json!({ "pledge_id": pledge.id, "amount_minor": pledge.amount_minor });
+    if let (Value::Object(fields), Value::Object(extra)) = (&mut fields, extra) {
+        fields.extend(extra);
+    }
+    let subject = format!("pledge:{}", pledge.id);
+    to_user(
+        conn,
+        template,
+        pledge.backer_id,
+        &subject,
+        &with(campaign, fields),
+        now,
+    )
 }
 
 pub fn pledge_confirmed(
@@ -82,24 +103,8 @@ pub fn pledge_confirmed(
     tier_title: Option<&str>,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
-    let context = with(
-        campaign,
-        json!({
-            "pledge_id": pledge.id,
-            "amount_minor": pledge.amount_minor,
-            "tier_title": tier_title,
-            "deadline": campaign.deadline.map(instant),
-        }),
-    );
-    let subject = format!("pledge:{}", pledge.id);
-    to_user(
-        conn,
-        Template::PledgeConfirmed,
-        pledge.backer_id,
-        &subject,
-        &context,
-        now,
-    )
+    let extra = json!({ "tier_title": tier_title, "deadline": campaign.deadline.map(instant) });
+    about_pledge(conn, Template::PledgeConfirmed, campaign, pledge, extra, now)
 }
 
 pub struct Change<'a> {
@@ -142,16 +147,7 @@ pub fn pledge_canceled(
     pledge: &PledgeRow,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
-    let context = with(campaign, pledge_fields(pledge));
-    let subject = format!("pledge:{}", pledge.id);
-    to_user(
-        conn,
-        Template::PledgeCanceled,
-        pledge.backer_id,
-        &subject,
-        &context,
-        now,
-    )
+    about_pledge(conn, Template::PledgeCanceled, campaign, pledge, json!({}), now)
 }
 
 fn to_active_backers(
@@ -236,24 +232,8 @@ pub fn payment_receipt(
     charge_id: &str,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
-    let context = with(
-        campaign,
-        json!({
-            "pledge_id": pledge.id,
-            "amount_minor": pledge.amount_minor,
-            "charge_id": charge_id,
-            "charged_at": instant(now.naive_utc()),
-        }),
-    );
-    let subject = format!("pledge:{}", pledge.id);
-    to_user(
-        conn,
-        Template::PaymentReceipt,
-        pledge.backer_id,
-        &subject,
-        &context,
-        now,
-    )
+    let extra = json!({ "charge_id": charge_id, "charged_at": instant(now.naive_utc()) });
+    about_pledge(conn, Template::PaymentReceipt, campaign, pledge, extra, now)
 }
 
 pub struct Failure<'a> {
@@ -298,16 +278,7 @@ pub fn pledge_dropped(
     pledge: &PledgeRow,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
-    let context = with(campaign, pledge_fields(pledge));
-    let subject = format!("pledge:{}", pledge.id);
-    to_user(
-        conn,
-        Template::PledgeDropped,
-        pledge.backer_id,
-        &subject,
-        &context,
-        now,
-    )
+    about_pledge(conn, Template::PledgeDropped, campaign, pledge, json!({}), now)
 }
 
 pub fn refund_issued(
@@ -316,16 +287,7 @@ pub fn refund_issued(
     pledge: &PledgeRow,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
-    let context = with(campaign, pledge_fields(pledge));
-    let subject = format!("pledge:{}", pledge.id);
-    to_user(
-        conn,
-        Template::RefundIssued,
-        pledge.backer_id,
-        &subject,
-        &context,
-        now,
-    )
+    about_pledge(conn, Template::RefundIssued, campaign, pledge, json!({}), now)
 }
 
 pub struct Update<'a> {

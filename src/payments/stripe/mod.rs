@@ -16,11 +16,13 @@
 //! - Network errors and 5xx answers are retried (three tries in all) with the same idempotency
 //!   key; 4xx answers are final.
 
-use std::sync::OnceLock;
-use std::time::Duration;
+mod api;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{anyhow, bail};
 use serde_json::Value;
+
+pub use self::api::encode;
+use self::api::{Answer, Api};
 
 use super::{
     ChargeOutcome, ChargeRequest, PaymentProvider, RefundOutcome, RefundRequest, SaveError, SavedMethod,
@@ -29,56 +31,10 @@ use crate::clock::Clock;
 use crate::config::StripeSettings;
 use crate::db::{Db, stripe as stripe_db};
 
-/// Tries per request (the first and two retries), with these pauses in between.
-const BACKOFF: [Duration; 2] = [Duration::from_millis(250), Duration::from_secs(1)];
-const TIMEOUT: Duration = Duration::from_secs(30);
-
 pub struct Stripe {
     db: Db,
     clock: Clock,
-    settings: StripeSettings,
-    /// Built on first use, on a blocking thread: reqwest's blocking client must not be created
-    /// or dropped on the async runtime.
-    client: OnceLock<reqwest::blocking::Client>,
-}
-
-/// A Stripe answer: its HTTP status and JSON body.
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    body: Value,
-}
-
-impl Answer {
-    fn ok(&self) -> bool {
-        (200..300).contains(&self.status)
-    }
-
-    fn str(&self, key: &str) -> Option<&str> {
-        self.body.get(key).and_then(Value::as_str)
-    }
-
-    /// `error.decline_code`, else `error.code`, else `error.type`.
-    fn error_code(&self) -> String {
-        let error = &self.body["error"];
-        ["decline_code", "code", "type"]
-            .iter()
-            .find_map(|k| error.get(*k).and_then(Value::as_str))
-            .unwrap_or("unknown_error")
-            .to_owned()
-    }
-
-    fn error_message(&self) -> String {
-        self.body["error"]["message"]
-            .as_str()
-            .map_or_else(|| self.error_code(), str::to_owned)
-    }
-
-    fn id(&self) -> anyhow::Result<String> {
-        self.str("id")
-            .map(str::to_owned)
-            .ok_or_else(|| anyhow!("Stripe answered without an id: {}", self.body))
-    }
+    api: Api,
 }
 
 impl Stripe {
@@ -86,72 +42,8 @@ impl Stripe {
         Self {
             db,
             clock,
-            settings,
-            client: OnceLock::new(),
+            api: Api::new(settings),
         }
-    }
-
-    fn client(&self) -> anyhow::Result<&reqwest::blocking::Client> {
-        if let Some(client) = self.client.get() {
-            return Ok(client);
-        }
-        let client = reqwest::blocking::Client::builder()
-            .timeout(TIMEOUT)
-            .user_agent(concat!("crowdfund/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(self.client.get_or_init(|| client))
-    }
-
-    /// One API call, retried on network errors and 5xx with the same idempotency key.
-    fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        form: &[(&str, &str)],
-        idempotency_key: Option<&str>,
-    ) -> anyhow::Result<Answer> {
-        let url = format!("{}{path}", self.settings.api_base);
-        let body = encode(form);
-        let secret = std::str::from_utf8(self.settings.secret_key.expose())?;
-        let mut last_error = None;
-        for pause in BACKOFF.iter().map(Some).chain([None]) {
-            let mut request = self
-                .client()?
-                .request(method.clone(), &url)
-                .basic_auth(secret, None::<&str>)
-                .header("Stripe-Version", "2024-06-20");
-            if method == reqwest::Method::POST {
-                request = request
-                    .header("Content-Type", "application/x-www-form-urlencoded")
-                    .body(body.clone());
-            }
-            if let Some(key) = idempotency_key {
-                request = request.header("Idempotency-Key", key);
-            }
-            match request.send() {
-                Ok(response) if response.status().is_server_error() => {
-                    last_error = Some(anyhow!("Stripe answered {} to {path}", response.status()));
-                }
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    let text = response
-                        .text()
-                        .with_context(|| format!("reading Stripe's answer to {path}"))?;
-                    let body: Value = serde_json::from_str(&text)
-                        .with_context(|| format!("Stripe's answer to {path} is not JSON"))?;
-                    return Ok(Answer { status, body });
-                }
-                Err(e) => last_error = Some(anyhow!(e).context(format!("calling Stripe {path}"))),
-            }
-            if let Some(pause) = pause {
-                std::thread::sleep(*pause);
-            }
-        }
-        Err(last_error.unwrap_or_else(|| anyhow!("calling Stripe {path}")))
-    }
-
-    fn post(&self, path: &str, form: &[(&str, &str)], key: Option<&str>) -> anyhow::Result<Answer> {
-        self.call(reqwest::Method::POST, path, form, key)
     }
 
     /// The backer's Customer, created at their first pledge.
@@ -169,7 +61,7 @@ impl Stripe {
         }
         let user = user.ok_or_else(|| anyhow!("backer {backer_id} does not exist"))?;
         let user_id = backer_id.to_string();
-        let created = self.post(
+        let created = self.api.post(
             "/v1/customers",
             &[
                 ("email", &user.email),
@@ -196,7 +88,8 @@ impl Stripe {
         let charge = match &intent["latest_charge"] {
             Value::Object(_) => intent["latest_charge"].clone(),
             Value::String(id) => {
-                self.call(reqwest::Method::GET, &format!("/v1/charges/{id}"), &[], None)?
+                self.api
+                    .call(reqwest::Method::GET, &format!("/v1/charges/{id}"), &[], None)?
                     .body
             }
             // Older API versions list the charges instead.
@@ -205,13 +98,14 @@ impl Stripe {
         let transaction = match &charge["balance_transaction"] {
             Value::Object(_) => charge["balance_transaction"].clone(),
             Value::String(id) => {
-                self.call(
-                    reqwest::Method::GET,
-                    &format!("/v1/balance_transactions/{id}"),
-                    &[],
-                    None,
-                )?
-                .body
+                self.api
+                    .call(
+                        reqwest::Method::GET,
+                        &format!("/v1/balance_transactions/{id}"),
+                        &[],
+                        None,
+                    )?
+                    .body
             }
             _ => bail!("the charge of {} has no balance transaction yet", intent["id"]),
         };
@@ -219,13 +113,6 @@ impl Stripe {
             .as_i64()
             .ok_or_else(|| anyhow!("balance transaction without a fee: {transaction}"))
     }
-}
-
-/// `application/x-www-form-urlencoded`, with Stripe's bracketed keys left as they are.
-pub fn encode(form: &[(&str, &str)]) -> String {
-    form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(form)
-        .finish()
 }
 
 /// What the pledge stores: the Customer and the PaymentMethod to charge.
@@ -252,7 +139,7 @@ impl PaymentProvider for Stripe {
             ));
         }
         let customer = self.customer_for(backer_id)?;
-        let attached = self.post(
+        let attached = self.api.post(
             &format!("/v1/payment_methods/{token}/attach"),
             &[("customer", &customer)],
             None,
@@ -260,7 +147,7 @@ impl PaymentProvider for Stripe {
         if !attached.ok() {
             return Err(SaveError::Rejected(attached.error_message()));
         }
-        let intent = self.post(
+        let intent = self.api.post(
             "/v1/setup_intents",
             &[
                 ("customer", &customer),
@@ -275,7 +162,7 @@ impl PaymentProvider for Stripe {
                 intent.error_message()
             )));
         }
-        let confirmed = self.post(
+        let confirmed = self.api.post(
             &format!("/v1/setup_intents/{}/confirm", intent.id()?),
             &[("payment_method", token)],
             None,
@@ -297,7 +184,7 @@ impl PaymentProvider for Stripe {
         let (customer, method) = parse_reference(request.payment_method)?;
         let amount = request.amount.minor().to_string();
         let currency = request.amount.currency().code().to_ascii_lowercase();
-        let answer = self.post(
+        let answer = self.api.post(
             "/v1/payment_intents",
             &[
                 ("amount", &amount),
@@ -315,7 +202,7 @@ impl PaymentProvider for Stripe {
 
     fn refund(&self, request: &RefundRequest<'_>) -> anyhow::Result<RefundOutcome> {
         let amount = request.amount.minor().to_string();
-        let answer = self.post(
+        let answer = self.api.post(
             "/v1/refunds",
             &[
                 ("payment_intent", request.charge_id),
