@@ -110,6 +110,15 @@ fn serve_smtp(listener: TcpListener) -> Inbox {
     inbox
 }
 
+/// A loopback port with nothing listening: connections are refused until a server binds it.
+fn closed_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 fn smtp_url(port: u16) -> String {
     format!("smtp://127.0.0.1:{port}")
 }
@@ -466,12 +475,7 @@ async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
 
 #[tokio::test]
 async fn an_smtp_outage_delays_mail_and_loses_none() {
-    // A port with nothing listening: connections are refused until the server starts.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = closed_port();
     let app = spawn_app_with(&[
         ("SMTP_URL", &smtp_url(port)),
         ("MAIL_POLL_INTERVAL_MS", "20"),
@@ -538,11 +542,7 @@ async fn an_smtp_outage_delays_mail_and_loses_none() {
 
 #[tokio::test]
 async fn a_message_is_given_up_after_the_configured_attempts() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = closed_port();
     let app = spawn_app_with(&[
         ("SMTP_URL", &smtp_url(port)),
         ("MAIL_POLL_INTERVAL_MS", "20"),

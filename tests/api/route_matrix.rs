@@ -25,6 +25,20 @@ struct Users {
     admin: TestUser,
 }
 
+impl Users {
+    /// The access token of role `role` (an index into [`ROLES`]); none for anonymous.
+    fn token(&self, role: usize) -> Option<&str> {
+        let user = match role {
+            0 => return None,
+            1 => &self.a,
+            2 => &self.b,
+            3 => &self.creator,
+            _ => &self.admin,
+        };
+        Some(&user.access_token)
+    }
+}
+
 async fn fixture(app: &TestApp, users: &Users) -> Fixture {
     let creator = &users.creator;
     let draft = app.create_campaign(creator, &campaign_body("Draft")).await["id"]
@@ -433,14 +447,8 @@ async fn every_route_answers_every_role_as_designed() {
             );
             // A fresh fixture for each call, so one call's effect cannot change the next.
             let f = fixture(&app, &users).await;
-            let token = match role {
-                0 => None,
-                1 => Some(&users.a.access_token),
-                2 => Some(&users.b.access_token),
-                3 => Some(&users.creator.access_token),
-                _ => Some(&users.admin.access_token),
-            };
-            let mut request = app.request(r.method.clone(), &(r.path)(&f), token.map(String::as_str));
+            let token = users.token(role);
+            let mut request = app.request(r.method.clone(), &(r.path)(&f), token);
             if !r.body.is_null() {
                 request = request.json(&body_for(r));
             }
@@ -479,13 +487,7 @@ async fn every_json_body_refuses_unknown_fields_and_oversize_bodies() {
         let Some(role) = r.expect.iter().position(|s| (200..300).contains(s)) else {
             continue; // no role gets past authentication (refresh with a bad token, webhooks)
         };
-        let token = match role {
-            0 => None,
-            1 => Some(users.a.access_token.as_str()),
-            2 => Some(users.b.access_token.as_str()),
-            3 => Some(users.creator.access_token.as_str()),
-            _ => Some(users.admin.access_token.as_str()),
-        };
+        let token = users.token(role);
         let f = fixture(&app, &users).await;
         let mut body = body_for(&r);
         body["surprise"] = json!(true);
