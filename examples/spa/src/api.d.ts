@@ -371,8 +371,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A pledge, for its backer or the campaign's creator (who does not see the payment method).
-         *     Anyone else gets 404.
+         * A pledge, for its backer, the campaign's creator or an admin (the last two do not see the
+         *     payment method, as in the fulfilment list they can already read). Anyone else gets 404.
          */
         get: operations["pledges_get"];
         put?: never;
