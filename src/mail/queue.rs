@@ -71,8 +71,32 @@ fn to_user(
     .map(drop)
 }
 
-/// An email to a pledge's backer about that pledge (`pledge:{id}`): the campaign's fields, the
-/// pledge's id and amount, and `extra`.
+/// An email to a pledge's backer about that pledge, under `subject_id`: the campaign's fields,
+/// the pledge's id and amount, and `extra`.
+fn to_backer(
+    conn: &mut DbConn,
+    template: Template,
+    campaign: &CampaignRow,
+    pledge: &PledgeRow,
+    subject_id: &str,
+    extra: Value,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    let mut fields = json!({ "pledge_id": pledge.id, "amount_minor": pledge.amount_minor });
+    if let (Value::Object(fields), Value::Object(extra)) = (&mut fields, extra) {
+        fields.extend(extra);
+    }
+    to_user(
+        conn,
+        template,
+        pledge.backer_id,
+        subject_id,
+        &with(campaign, fields),
+        now,
+    )
+}
+
+/// [`to_backer`] with the pledge as the subject (`pledge:{id}`): one such email per pledge.
 fn about_pledge(
     conn: &mut DbConn,
     template: Template,
@@ -81,19 +105,8 @@ fn about_pledge(
     extra: Value,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
-    let mut fields = json!({ "pledge_id": pledge.id, "amount_minor": pledge.amount_minor });
-    if let (Value::Object(fields), Value::Object(extra)) = (&mut fields, extra) {
-        fields.extend(extra);
-    }
     let subject = format!("pledge:{}", pledge.id);
-    to_user(
-        conn,
-        template,
-        pledge.backer_id,
-        &subject,
-        &with(campaign, fields),
-        now,
-    )
+    to_backer(conn, template, campaign, pledge, &subject, extra, now)
 }
 
 pub fn pledge_confirmed(
@@ -120,23 +133,19 @@ pub fn pledge_changed(
     change: &Change<'_>,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
-    let context = with(
-        campaign,
-        json!({
-            "pledge_id": pledge.id,
-            "amount_minor": pledge.amount_minor,
-            "previous_amount_minor": change.previous_amount_minor,
-            "tier_title": change.tier_title,
-            "deadline": campaign.deadline.map(instant),
-        }),
-    );
+    let extra = json!({
+        "previous_amount_minor": change.previous_amount_minor,
+        "tier_title": change.tier_title,
+        "deadline": campaign.deadline.map(instant),
+    });
     let subject = format!("pledge-event:{}", change.event_id);
-    to_user(
+    to_backer(
         conn,
         Template::PledgeChanged,
-        pledge.backer_id,
+        campaign,
+        pledge,
         &subject,
-        &context,
+        extra,
         now,
     )
 }
@@ -251,23 +260,19 @@ pub fn payment_failed(
     failure: &Failure<'_>,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
-    let context = with(
-        campaign,
-        json!({
-            "pledge_id": pledge.id,
-            "amount_minor": pledge.amount_minor,
-            "failure_code": failure.code,
-            "retry_at": instant(failure.retry_at),
-            "drop_at": instant(failure.drop_at),
-        }),
-    );
+    let extra = json!({
+        "failure_code": failure.code,
+        "retry_at": instant(failure.retry_at),
+        "drop_at": instant(failure.drop_at),
+    });
     let subject = format!("charge-attempt:{}", failure.attempt_id);
-    to_user(
+    to_backer(
         conn,
         Template::PaymentFailed,
-        pledge.backer_id,
+        campaign,
+        pledge,
         &subject,
-        &context,
+        extra,
         now,
     )
 }
