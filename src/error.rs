@@ -101,6 +101,9 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// 405 for a documented path under a method it does not take; `allow` lists the ones it does.
+    #[error("method not allowed")]
+    MethodNotAllowed { allow: String },
     #[error("rate limited for {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("service unavailable: {0}")]
@@ -124,6 +127,7 @@ impl ApiError {
             Self::Validation(_) => ("validation", "Invalid request"),
             Self::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
             Self::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
+            Self::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             Self::TooManyRequests { .. } => ("rate-limited", "Too many requests"),
             Self::Unavailable(_) => ("unavailable", "Service unavailable"),
             Self::Internal(_) => ("internal", "Internal server error"),
@@ -141,6 +145,7 @@ impl ApiError {
             },
             Self::PayloadTooLarge { limit } => format!("the request body exceeds {limit} bytes"),
             Self::UnsupportedMediaType => "the request body must be application/json".into(),
+            Self::MethodNotAllowed { allow } => format!("this path takes {allow}"),
             Self::TooManyRequests { retry_after_secs } => {
                 format!("rate limit reached; retry in {retry_after_secs} s")
             }
@@ -180,6 +185,7 @@ impl ResponseError for ApiError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -203,6 +209,9 @@ impl ResponseError for ApiError {
             }
             Self::Duplicate { existing, .. } => {
                 response.insert_header((header::LOCATION, existing.clone()));
+            }
+            Self::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, allow.clone()));
             }
             _ => {}
         }

@@ -71,33 +71,47 @@ fn add_problem_bodies(openapi: &mut utoipa::openapi::OpenApi) {
     let problem = ContentBuilder::new()
         .schema(Some(RefOr::Ref(Ref::from_schema_name("Problem"))))
         .build();
-    for item in openapi.paths.paths.values_mut() {
-        let operations: [&mut Option<Operation>; 5] = [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.patch,
-            &mut item.delete,
-        ];
-        for operation in operations.into_iter().flatten() {
-            let responses = &mut operation.responses.responses;
-            responses.entry("500".into()).or_insert_with(|| {
-                RefOr::T(
-                    ResponseBuilder::new()
-                        .description("Unexpected error (logged under the request id)")
-                        .build(),
-                )
-            });
-            for (status, response) in responses.iter_mut() {
-                let is_error = status.starts_with('4') || status.starts_with('5');
-                if let (true, RefOr::T(response)) = (is_error, response)
-                    && response.content.is_empty()
-                {
-                    response
-                        .content
-                        .insert("application/problem+json".into(), RefOr::T(problem.clone()));
-                }
+    for operation in operations_mut(openapi) {
+        let responses = &mut operation.responses.responses;
+        responses.entry("500".into()).or_insert_with(|| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description("Unexpected error (logged under the request id)")
+                    .build(),
+            )
+        });
+        for (status, response) in responses.iter_mut() {
+            let is_error = status.starts_with('4') || status.starts_with('5');
+            if let (true, RefOr::T(response)) = (is_error, response)
+                && response.content.is_empty()
+            {
+                response
+                    .content
+                    .insert("application/problem+json".into(), RefOr::T(problem.clone()));
             }
+        }
+    }
+}
+
+/// Every operation with a request body documents the answers of the JSON extractor
+/// ([`crate::http::Json`]): malformed JSON, a body over the limit, and another media type.
+fn add_body_errors(openapi: &mut utoipa::openapi::OpenApi) {
+    let limit_kib = crate::http::json::BODY_LIMIT / 1024;
+    let answers = [
+        ("400", "The body is not well-formed JSON".to_owned()),
+        ("413", format!("The body is over {limit_kib} KiB")),
+        ("415", "The body is not `application/json`".to_owned()),
+    ];
+    for operation in operations_mut(openapi) {
+        if operation.request_body.is_none() {
+            continue;
+        }
+        for (status, description) in &answers {
+            operation
+                .responses
+                .responses
+                .entry((*status).into())
+                .or_insert_with(|| RefOr::T(ResponseBuilder::new().description(description.clone()).build()));
         }
     }
 }
@@ -106,23 +120,29 @@ fn add_problem_bodies(openapi: &mut utoipa::openapi::OpenApi) {
 /// named after their action (`create`, `list`, …) within a module, so an id is prefixed with the
 /// operation's first tag (`pledges_create`) unless it already names it.
 fn unique_operation_ids(openapi: &mut utoipa::openapi::OpenApi) {
-    for item in openapi.paths.paths.values_mut() {
-        let operations: [&mut Option<Operation>; 5] = [
+    for operation in operations_mut(openapi) {
+        let tag = operation.tags.as_ref().and_then(|t| t.first()).cloned();
+        if let (Some(tag), Some(id)) = (tag, operation.operation_id.as_mut())
+            && !id.starts_with(tag.as_str())
+        {
+            *id = format!("{tag}_{id}");
+        }
+    }
+}
+
+/// Every operation of the document.
+fn operations_mut(openapi: &mut utoipa::openapi::OpenApi) -> impl Iterator<Item = &mut Operation> {
+    openapi.paths.paths.values_mut().flat_map(|item| {
+        [
             &mut item.get,
             &mut item.post,
             &mut item.put,
             &mut item.patch,
             &mut item.delete,
-        ];
-        for operation in operations.into_iter().flatten() {
-            let tag = operation.tags.as_ref().and_then(|t| t.first()).cloned();
-            if let (Some(tag), Some(id)) = (tag, operation.operation_id.as_mut())
-                && !id.starts_with(tag.as_str())
-            {
-                *id = format!("{tag}_{id}");
-            }
-        }
-    }
+        ]
+        .into_iter()
+        .flatten()
+    })
 }
 
 /// The whole document, as served at `/api-docs/openapi.json` and printed by `crowdfund openapi`.
@@ -132,6 +152,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .openapi(ApiDoc::openapi())
         .configure(crate::routes::configure)
         .split_for_parts();
+    add_body_errors(&mut openapi);
     add_problem_bodies(&mut openapi);
     unique_operation_ids(&mut openapi);
     openapi

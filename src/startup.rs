@@ -16,10 +16,11 @@ use crate::auth::JwtKeys;
 use crate::clock::Clock;
 use crate::config::{PaymentProviderKind, Settings};
 use crate::db::{Db, run_migrations};
+use crate::http::fallback::{RouteIndex, fallback};
 use crate::http::metrics::Metrics;
 use crate::http::middleware::{REQUEST_ID_HEADER, request_id, track};
+use crate::http::path_config;
 use crate::http::rate_limit::RateLimiter;
-use crate::http::{not_found, path_config};
 use crate::mail::worker::{Mailer, Worker};
 use crate::payments::PaymentProvider;
 use crate::payments::sandbox::Sandbox;
@@ -72,10 +73,12 @@ impl Application {
             settings,
         });
         let openapi = crate::openapi::document();
+        let routes = web::Data::new(RouteIndex::from_document(&openapi));
         let server = HttpServer::new(move || {
             let (app, _) = App::new()
                 .app_data(state.clone())
                 .app_data(path_config())
+                .app_data(routes.clone())
                 .wrap(cors(&state.settings.cors_allowed_origins))
                 .wrap(from_fn(track))
                 .wrap(from_fn(request_id))
@@ -85,7 +88,7 @@ impl Application {
                 .split_for_parts();
             app.service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", openapi.clone()))
                 .service(web::redirect("/docs", "/docs/"))
-                .default_service(web::to(not_found))
+                .default_service(web::to(fallback))
         })
         .listen(listener)?
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)

@@ -90,6 +90,10 @@ impl fmt::Display for Currency {
 /// `i64::MAX` (≈ 9.2 × 10^18 minor units).
 pub const MAX_MAJOR: i64 = 1_000_000_000_000;
 
+/// The syntax of an amount in a request, as the OpenAPI document states it: digits, then
+/// optionally a point and digits. How many decimals, and how large, depend on the currency.
+pub const AMOUNT_PATTERN: &str = r"^[0-9]+(\.[0-9]+)?$";
+
 /// An amount in a currency, valid by construction (never negative).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Money {
@@ -123,11 +127,15 @@ impl Money {
         Ok(money)
     }
 
-    /// Parses a non-negative decimal string (`"0"` allowed: a free shipping zone).
+    /// Parses a non-negative decimal string (`"0"` allowed: a free shipping zone). The syntax is
+    /// [`AMOUNT_PATTERN`]; a leading `-` is named as a negative amount, even `-0`.
     pub fn parse(raw: &str, currency: Currency) -> Result<Self, String> {
+        if raw.starts_with('-') {
+            return Err("must not be negative".into());
+        }
         let well_formed = !raw.is_empty()
-            && raw.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-')
-            && raw.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '-')
+            && raw.chars().all(|c| c.is_ascii_digit() || c == '.')
+            && raw.chars().next().is_some_and(|c| c.is_ascii_digit())
             && !raw.ends_with('.');
         let value = if well_formed {
             Decimal::from_str(raw).ok()
@@ -135,9 +143,6 @@ impl Money {
             None
         }
         .ok_or_else(|| format!("must be a decimal amount such as \"{}\"", example(currency)))?;
-        if value.is_sign_negative() && !value.is_zero() {
-            return Err("must not be negative".into());
-        }
         let exponent = currency.exponent();
         if value.scale() > exponent {
             return Err(match exponent {
@@ -215,6 +220,8 @@ mod tests {
             ("10.001", Currency::USD),
             ("10.5", Currency::JPY),
             ("-5", Currency::USD),
+            ("-0", Currency::USD),
+            ("1..5", Currency::USD),
             ("abc", Currency::USD),
             ("", Currency::USD),
             ("1e3", Currency::USD),

@@ -12,7 +12,7 @@ use actix_web::web::BytesMut;
 use actix_web::{FromRequest, HttpRequest, dev::Payload};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
-use serde_json::error::Category;
+use serde_json::Value;
 
 use crate::error::{ApiError, FieldError};
 
@@ -59,18 +59,41 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 }
 
 /// Deserializes a body, naming the offending field on a data error.
+///
+/// The body must be an object. A number with no fractional part is an integer whatever its
+/// spelling (`3.0`, `3e0`), as in JSON Schema, so `"quantity": 3.0` is read as 3; `3.5` for an
+/// integer field is still a 422.
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    let mut value: Value = serde_json::from_slice(body)
+        .map_err(|inner| ApiError::BadRequest(format!("the body is not valid JSON: {inner}")))?;
+    // serde would also fill a struct from an array of its fields in order (`[null, "5.00"]`);
+    // every body of this API is an object.
+    if !value.is_object() {
+        return Err(ApiError::field("body", "must be a JSON object"));
+    }
+    integral_numbers_as_integers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
-        let inner = err.into_inner();
-        match inner.classify() {
-            Category::Data => field_error(&path, &inner.to_string(), "body"),
-            Category::Syntax | Category::Eof | Category::Io => {
-                ApiError::BadRequest(format!("the body is not valid JSON: {inner}"))
+        field_error(&path, &err.into_inner().to_string(), "body")
+    })
+}
+
+fn integral_numbers_as_integers(value: &mut Value) {
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            // Exactly representable, and inside i64: ±2^63 is the first value outside it.
+            const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() < LIMIT
+            {
+                *value = Value::from(f as i64);
             }
         }
-    })
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_numbers_as_integers),
+        _ => {}
+    }
 }
 
 /// A 422 naming the field a deserialization error is about: the field in backticks for unknown
@@ -108,8 +131,8 @@ mod tests {
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
-    #[allow(dead_code)]
     struct Body {
+        #[allow(dead_code)]
         name: String,
         count: u32,
     }
@@ -138,6 +161,23 @@ mod tests {
         let (field, message) = field_of(parse(br#"{"name":"a","count":"x"}"#));
         assert_eq!(field, "count");
         assert!(!message.contains("line"), "{message}");
+    }
+
+    #[test]
+    fn integral_numbers_are_integers() {
+        let body: Body = parse(br#"{"name":"a","count":3.0}"#).expect("3.0 is an integer");
+        assert_eq!(body.count, 3);
+        let body: Body = parse(br#"{"name":"a","count":2e1}"#).expect("2e1 is an integer");
+        assert_eq!(body.count, 20);
+        assert_eq!(field_of(parse(br#"{"name":"a","count":3.5}"#)).0, "count");
+        assert_eq!(field_of(parse(br#"{"name":"a","count":-1.0}"#)).0, "count");
+        assert_eq!(field_of(parse(br#"{"name":"a","count":1e300}"#)).0, "count");
+    }
+
+    #[test]
+    fn a_body_is_an_object_not_an_array_of_fields() {
+        assert_eq!(field_of(parse(br#"["a", 1]"#)).0, "body");
+        assert_eq!(field_of(parse(b"null")).0, "body");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! for actix's own extractors.
 
 pub mod cursor;
+pub mod fallback;
 pub mod idempotency;
 pub mod json;
 pub mod metrics;
@@ -20,9 +21,4 @@ use crate::error::ApiError;
 /// A path segment of the wrong type (`/campaigns/abc`) is a 404: no such resource.
 pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|_err: PathError, _req: &HttpRequest| ApiError::NotFound.into())
-}
-
-/// Answer for any path no route matches.
-pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::NotFound)
 }

@@ -87,3 +87,75 @@ fn operation_ids_are_unique() {
         }
     }
 }
+
+/// Every amount a client sends is documented with the syntax the server parses.
+#[test]
+fn request_amounts_state_their_syntax() {
+    let spec = committed_spec();
+    let mut amounts = 0;
+    for (name, schema) in spec["components"]["schemas"].as_object().unwrap() {
+        if !name.ends_with("Request") {
+            continue;
+        }
+        for (field, property) in schema["properties"].as_object().into_iter().flatten() {
+            if ["amount", "min_amount", "goal"].contains(&field.as_str()) {
+                assert_eq!(
+                    property["pattern"],
+                    crowdfund::domain::money::AMOUNT_PATTERN,
+                    "{name}.{field}"
+                );
+                amounts += 1;
+            }
+        }
+    }
+    assert_eq!(
+        amounts, 6,
+        "pledge, tier and campaign amounts, to create and to change"
+    );
+}
+
+/// Operations with a body document the JSON extractor's refusals.
+#[test]
+fn bodies_document_malformed_oversized_and_foreign_media() {
+    let spec = committed_spec();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if operation.get("requestBody").is_some() {
+                for status in ["400", "413", "415"] {
+                    assert!(
+                        operation["responses"].get(status).is_some(),
+                        "{method} {path} lacks {status}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_documented_path_under_another_method_is_405_with_allow() {
+    let app = spawn_app().await;
+    for (method, path, allow) in [
+        (reqwest::Method::PUT, "/api/v1/campaigns", "GET, POST"),
+        (reqwest::Method::POST, "/api/v1/campaigns/1", "GET, PATCH, DELETE"),
+        (
+            reqwest::Method::from_bytes(b"TRACE").unwrap(),
+            "/health/live",
+            "GET",
+        ),
+        (reqwest::Method::OPTIONS, "/api/v1/me", "GET"),
+        (reqwest::Method::GET, "/api/v1/settlement/run", "POST"),
+    ] {
+        let response = app.request(method.clone(), path, None).send().await.unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
+        assert_eq!(response.headers()["allow"], allow, "{method} {path}");
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["type"], "/problems/method-not-allowed");
+    }
+    let response = app.get("/api/v1/nothing-here", None).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}

@@ -86,8 +86,23 @@ async fn tier_fields_are_validated_and_named() {
     .await;
     assert_eq!(invalid_fields(&problem), ["ends_at"]);
 
+    // JSON has one number type: 12.0 is the integer 12 (as in JSON Schema), 12.5 is not one.
+    let mut fractional = tier_body("Half a lamp", "10.00", None);
+    fractional["quantity"] = json!(12.5);
+    let problem = assert_problem(
+        app.post_json(&path, &fractional, token).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(invalid_fields(&problem), ["quantity"]);
+
     let tiers: Value = app.get(&path, None).await.json().await.unwrap();
     assert_eq!(tiers, json!([]), "nothing was created");
+
+    let mut integral = tier_body("Lamp", "10.00", None);
+    integral["quantity"] = json!(12.0);
+    let tier = app.create_tier(&owner, id, &integral).await;
+    assert_eq!(tier["quantity"], 12);
 }
 
 #[tokio::test]

@@ -17,7 +17,11 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct SuspendRequest {
     /// Why, for the record (1–500 characters); kept in the campaign's event log.
-    #[schema(example = "Reported as fraudulent; under review")]
+    #[schema(
+        example = "Reported as fraudulent; under review",
+        min_length = 1,
+        max_length = 500
+    )]
     pub reason: String,
 }
 

@@ -14,6 +14,7 @@ use crate::state::AppState;
 pub struct LogoutRequest {
     /// Omit it (send `{}`) to end a browser session kept in the `crowdfund_refresh` cookie.
     #[serde(default)]
+    #[schema(min_length = 1)]
     pub refresh_token: Option<String>,
 }
 
@@ -27,7 +28,7 @@ pub struct LogoutRequest {
     responses(
         (status = 204, description = "Logged out"),
         (status = 400, description = "Malformed JSON"),
-        (status = 422, description = "refresh_token is missing from both the body and the cookie"),
+        (status = 422, description = "refresh_token is empty, or missing from both the body and the cookie"),
         (status = 429, description = "Too many attempts from this address; see Retry-After"),
     )
 )]

@@ -16,6 +16,7 @@ pub struct RefreshRequest {
     /// The refresh token; omit it (send `{}`) when the session keeps it in the
     /// `crowdfund_refresh` cookie, which is then read and replaced.
     #[serde(default)]
+    #[schema(min_length = 1)]
     pub refresh_token: Option<String>,
 }
 
@@ -25,6 +26,7 @@ pub fn presented(
     req: &HttpRequest,
 ) -> Result<(String, RefreshTokenTransport), ApiError> {
     match (body, cookie::read(req)) {
+        (Some(token), _) if token.is_empty() => Err(ApiError::field("refresh_token", "must not be empty")),
         (Some(token), _) => Ok((token, RefreshTokenTransport::Body)),
         (None, Some(token)) => Ok((token, RefreshTokenTransport::Cookie)),
         (None, None) => Err(ApiError::field(
@@ -44,7 +46,7 @@ pub fn presented(
         (status = 200, body = SessionResponse),
         (status = 400, description = "Malformed JSON"),
         (status = 401, description = "Unknown, expired, revoked or already used refresh token"),
-        (status = 422, description = "refresh_token is missing from both the body and the cookie"),
+        (status = 422, description = "refresh_token is empty, or missing from both the body and the cookie"),
         (status = 429, description = "Too many attempts from this address; see Retry-After"),
     )
 )]

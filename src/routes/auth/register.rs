@@ -18,10 +18,10 @@ pub struct RegisterRequest {
     #[schema(example = "ana@example.com")]
     pub email: String,
     /// 10 to 128 characters; not a common password, not the email address.
-    #[schema(example = "correct horse battery staple")]
+    #[schema(example = "correct horse battery staple", min_length = 10, max_length = 128)]
     pub password: String,
     /// 1 to 80 characters, shown to other users.
-    #[schema(example = "Ana López")]
+    #[schema(example = "Ana López", min_length = 1, max_length = 80)]
     pub display_name: String,
     /// `cookie` (browsers): the refresh token is set as an `HttpOnly` cookie instead of being
     /// returned in the body. Default `body`.

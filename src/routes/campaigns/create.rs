@@ -29,10 +29,10 @@ pub struct CreateCampaignRequest {
     pub description: Option<String>,
     pub category: Option<Category>,
     /// Decimal string: at least 1, at most 100 000 000 major units.
-    #[schema(example = "10000.00")]
+    #[schema(example = "10000.00", pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub goal: Option<String>,
     /// 1–60.
-    #[schema(example = 30)]
+    #[schema(example = 30, minimum = 1, maximum = 60)]
     pub duration_days: Option<i64>,
 }
 

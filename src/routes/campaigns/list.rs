@@ -49,11 +49,13 @@ pub struct ListQuery {
     /// Which campaigns (default `live`); drafts are never listed here.
     pub status: Option<CampaignStatus>,
     pub category: Option<Category>,
-    /// Case-insensitive text searched in title and blurb (1–100 characters).
+    /// Case-insensitive text searched in title and blurb (up to 100 characters).
+    #[param(max_length = 100)]
     pub q: Option<String>,
     /// Default `newest`.
     pub sort: Option<SortParam>,
     /// 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -17,6 +17,7 @@ pub struct MineQuery {
     /// Only campaigns in this status.
     pub status: Option<CampaignStatus>,
     /// 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -27,9 +27,10 @@ pub struct UpdateCampaignRequest {
     /// Draft only, and only while the draft has no tiers; a goal already set must be sent again.
     pub currency: Option<Currency>,
     /// Draft only.
-    #[schema(example = "12000.00")]
+    #[schema(example = "12000.00", pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub goal: Option<String>,
-    /// Draft only.
+    /// Draft only; 1–60.
+    #[schema(minimum = 1, maximum = 60)]
     pub duration_days: Option<i64>,
 }
 

@@ -16,7 +16,7 @@ pub struct CreatePledgeRequest {
     pub tier_id: Option<i64>,
     /// Total, shipping included: at least the tier's minimum plus the shipping fee to
     /// `shipping_country` (at least 1 without a tier).
-    #[schema(example = "60.00")]
+    #[schema(example = "60.00", pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub amount: String,
     /// ISO 3166-1 alpha-2; required when the tier ships.
     #[schema(example = "FR")]

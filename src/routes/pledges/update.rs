@@ -18,7 +18,7 @@ pub struct UpdatePledgeRequest {
     /// `null` to keep pledging without a reward.
     #[serde(default, deserialize_with = "double_option")]
     pub tier_id: Option<Option<i64>>,
-    #[schema(example = "75.00")]
+    #[schema(example = "75.00", pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub amount: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     pub shipping_country: Option<Option<String>>,

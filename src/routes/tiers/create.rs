@@ -26,10 +26,10 @@ pub struct CreateTierRequest {
     /// Up to 2 000 characters.
     pub description: Option<String>,
     /// Smallest pledge for the reward, shipping excluded; decimal string.
-    #[schema(example = "25.00")]
+    #[schema(example = "25.00", pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub min_amount: String,
     /// Units on offer (1–1 000 000); absent or null for unlimited.
-    #[schema(example = 100)]
+    #[schema(example = 100, minimum = 1, maximum = 1_000_000)]
     pub quantity: Option<i64>,
     /// `YYYY-MM`, not in the past.
     #[schema(example = "2027-03")]

@@ -23,10 +23,11 @@ use crate::state::AppState;
 pub struct UpdateTierRequest {
     pub title: Option<String>,
     pub description: Option<String>,
-    #[schema(example = "30.00")]
+    #[schema(example = "30.00", pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub min_amount: Option<String>,
-    /// `null`: unlimited.
+    /// 1–1 000 000; `null`: unlimited.
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub quantity: Option<Option<i64>>,
     pub estimated_delivery: Option<String>,
     #[serde(default, deserialize_with = "double_option")]

@@ -43,7 +43,7 @@ fn answer(result: &'static str) -> HttpResponse {
     responses(
         (status = 200, body = WebhookAnswer),
         (status = 400, description = "Missing, stale or wrong signature, or not a Stripe event"),
-        (status = 404, description = "PAYMENT_PROVIDER is not stripe"),
+        (status = 404, description = "PAYMENT_PROVIDER is not stripe (a request with a signature)"),
         (status = 409, description = "The event is about a charge still being recorded: Stripe retries it"),
         (status = 503, description = "Stripe could not be reached to settle the attempt: Stripe retries it"),
     )
@@ -54,14 +54,15 @@ pub async fn stripe(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let PaymentProviderKind::Stripe(settings) = &state.settings.payment_provider else {
-        return Err(ApiError::NotFound);
-    };
+    // Without its signature a request is malformed whichever provider is configured.
     let header = req
         .headers()
         .get("Stripe-Signature")
         .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+        .ok_or_else(|| ApiError::BadRequest("the Stripe-Signature header is required".into()))?;
+    let PaymentProviderKind::Stripe(settings) = &state.settings.payment_provider else {
+        return Err(ApiError::NotFound);
+    };
     stripe_signature::verify(
         header,
         &body,
