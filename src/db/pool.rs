@@ -1,7 +1,7 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::Connection;
 use diesel::connection::{SimpleConnection, TransactionManager};
@@ -91,13 +91,27 @@ impl r2d2::ManageConnection for ConnectionManager {
             }
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(path)?;
-                // WAL lets readers run beside the single writer; synchronous=FULL keeps a
-                // committed pledge on disk through a power cut, not only a process crash.
-                conn.batch_execute(&format!(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"
-                ))
-                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                // The busy timeout first, so that the other PRAGMAs wait for locks too. WAL lets
+                // readers run beside the single writer; synchronous=FULL keeps a committed pledge
+                // on disk through a power cut, not only a process crash.
+                let setup = format!(
+                    "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+                );
+                // Switching a new database to WAL needs it to itself, and SQLite answers "locked"
+                // at once rather than waiting: connections opened together (a new pool) retry.
+                let give_up = Instant::now() + Duration::from_millis(u64::from(SQLITE_BUSY_TIMEOUT_MS));
+                loop {
+                    match conn.batch_execute(&setup) {
+                        Ok(()) => break,
+                        Err(diesel::result::Error::DatabaseError(_, info))
+                            if info.message().contains("locked") && Instant::now() < give_up =>
+                        {
+                            std::thread::sleep(Duration::from_millis(5));
+                        }
+                        Err(e) => return Err(diesel::ConnectionError::CouldntSetupConfiguration(e)),
+                    }
+                }
                 conn.set_instrumentation(StatementCounter(self.statements.clone()));
                 Ok(DbConn::Sqlite(conn))
             }
@@ -202,6 +216,39 @@ mod tests {
         assert!(DatabaseUrl::parse("mysql://h/db").is_err());
         assert!(DatabaseUrl::parse("sqlite://:memory:").is_err());
         assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+
+    /// Connections opened at once on a new database, as a pool opens its first ones, wait for
+    /// each other's locks (switching to WAL takes one) instead of failing at their first PRAGMA.
+    #[test]
+    fn sqlite_connections_opened_at_once_wait_for_each_other() {
+        use diesel::connection::SimpleConnection;
+        use diesel::r2d2::ManageConnection;
+
+        for round in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let manager = std::sync::Arc::new(super::ConnectionManager {
+                url: DatabaseUrl::Sqlite(dir.path().join("new.db").display().to_string()),
+                statements: Default::default(),
+            });
+            let opening: Vec<_> = (0..8)
+                .map(|i| {
+                    let manager = manager.clone();
+                    std::thread::spawn(move || {
+                        let mut conn = manager.connect().map_err(|e| format!("connect: {e}"))?;
+                        conn.batch_execute(&format!(
+                            "BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS t (x INTEGER); \
+                             INSERT INTO t VALUES ({i}); COMMIT;"
+                        ))
+                        .map_err(|e| format!("write: {e}"))
+                    })
+                })
+                .collect();
+            for thread in opening {
+                let opened = thread.join().unwrap();
+                assert!(opened.is_ok(), "round {round}: {:?}", opened.err());
+            }
+        }
     }
 
     #[test]
