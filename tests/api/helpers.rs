@@ -98,6 +98,10 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the application with extra environment settings (e.g. a low rate limit).
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    // `TEST_LOG=1` shows the servers' logs (filtered by RUST_LOG) with the test's output.
+    if std::env::var_os("TEST_LOG").is_some() {
+        crowdfund::telemetry::init(crowdfund::config::LogFormat::Pretty);
+    }
     let (db, database_url) = TestDb::create();
     let mail_dir = tempfile::tempdir().expect("mail dir");
     let mail_dir_path = mail_dir.path().display().to_string();
@@ -438,8 +442,10 @@ impl TestApp {
             .send()
             .await
             .expect("request");
-        assert_eq!(response.status(), StatusCode::OK);
-        response.json().await.expect("summary")
+        let status = response.status();
+        let body: Value = response.json().await.expect("summary");
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
     }
 
     pub async fn audit(&self, admin: &TestUser) -> Value {
