@@ -71,6 +71,7 @@ impl Application {
             auth_limiter: RateLimiter::new(settings.auth_rate_limit_per_minute),
             metrics,
             settings,
+            settlement_turn: tokio::sync::Mutex::new(()),
         });
         let openapi = crate::openapi::document();
         let routes = web::Data::new(RouteIndex::from_document(&openapi));

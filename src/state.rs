@@ -18,6 +18,10 @@ pub struct AppState {
     pub auth_limiter: RateLimiter,
     pub metrics: Metrics,
     pub payments: Arc<dyn PaymentProvider>,
+    /// Held for the length of a settlement pass: passes started in one instance take turns.
+    /// Two at once would only compete for the same pledges and, each holding a connection while
+    /// its threads wait for more, could exhaust the pool. Instances still run side by side.
+    pub settlement_turn: tokio::sync::Mutex<()>,
 }
 
 impl AppState {

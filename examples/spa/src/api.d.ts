@@ -445,7 +445,9 @@ export interface paths {
         /**
          * Runs one settlement pass: closes campaigns past their deadline, charges and retries
          *     pledges, drops those failing for 7 days, completes campaigns. Safe to call at any time,
-         *     concurrently, or again after a crash. `more: true` means call again.
+         *     concurrently, or again after a crash; calls to one instance take turns (a second waits for
+         *     the first to finish), calls to different instances run side by side. `more: true` means
+         *     call again.
          */
         post: operations["settlement_run"];
         delete?: never;

@@ -39,7 +39,9 @@ fn check_cron_secret(req: &HttpRequest, state: &AppState) -> Result<(), ApiError
 
 /// Runs one settlement pass: closes campaigns past their deadline, charges and retries
 /// pledges, drops those failing for 7 days, completes campaigns. Safe to call at any time,
-/// concurrently, or again after a crash. `more: true` means call again.
+/// concurrently, or again after a crash; calls to one instance take turns (a second waits for
+/// the first to finish), calls to different instances run side by side. `more: true` means
+/// call again.
 #[utoipa::path(
     tag = "settlement",
     security(("cron_secret" = [])),
@@ -58,6 +60,7 @@ pub async fn run(
     Query(query): Query<RunQuery>,
 ) -> Result<HttpResponse, ApiError> {
     check_cron_secret(&req, &state)?;
+    let _turn = state.settlement_turn.lock().await;
     let settlement = state.settlement();
     let summary = web::block(move || {
         if query.dry_run {
