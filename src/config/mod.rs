@@ -137,7 +137,19 @@ impl Settings {
             &mut errors,
         );
 
-        let settlement_concurrency = parse_number(&get, "SETTLEMENT_CONCURRENCY", 4, 1..=64, &mut errors);
+        // SQLite has one writer at a time, and with the sandbox every charge is a write: more
+        // threads only wait on each other's locks (measured in bench/RESULTS.md).
+        let concurrency_default = match database_url {
+            DatabaseUrl::Sqlite(_) => 1,
+            DatabaseUrl::Postgres(_) => 4,
+        };
+        let settlement_concurrency = parse_number(
+            &get,
+            "SETTLEMENT_CONCURRENCY",
+            concurrency_default,
+            1..=64,
+            &mut errors,
+        );
 
         let bind_addr = get("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into());
         let bind_addr = bind_addr.parse().unwrap_or_else(|_| {

@@ -1,7 +1,10 @@
 //! Charge attempts: one row per attempt, written before the provider is called.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamp};
 
 use super::DbConn;
 use super::pledges::PledgeRow;
@@ -17,53 +20,86 @@ pub struct AttemptRow {
     pub currency: String,
 }
 
-pub fn pending_attempt(conn: &mut DbConn, pledge_id: i64) -> QueryResult<Option<AttemptRow>> {
-    charge_attempts::table
-        .filter(charge_attempts::pledge_id.eq(pledge_id))
+/// The pending attempts of these pledges, by pledge id (a pledge has at most one).
+pub fn pending_attempts(conn: &mut DbConn, pledge_ids: &[i64]) -> QueryResult<HashMap<i64, AttemptRow>> {
+    let rows: Vec<(i64, AttemptRow)> = charge_attempts::table
+        .filter(charge_attempts::pledge_id.eq_any(pledge_ids))
         .filter(charge_attempts::status.eq("pending"))
         .select((
-            charge_attempts::id,
-            charge_attempts::attempt,
-            charge_attempts::idempotency_key,
-            charge_attempts::payment_method,
-            charge_attempts::amount_minor,
-            charge_attempts::currency,
+            charge_attempts::pledge_id,
+            (
+                charge_attempts::id,
+                charge_attempts::attempt,
+                charge_attempts::idempotency_key,
+                charge_attempts::payment_method,
+                charge_attempts::amount_minor,
+                charge_attempts::currency,
+            ),
         ))
-        .first(conn)
-        .optional()
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
 }
 
-pub fn insert_attempt(
-    conn: &mut DbConn,
-    pledge: &PledgeRow,
-    attempt: i32,
-    key: &str,
-    currency: &str,
-    now: NaiveDateTime,
-) -> QueryResult<AttemptRow> {
-    let id: i64 = diesel::insert_into(charge_attempts::table)
-        .values((
-            charge_attempts::pledge_id.eq(pledge.id),
-            charge_attempts::attempt.eq(attempt),
-            charge_attempts::idempotency_key.eq(key),
-            charge_attempts::payment_method.eq(&pledge.payment_method),
-            charge_attempts::amount_minor.eq(pledge.amount_minor),
-            charge_attempts::currency.eq(currency),
-            charge_attempts::created_at.eq(now),
-        ))
-        .returning(charge_attempts::id)
-        .get_result(conn)?;
-    diesel::update(pledges::table.find(pledge.id))
-        .set(pledges::attempts.eq(attempt))
+/// The next attempt to charge a pledge.
+#[derive(Insertable)]
+#[diesel(table_name = charge_attempts)]
+pub struct NewAttempt<'a> {
+    pub pledge_id: i64,
+    pub attempt: i32,
+    pub idempotency_key: String,
+    pub payment_method: &'a str,
+    pub amount_minor: i64,
+    pub currency: &'a str,
+    pub created_at: NaiveDateTime,
+}
+
+impl<'a> NewAttempt<'a> {
+    /// Attempt `pledge.attempts + 1`, keyed `pledge-{id}-attempt-{n}`, for the pledge's amount
+    /// and payment method as they are now.
+    pub fn next(pledge: &'a PledgeRow, currency: &'a str, now: NaiveDateTime) -> Self {
+        let attempt = pledge.attempts + 1;
+        Self {
+            pledge_id: pledge.id,
+            attempt,
+            idempotency_key: format!("pledge-{}-attempt-{attempt}", pledge.id),
+            payment_method: &pledge.payment_method,
+            amount_minor: pledge.amount_minor,
+            currency,
+            created_at: now,
+        }
+    }
+}
+
+/// Writes attempts (one statement) and counts them on their pledges (another); returns them
+/// by pledge id. The pledges must be leased, so that no one else counts their attempts.
+pub fn insert_attempts(conn: &mut DbConn, rows: &[NewAttempt<'_>]) -> QueryResult<HashMap<i64, AttemptRow>> {
+    if rows.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ids: Vec<(i64, i64)> = super::on_backend!(conn, |c| diesel::insert_into(charge_attempts::table)
+        .values(rows)
+        .returning((charge_attempts::pledge_id, charge_attempts::id))
+        .get_results(c))?;
+    let pledge_ids: Vec<i64> = rows.iter().map(|r| r.pledge_id).collect();
+    diesel::update(pledges::table.filter(pledges::id.eq_any(&pledge_ids)))
+        .set(pledges::attempts.eq(pledges::attempts + 1))
         .execute(conn)?;
-    Ok(AttemptRow {
-        id,
-        attempt,
-        idempotency_key: key.to_owned(),
-        payment_method: pledge.payment_method.clone(),
-        amount_minor: pledge.amount_minor,
-        currency: currency.to_owned(),
-    })
+    let by_pledge: HashMap<i64, &NewAttempt<'_>> = rows.iter().map(|r| (r.pledge_id, r)).collect();
+    Ok(ids
+        .into_iter()
+        .map(|(pledge_id, id)| {
+            let row = by_pledge[&pledge_id];
+            let attempt = AttemptRow {
+                id,
+                attempt: row.attempt,
+                idempotency_key: row.idempotency_key.clone(),
+                payment_method: row.payment_method.to_owned(),
+                amount_minor: row.amount_minor,
+                currency: row.currency.to_owned(),
+            };
+            (pledge_id, attempt)
+        })
+        .collect())
 }
 
 /// Records an attempt's outcome, once: returns false if it was already recorded.
@@ -90,6 +126,49 @@ pub fn finish_attempt(
     ))
     .execute(conn)?;
     Ok(updated == 1)
+}
+
+#[derive(QueryableByName)]
+struct Finished {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// Records successes in one statement: `(attempt id, provider's charge id, fee)`. Returns the
+/// ids of the attempts it finished; one already recorded is left alone, as [`finish_attempt`]
+/// does.
+pub fn finish_succeeded(
+    conn: &mut DbConn,
+    attempts: &[(i64, &str, i64)],
+    now: NaiveDateTime,
+) -> QueryResult<Vec<i64>> {
+    if attempts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let cases = "WHEN ? THEN ? ".repeat(attempts.len());
+    let ids = vec!["?"; attempts.len()].join(", ");
+    let sql = super::for_backend(
+        conn,
+        &format!(
+            "UPDATE charge_attempts SET status = 'succeeded', finished_at = ?, \
+             provider_charge_id = CASE id {cases}END, fee_minor = CASE id {cases}END \
+             WHERE status = 'pending' AND id IN ({ids}) RETURNING id"
+        ),
+    );
+    let finished: Vec<Finished> = super::on_backend!(conn, |c| {
+        let mut query = diesel::sql_query(sql).into_boxed().bind::<Timestamp, _>(now);
+        for (id, charge_id, _) in attempts {
+            query = query.bind::<BigInt, _>(*id).bind::<Text, _>(*charge_id);
+        }
+        for (id, _, fee) in attempts {
+            query = query.bind::<BigInt, _>(*id).bind::<BigInt, _>(*fee);
+        }
+        for (id, _, _) in attempts {
+            query = query.bind::<BigInt, _>(*id);
+        }
+        query.load(c)
+    })?;
+    Ok(finished.into_iter().map(|f| f.id).collect())
 }
 
 /// The provider's charge id of a pledge's successful attempt.

@@ -5,49 +5,51 @@ use diesel::sql_types::BigInt;
 use super::DbConn;
 use super::schema::{ledger_entries, ledger_transactions};
 
-pub fn reference_exists(conn: &mut DbConn, reference: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        ledger_transactions::table.filter(ledger_transactions::reference.eq(reference)),
-    ))
-    .get_result(conn)
+/// A ledger transaction to write; its entries follow once it has an id.
+#[derive(Insertable)]
+#[diesel(table_name = ledger_transactions)]
+pub struct NewTransaction<'a> {
+    pub kind: &'a str,
+    pub campaign_id: i64,
+    pub pledge_id: Option<i64>,
+    pub currency: &'a str,
+    pub reference: &'a str,
+    pub created_at: NaiveDateTime,
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn insert_transaction(
-    conn: &mut DbConn,
-    kind: &str,
-    campaign_id: i64,
-    pledge_id: Option<i64>,
-    currency: &str,
-    reference: &str,
-    now: NaiveDateTime,
-) -> QueryResult<i64> {
-    diesel::insert_into(ledger_transactions::table)
-        .values((
-            ledger_transactions::kind.eq(kind),
-            ledger_transactions::campaign_id.eq(campaign_id),
-            ledger_transactions::pledge_id.eq(pledge_id),
-            ledger_transactions::currency.eq(currency),
-            ledger_transactions::reference.eq(reference),
-            ledger_transactions::created_at.eq(now),
-        ))
-        .returning(ledger_transactions::id)
-        .get_result(conn)
+#[derive(Insertable)]
+#[diesel(table_name = ledger_entries)]
+pub struct NewEntry<'a> {
+    pub transaction_id: i64,
+    pub account: &'a str,
+    pub amount_minor: i64,
 }
 
-pub fn insert_entry(
+/// Inserts, in one statement, the transactions whose reference is not in the ledger yet;
+/// returns `(id, reference)` of those it inserted.
+pub fn insert_new_transactions(
     conn: &mut DbConn,
-    transaction_id: i64,
-    account: &str,
-    amount_minor: i64,
-) -> QueryResult<usize> {
-    diesel::insert_into(ledger_entries::table)
-        .values((
-            ledger_entries::transaction_id.eq(transaction_id),
-            ledger_entries::account.eq(account),
-            ledger_entries::amount_minor.eq(amount_minor),
-        ))
-        .execute(conn)
+    rows: &[NewTransaction<'_>],
+) -> QueryResult<Vec<(i64, String)>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    super::on_backend!(conn, |c| diesel::insert_into(ledger_transactions::table)
+        .values(rows)
+        .on_conflict(ledger_transactions::reference)
+        .do_nothing()
+        .returning((ledger_transactions::id, ledger_transactions::reference))
+        .get_results(c))
+}
+
+/// Inserts entries in one statement.
+pub fn insert_entries(conn: &mut DbConn, rows: &[NewEntry<'_>]) -> QueryResult<usize> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    super::on_backend!(conn, |c| diesel::insert_into(ledger_entries::table)
+        .values(rows)
+        .execute(c))
 }
 
 #[derive(Debug, QueryableByName)]

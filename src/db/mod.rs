@@ -67,6 +67,18 @@ where
     }
 }
 
+/// Runs the same diesel expression on whichever concrete connection `conn` holds, bound to `c`:
+/// for what the MultiConnection cannot carry, such as multi-row inserts.
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Pg($c) => $body,
+            $crate::db::DbConn::Sqlite($c) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
+
 /// Raw SQL written with `?` placeholders, rewritten as `$1, $2, …` for PostgreSQL (the SQL passed
 /// here has no other `?`). For the few statements the DSL cannot express through the
 /// MultiConnection, such as `INSERT … ON CONFLICT DO NOTHING`.

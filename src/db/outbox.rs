@@ -27,32 +27,52 @@ pub struct OutboxRow {
     pub sent_at: Option<NaiveDateTime>,
 }
 
-/// Queues one email to a user; the address and name are read from `users` in the same statement.
-/// Returns whether a row was queued (false: this email was already queued once).
-pub fn queue_for_user(
+/// One email for [`queue_for_users`].
+pub struct ToUser {
+    pub user_id: i64,
+    pub subject_id: String,
+    /// The template's context, as JSON.
+    pub context: String,
+}
+
+/// Queues emails of one template to users in one statement, whatever their number; each
+/// address and name is read from `users` in the same statement. Returns how many were queued
+/// (an email already queued once under its subject is not queued again).
+pub fn queue_for_users(
     conn: &mut DbConn,
     template: &str,
-    user_id: i64,
-    subject_id: &str,
-    context: &str,
+    emails: &[ToUser],
     now: NaiveDateTime,
-) -> QueryResult<bool> {
+) -> QueryResult<usize> {
+    if emails.is_empty() {
+        return Ok(0);
+    }
+    let values = vec!["(?, ?, ?)"; emails.len()].join(", ");
     let sql = super::for_backend(
         conn,
-        "INSERT INTO email_outbox \
-         (template, recipient, recipient_name, subject_id, context, next_attempt_at, created_at) \
-         SELECT ?, u.email, u.display_name, ?, ?, ?, ? FROM users u WHERE u.id = ? \
-         ON CONFLICT (template, recipient, subject_id) DO NOTHING",
+        &format!(
+            "WITH v (user_id, subject_id, context) AS (VALUES {values}) \
+             INSERT INTO email_outbox \
+             (template, recipient, recipient_name, subject_id, context, next_attempt_at, created_at) \
+             SELECT ?, u.email, u.display_name, v.subject_id, v.context, ?, ? FROM v, users u \
+             WHERE u.id = v.user_id \
+             ON CONFLICT (template, recipient, subject_id) DO NOTHING"
+        ),
     );
-    diesel::sql_query(sql)
-        .bind::<Text, _>(template)
-        .bind::<Text, _>(subject_id)
-        .bind::<Text, _>(context)
-        .bind::<Timestamp, _>(now)
-        .bind::<Timestamp, _>(now)
-        .bind::<BigInt, _>(user_id)
-        .execute(conn)
-        .map(|n| n > 0)
+    super::on_backend!(conn, |c| {
+        let mut query = diesel::sql_query(sql).into_boxed();
+        for email in emails {
+            query = query
+                .bind::<BigInt, _>(email.user_id)
+                .bind::<Text, _>(&email.subject_id)
+                .bind::<Text, _>(&email.context);
+        }
+        query
+            .bind::<Text, _>(template)
+            .bind::<Timestamp, _>(now)
+            .bind::<Timestamp, _>(now)
+            .execute(c)
+    })
 }
 
 /// Which of a campaign's pledges a fan-out reaches.

@@ -72,6 +72,16 @@ pub fn append_event(conn: &mut DbConn, event: &NewPledgeEvent<'_>) -> QueryResul
         .get_result(conn)
 }
 
+/// Appends many events in one statement.
+pub fn append_events(conn: &mut DbConn, events: &[NewPledgeEvent<'_>]) -> QueryResult<usize> {
+    if events.is_empty() {
+        return Ok(0);
+    }
+    super::on_backend!(conn, |c| diesel::insert_into(pledge_events::table)
+        .values(events)
+        .execute(c))
+}
+
 pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<PledgeRow>> {
     pledges::table
         .find(id)

@@ -147,14 +147,15 @@ pub fn completable(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<CampaignRow
         .load(conn)
 }
 
+/// Marks collected those of the pledges still active or errored; returns them as they are now.
 pub fn mark_collected(
     conn: &mut DbConn,
-    pledge_id: i64,
+    pledge_ids: &[i64],
     now: NaiveDateTime,
-) -> QueryResult<Option<PledgeRow>> {
+) -> QueryResult<Vec<PledgeRow>> {
     diesel::update(
         pledges::table
-            .find(pledge_id)
+            .filter(pledges::id.eq_any(pledge_ids))
             .filter(pledges::status.eq_any(["active", "errored"])),
     )
     .set((
@@ -165,8 +166,7 @@ pub fn mark_collected(
         pledges::next_attempt_at.eq(None::<NaiveDateTime>),
     ))
     .returning(pledges::all_columns)
-    .get_result(conn)
-    .optional()
+    .get_results(conn)
 }
 
 pub fn mark_errored(

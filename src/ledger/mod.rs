@@ -12,6 +12,8 @@
 
 pub mod verify;
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 
 use crate::db::{DbConn, ledger};
@@ -42,27 +44,48 @@ pub struct Posting<'a> {
 /// Posts a balanced transaction unless its reference was posted before; returns whether it
 /// posted. Run it in the transaction that makes the change it records.
 pub fn post(conn: &mut DbConn, posting: &Posting<'_>, now: DateTime<Utc>) -> Result<bool, ApiError> {
-    let sum: i64 = posting.entries.iter().map(|(_, amount)| amount).sum();
-    if sum != 0 {
-        return Err(ApiError::Internal(anyhow::anyhow!(
-            "unbalanced ledger transaction {}: entries sum to {sum}",
-            posting.reference
-        )));
+    Ok(post_many(conn, std::slice::from_ref(posting), now)? == 1)
+}
+
+/// [`post`] for many postings in two statements (the transactions, then all their entries);
+/// returns how many were new.
+pub fn post_many(conn: &mut DbConn, postings: &[Posting<'_>], now: DateTime<Utc>) -> Result<usize, ApiError> {
+    for posting in postings {
+        let sum: i64 = posting.entries.iter().map(|(_, amount)| amount).sum();
+        if sum != 0 {
+            return Err(ApiError::Internal(anyhow::anyhow!(
+                "unbalanced ledger transaction {}: entries sum to {sum}",
+                posting.reference
+            )));
+        }
     }
-    if ledger::reference_exists(conn, posting.reference)? {
-        return Ok(false);
-    }
-    let id = ledger::insert_transaction(
-        conn,
-        posting.kind,
-        posting.campaign_id,
-        posting.pledge_id,
-        posting.currency,
-        posting.reference,
-        now.naive_utc(),
-    )?;
-    for (account, amount) in posting.entries.iter().filter(|(_, amount)| *amount != 0) {
-        ledger::insert_entry(conn, id, account, *amount)?;
-    }
-    Ok(true)
+    let rows: Vec<ledger::NewTransaction<'_>> = postings
+        .iter()
+        .map(|p| ledger::NewTransaction {
+            kind: p.kind,
+            campaign_id: p.campaign_id,
+            pledge_id: p.pledge_id,
+            currency: p.currency,
+            reference: p.reference,
+            created_at: now.naive_utc(),
+        })
+        .collect();
+    let inserted = ledger::insert_new_transactions(conn, &rows)?;
+    let by_reference: HashMap<&str, &Posting<'_>> = postings.iter().map(|p| (p.reference, p)).collect();
+    let entries: Vec<ledger::NewEntry<'_>> = inserted
+        .iter()
+        .flat_map(|(id, reference)| {
+            by_reference[reference.as_str()]
+                .entries
+                .iter()
+                .filter(|(_, amount)| *amount != 0)
+                .map(|(account, amount)| ledger::NewEntry {
+                    transaction_id: *id,
+                    account,
+                    amount_minor: *amount,
+                })
+        })
+        .collect();
+    ledger::insert_entries(conn, &entries)?;
+    Ok(inserted.len())
 }

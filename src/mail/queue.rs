@@ -27,7 +27,7 @@ use serde_json::{Map, Value, json};
 use super::Template;
 use crate::db::DbConn;
 use crate::db::campaigns::CampaignRow;
-use crate::db::outbox::{self, Backers};
+use crate::db::outbox::{self, Backers, ToUser};
 use crate::db::pledges::PledgeRow;
 
 /// An instant as it appears in a context: RFC 3339, UTC.
@@ -60,19 +60,28 @@ fn to_user(
     context: &str,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
-    outbox::queue_for_user(
-        conn,
-        template.as_str(),
+    let email = ToUser {
         user_id,
-        subject_id,
-        context,
-        now.naive_utc(),
-    )
-    .map(drop)
+        subject_id: subject_id.to_owned(),
+        context: context.to_owned(),
+    };
+    outbox::queue_for_users(conn, template.as_str(), &[email], now.naive_utc()).map(drop)
 }
 
 /// An email to a pledge's backer about that pledge, under `subject_id`: the campaign's fields,
 /// the pledge's id and amount, and `extra`.
+fn backer_email(campaign: &CampaignRow, pledge: &PledgeRow, subject_id: String, extra: Value) -> ToUser {
+    let mut fields = json!({ "pledge_id": pledge.id, "amount_minor": pledge.amount_minor });
+    if let (Value::Object(fields), Value::Object(extra)) = (&mut fields, extra) {
+        fields.extend(extra);
+    }
+    ToUser {
+        user_id: pledge.backer_id,
+        subject_id,
+        context: with(campaign, fields),
+    }
+}
+
 fn to_backer(
     conn: &mut DbConn,
     template: Template,
@@ -82,18 +91,8 @@ fn to_backer(
     extra: Value,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
-    let mut fields = json!({ "pledge_id": pledge.id, "amount_minor": pledge.amount_minor });
-    if let (Value::Object(fields), Value::Object(extra)) = (&mut fields, extra) {
-        fields.extend(extra);
-    }
-    to_user(
-        conn,
-        template,
-        pledge.backer_id,
-        subject_id,
-        &with(campaign, fields),
-        now,
-    )
+    let email = backer_email(campaign, pledge, subject_id.to_owned(), extra);
+    outbox::queue_for_users(conn, template.as_str(), &[email], now.naive_utc()).map(drop)
 }
 
 /// [`to_backer`] with the pledge as the subject (`pledge:{id}`): one such email per pledge.
@@ -234,15 +233,22 @@ pub fn campaign_failed(conn: &mut DbConn, campaign: &CampaignRow, now: DateTime<
     )
 }
 
-pub fn payment_receipt(
+/// A receipt for each charge: (campaign, the collected pledge, the provider's charge id). One
+/// statement for all of them.
+pub fn payment_receipts(
     conn: &mut DbConn,
-    campaign: &CampaignRow,
-    pledge: &PledgeRow,
-    charge_id: &str,
+    receipts: &[(&CampaignRow, &PledgeRow, &str)],
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
-    let extra = json!({ "charge_id": charge_id, "charged_at": instant(now.naive_utc()) });
-    about_pledge(conn, Template::PaymentReceipt, campaign, pledge, extra, now)
+    let charged_at = instant(now.naive_utc());
+    let emails: Vec<ToUser> = receipts
+        .iter()
+        .map(|(campaign, pledge, charge_id)| {
+            let extra = json!({ "charge_id": charge_id, "charged_at": charged_at });
+            backer_email(campaign, pledge, format!("pledge:{}", pledge.id), extra)
+        })
+        .collect();
+    outbox::queue_for_users(conn, Template::PaymentReceipt.as_str(), &emails, now.naive_utc()).map(drop)
 }
 
 pub struct Failure<'a> {

@@ -69,5 +69,10 @@ pub trait PaymentProvider: Send + Sync {
     /// Errors are transport or provider failures: the outcome is unknown and the same key
     /// must be replayed later.
     fn charge(&self, request: &ChargeRequest<'_>) -> anyhow::Result<ChargeOutcome>;
+    /// Several charges, each answered as [`PaymentProvider::charge`] would; one after the other
+    /// unless the provider can take them together.
+    fn charge_many(&self, requests: &[ChargeRequest<'_>]) -> Vec<anyhow::Result<ChargeOutcome>> {
+        requests.iter().map(|request| self.charge(request)).collect()
+    }
     fn refund(&self, request: &RefundRequest<'_>) -> anyhow::Result<RefundOutcome>;
 }

@@ -17,6 +17,8 @@
 //! Idempotency keys work as Stripe's do: a key seen before returns the recorded outcome without
 //! charging again; the same key with another amount or method is an error.
 
+use std::collections::{HashMap, HashSet};
+
 use diesel::prelude::*;
 
 use super::{
@@ -24,7 +26,7 @@ use super::{
 };
 use crate::clock::Clock;
 use crate::db::schema::{sandbox_charges, sandbox_refunds};
-use crate::db::{Db, DbConn, write_transaction};
+use crate::db::{Db, DbConn, on_backend, write_transaction};
 use crate::domain::money::basis_points_half_even;
 
 pub const METHODS: [(&str, Option<&str>); 4] = [
@@ -72,20 +74,68 @@ struct ChargeRecord {
     fee_minor: i64,
 }
 
-fn find_charge(conn: &mut DbConn, key: &str) -> QueryResult<Option<ChargeRecord>> {
-    sandbox_charges::table
-        .filter(sandbox_charges::idempotency_key.eq(key))
-        .select((
-            sandbox_charges::id,
-            sandbox_charges::payment_method,
-            sandbox_charges::amount_minor,
-            sandbox_charges::currency,
-            sandbox_charges::status,
-            sandbox_charges::failure_code,
-            sandbox_charges::fee_minor,
-        ))
-        .first(conn)
-        .optional()
+/// The charges already made under these keys, by key.
+fn find_charges(conn: &mut DbConn, keys: &[&str]) -> QueryResult<HashMap<String, ChargeRecord>> {
+    let rows: Vec<(String, ChargeRecord)> = sandbox_charges::table
+        .filter(sandbox_charges::idempotency_key.eq_any(keys))
+        .select((sandbox_charges::idempotency_key, RECORD_COLUMNS))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+const RECORD_COLUMNS: (
+    sandbox_charges::id,
+    sandbox_charges::payment_method,
+    sandbox_charges::amount_minor,
+    sandbox_charges::currency,
+    sandbox_charges::status,
+    sandbox_charges::failure_code,
+    sandbox_charges::fee_minor,
+) = (
+    sandbox_charges::id,
+    sandbox_charges::payment_method,
+    sandbox_charges::amount_minor,
+    sandbox_charges::currency,
+    sandbox_charges::status,
+    sandbox_charges::failure_code,
+    sandbox_charges::fee_minor,
+);
+
+#[derive(Insertable)]
+#[diesel(table_name = sandbox_charges)]
+struct NewCharge<'a> {
+    idempotency_key: &'a str,
+    payment_method: &'a str,
+    amount_minor: i64,
+    currency: &'static str,
+    status: &'static str,
+    failure_code: Option<&'static str>,
+    fee_minor: i64,
+    created_at: chrono::NaiveDateTime,
+}
+
+impl<'a> NewCharge<'a> {
+    /// What the card does: its row in [`METHODS`]; an unknown method is declined.
+    fn decide(request: &ChargeRequest<'a>, now: chrono::NaiveDateTime) -> Self {
+        let failure = METHODS
+            .iter()
+            .find(|(method, _)| *method == request.payment_method)
+            .map_or(Some("card_declined"), |(_, failure)| *failure);
+        Self {
+            idempotency_key: request.idempotency_key,
+            payment_method: request.payment_method,
+            amount_minor: request.amount.minor(),
+            currency: request.amount.currency().code(),
+            status: if failure.is_none() { "succeeded" } else { "failed" },
+            failure_code: failure,
+            fee_minor: if failure.is_none() {
+                Sandbox::fee(request.amount)
+            } else {
+                0
+            },
+            created_at: now,
+        }
+    }
 }
 
 fn outcome(record: &ChargeRecord) -> ChargeOutcome {
@@ -124,47 +174,58 @@ impl PaymentProvider for Sandbox {
     }
 
     fn charge(&self, request: &ChargeRequest<'_>) -> anyhow::Result<ChargeOutcome> {
+        self.charge_many(std::slice::from_ref(request))
+            .pop()
+            .unwrap_or_else(|| Err(anyhow::anyhow!("no answer")))
+    }
+
+    /// All in one transaction of three statements: look the keys up, record the new charges,
+    /// answer each from its record. A key seen before answers its first outcome; the same key
+    /// with another amount, currency or method is an error for that charge alone.
+    fn charge_many(&self, requests: &[ChargeRequest<'_>]) -> Vec<anyhow::Result<ChargeOutcome>> {
         let now = self.clock.now().naive_utc();
-        self.with_conn(|conn| {
+        let records = self.with_conn(|conn| {
             write_transaction(conn, |conn| {
-                if let Some(existing) = find_charge(conn, request.idempotency_key)? {
-                    let same = existing.payment_method == request.payment_method
-                        && existing.amount_minor == request.amount.minor()
-                        && existing.currency == request.amount.currency().code();
-                    anyhow::ensure!(
-                        same,
-                        "idempotency key {} was used with other parameters",
-                        request.idempotency_key
-                    );
-                    return Ok(outcome(&existing));
-                }
-                let failure = METHODS
+                let keys: Vec<&str> = requests.iter().map(|r| r.idempotency_key).collect();
+                let mut records = find_charges(conn, &keys)?;
+                let mut seen = HashSet::new();
+                let new: Vec<NewCharge<'_>> = requests
                     .iter()
-                    .find(|(method, _)| *method == request.payment_method)
-                    .map(|(_, failure)| *failure)
-                    .unwrap_or(Some("card_declined"));
-                let fee = if failure.is_none() {
-                    Self::fee(request.amount)
-                } else {
-                    0
-                };
-                diesel::insert_into(sandbox_charges::table)
-                    .values((
-                        sandbox_charges::idempotency_key.eq(request.idempotency_key),
-                        sandbox_charges::payment_method.eq(request.payment_method),
-                        sandbox_charges::amount_minor.eq(request.amount.minor()),
-                        sandbox_charges::currency.eq(request.amount.currency().code()),
-                        sandbox_charges::status.eq(if failure.is_none() { "succeeded" } else { "failed" }),
-                        sandbox_charges::failure_code.eq(failure),
-                        sandbox_charges::fee_minor.eq(fee),
-                        sandbox_charges::created_at.eq(now),
-                    ))
-                    .execute(conn)?;
-                let record = find_charge(conn, request.idempotency_key)?
-                    .ok_or_else(|| anyhow::anyhow!("charge vanished"))?;
-                Ok(outcome(&record))
+                    .filter(|r| !records.contains_key(r.idempotency_key) && seen.insert(r.idempotency_key))
+                    .map(|r| NewCharge::decide(r, now))
+                    .collect();
+                if !new.is_empty() {
+                    let inserted: Vec<(String, ChargeRecord)> =
+                        on_backend!(conn, |c| diesel::insert_into(sandbox_charges::table)
+                            .values(&new)
+                            .returning((sandbox_charges::idempotency_key, RECORD_COLUMNS))
+                            .get_results(c))?;
+                    records.extend(inserted);
+                }
+                Ok::<_, anyhow::Error>(records)
             })
-        })
+        });
+        let records = match records {
+            Ok(records) => records,
+            Err(e) => return requests.iter().map(|_| Err(anyhow::anyhow!("{e:#}"))).collect(),
+        };
+        requests
+            .iter()
+            .map(|request| {
+                let record = records
+                    .get(request.idempotency_key)
+                    .ok_or_else(|| anyhow::anyhow!("charge {} vanished", request.idempotency_key))?;
+                let same = record.payment_method == request.payment_method
+                    && record.amount_minor == request.amount.minor()
+                    && record.currency == request.amount.currency().code();
+                anyhow::ensure!(
+                    same,
+                    "idempotency key {} was used with other parameters",
+                    request.idempotency_key
+                );
+                Ok(outcome(record))
+            })
+            .collect()
     }
 
     fn refund(&self, request: &RefundRequest<'_>) -> anyhow::Result<RefundOutcome> {

@@ -3,42 +3,17 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
-
-use super::{DROP_AFTER, LEASE, RETRY_EVERY, Settlement, Summary};
+use super::record::{Answer, Recorded, event, record_outcomes};
+use super::{DROP_AFTER, LEASE, Settlement, Summary};
 use crate::db::campaigns::CampaignRow;
-use crate::db::charge_attempts::{self, AttemptRow};
-use crate::db::pledges::{self, NewPledgeEvent, PledgeRow};
+use crate::db::charge_attempts::{self, AttemptRow, NewAttempt};
+use crate::db::pledges::PledgeRow;
 use crate::db::settlement;
 use crate::db::{DbConn, campaigns, tiers, write_transaction};
 use crate::domain::Money;
 use crate::error::ApiError;
-use crate::ledger::{self, BACKERS, PROCESSOR_FEES, Posting};
 use crate::mail::queue;
-use crate::payments::{ChargeOutcome, ChargeRequest};
-
-fn event(
-    conn: &mut DbConn,
-    pledge: &PledgeRow,
-    from: &str,
-    reason: &str,
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    pledges::append_event(
-        conn,
-        &NewPledgeEvent {
-            pledge_id: pledge.id,
-            actor_id: None,
-            from_status: Some(from),
-            to_status: &pledge.status,
-            reason,
-            amount_minor: pledge.amount_minor,
-            tier_id: pledge.tier_id,
-            created_at: now.naive_utc(),
-        },
-    )?;
-    Ok(())
-}
+use crate::payments::ChargeRequest;
 
 /// Pledges charged between two checks of the time budget.
 const CHUNK: usize = 100;
@@ -103,34 +78,30 @@ fn charge_chunk(
     // (1) The attempts and their keys, committed before the provider hears of them. A pending
     // attempt left by an interrupted run is replayed with its own key and parameters.
     let now = run.clock.now();
-    let charges: Vec<Charge<'_>> = write_transaction(conn, |conn| {
-        pledges
+    let ids: Vec<i64> = pledges.iter().map(|p| p.id).collect();
+    let mut attempts = write_transaction(conn, |conn| {
+        let mut attempts = charge_attempts::pending_attempts(conn, &ids)?;
+        let new: Vec<NewAttempt<'_>> = pledges
             .iter()
-            .map(|pledge| {
-                let campaign = &campaign_rows[&pledge.campaign_id];
-                let attempt = match charge_attempts::pending_attempt(conn, pledge.id)? {
-                    Some(pending) => pending,
-                    None => {
-                        let n = pledge.attempts + 1;
-                        let key = format!("pledge-{}-attempt-{n}", pledge.id);
-                        charge_attempts::insert_attempt(
-                            conn,
-                            pledge,
-                            n,
-                            &key,
-                            &campaign.currency,
-                            now.naive_utc(),
-                        )?
-                    }
-                };
-                Ok(Charge {
-                    campaign,
-                    pledge,
-                    attempt,
-                })
-            })
-            .collect::<Result<_, diesel::result::Error>>()
+            .filter(|p| !attempts.contains_key(&p.id))
+            .map(|p| NewAttempt::next(p, &campaign_rows[&p.campaign_id].currency, now.naive_utc()))
+            .collect();
+        attempts.extend(charge_attempts::insert_attempts(conn, &new)?);
+        Ok::<_, diesel::result::Error>(attempts)
     })?;
+    let charges: Vec<Charge<'_>> = pledges
+        .iter()
+        .map(|pledge| {
+            let attempt = attempts
+                .remove(&pledge.id)
+                .ok_or_else(|| anyhow::anyhow!("pledge {} has no attempt", pledge.id))?;
+            Ok(Charge {
+                campaign: &campaign_rows[&pledge.campaign_id],
+                pledge,
+                attempt,
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
 
     // (2) and (3), spread over the workers: each charges its share, then records it.
     let workers = run.config.concurrency.clamp(1, charges.len().max(1));
@@ -157,19 +128,24 @@ fn charge_chunk(
     Ok(())
 }
 
-/// Calls the provider for each charge, then records every answer in one transaction.
+/// Calls the provider for the charges, then records every answer in one transaction.
 fn charge_and_record(run: &Settlement, charges: &[Charge<'_>]) -> anyhow::Result<Summary> {
     let mut summary = Summary::default();
+    let requests: Vec<ChargeRequest<'_>> = charges
+        .iter()
+        .map(|charge| {
+            let currency =
+                crate::campaigns::currency_of(charge.campaign).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            Ok(ChargeRequest {
+                idempotency_key: &charge.attempt.idempotency_key,
+                payment_method: &charge.attempt.payment_method,
+                amount: Money::from_minor(charge.attempt.amount_minor, currency),
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
     let mut answered = Vec::with_capacity(charges.len());
-    for charge in charges {
-        let currency =
-            crate::campaigns::currency_of(charge.campaign).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        let request = ChargeRequest {
-            idempotency_key: &charge.attempt.idempotency_key,
-            payment_method: &charge.attempt.payment_method,
-            amount: Money::from_minor(charge.attempt.amount_minor, currency),
-        };
-        match run.provider.charge(&request) {
+    for (charge, outcome) in charges.iter().zip(run.provider.charge_many(&requests)) {
+        match outcome {
             Ok(outcome) => answered.push((charge, outcome)),
             Err(e) => {
                 // Unknown outcome: the attempt stays pending; the lease expires and a later pass
@@ -184,128 +160,25 @@ fn charge_and_record(run: &Settlement, charges: &[Charge<'_>]) -> anyhow::Result
     }
     let mut conn = run.db.get_blocking()?;
     let now = run.clock.now();
-    write_transaction(&mut conn, |conn| {
-        for (charge, outcome) in &answered {
-            match record_outcome(
-                conn,
-                charge.campaign,
-                charge.pledge,
-                &charge.attempt,
-                outcome,
-                now,
-            )? {
-                Recorded::Collected => summary.pledges.collected += 1,
-                Recorded::Errored => summary.pledges.errored += 1,
-                Recorded::Already => {}
-            }
-        }
-        Ok::<_, ApiError>(())
-    })
-    .map_err(|e| anyhow::anyhow!("recording {} charges: {e:?}", answered.len()))?;
-    Ok(summary)
-}
-
-/// What [`record_outcome`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Recorded {
-    Collected,
-    Errored,
-    /// Another run (or a webhook) recorded this attempt first.
-    Already,
-}
-
-/// Records the provider's answer to a pending attempt, in the caller's transaction: the attempt,
-/// the pledge's new status and event, the ledger postings of a success, and the backer's email.
-/// Conditional on the attempt still being pending, so settlement and the provider's webhooks can
-/// both report the same charge and only the first counts.
-pub fn record_outcome(
-    conn: &mut DbConn,
-    campaign: &CampaignRow,
-    pledge: &PledgeRow,
-    attempt: &AttemptRow,
-    outcome: &ChargeOutcome,
-    now: DateTime<Utc>,
-) -> Result<Recorded, ApiError> {
-    let naive = now.naive_utc();
-    let currency = crate::campaigns::currency_of(campaign)?;
-    match outcome {
-        ChargeOutcome::Succeeded { charge_id, fee_minor } => {
-            if !charge_attempts::finish_attempt(
-                conn,
-                attempt.id,
-                "succeeded",
-                Some(charge_id),
-                Some(*fee_minor),
-                None,
-                naive,
-            )? {
-                return Ok(Recorded::Already);
-            }
-            let Some(collected) = settlement::mark_collected(conn, pledge.id, naive)? else {
-                return Ok(Recorded::Already);
-            };
-            event(conn, &collected, &pledge.status, "charge succeeded", now)?;
-            let escrow = ledger::escrow(campaign.id);
-            let reference = format!("charge:{}", attempt.idempotency_key);
-            ledger::post(
-                conn,
-                &Posting {
-                    kind: "charge",
-                    campaign_id: campaign.id,
-                    pledge_id: Some(pledge.id),
-                    currency: currency.code(),
-                    reference: &reference,
-                    entries: &[(BACKERS, -attempt.amount_minor), (&escrow, attempt.amount_minor)],
-                },
-                now,
-            )?;
-            let reference = format!("processing_fee:{}", attempt.idempotency_key);
-            ledger::post(
-                conn,
-                &Posting {
-                    kind: "processing_fee",
-                    campaign_id: campaign.id,
-                    pledge_id: Some(pledge.id),
-                    currency: currency.code(),
-                    reference: &reference,
-                    entries: &[(&escrow, -fee_minor), (PROCESSOR_FEES, *fee_minor)],
-                },
-                now,
-            )?;
-            queue::payment_receipt(conn, campaign, &collected, charge_id, now)?;
-            Ok(Recorded::Collected)
-        }
-        ChargeOutcome::Failed { code } => {
-            if !charge_attempts::finish_attempt(conn, attempt.id, "failed", None, None, Some(code), naive)? {
-                return Ok(Recorded::Already);
-            }
-            let retry_at = (now + RETRY_EVERY).naive_utc();
-            let Some(errored) = settlement::mark_errored(conn, pledge, code, retry_at, naive)? else {
-                return Ok(Recorded::Already);
-            };
-            event(
-                conn,
-                &errored,
-                &pledge.status,
-                &format!("charge failed: {code}"),
-                now,
-            )?;
-            let first_failure = errored.errored_at.unwrap_or(naive);
-            queue::payment_failed(
-                conn,
-                campaign,
-                &errored,
-                &queue::Failure {
-                    attempt_id: attempt.id,
-                    code,
-                    retry_at,
-                    drop_at: first_failure + DROP_AFTER,
-                },
-                now,
-            )?;
-            Ok(Recorded::Errored)
+    let answers: Vec<Answer<'_>> = answered
+        .iter()
+        .map(|(charge, outcome)| Answer {
+            campaign: charge.campaign,
+            pledge: charge.pledge,
+            attempt: &charge.attempt,
+            outcome,
+        })
+        .collect();
+    let recorded = write_transaction(&mut conn, |conn| record_outcomes(conn, &answers, now))
+        .map_err(|e| anyhow::anyhow!("recording {} charges: {e:?}", answers.len()))?;
+    for r in recorded {
+        match r {
+            Recorded::Collected => summary.pledges.collected += 1,
+            Recorded::Errored => summary.pledges.errored += 1,
+            Recorded::Already => {}
         }
     }
+    Ok(summary)
 }
 
 /// Drops one batch of pledges errored for longer than [`DROP_AFTER`], giving their units back.
@@ -325,7 +198,7 @@ pub fn drop_batch(
     for pledge in &due {
         write_transaction(conn, |conn| {
             // A pending attempt means a charge may have gone through: settle it first.
-            if charge_attempts::pending_attempt(conn, pledge.id)?.is_some() {
+            if charge_attempts::pending_attempts(conn, &[pledge.id])?.contains_key(&pledge.id) {
                 return Ok(());
             }
             let Some(dropped) = settlement::mark_dropped(conn, pledge.id, now.naive_utc())? else {

@@ -19,9 +19,10 @@
 //!   stops starting new batches after `SETTLEMENT_TIME_BUDGET_MS`; `more: true` says so.
 
 mod charge;
-pub use charge::{Recorded, record_outcome};
 mod close;
 mod complete;
+mod record;
+pub use record::{Recorded, record_outcome};
 mod remind;
 
 use std::sync::Arc;

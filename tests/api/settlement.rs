@@ -2,7 +2,9 @@ use chrono::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestUser, assert_problem, campaign_body, pledge_body, spawn_app, tier_body};
+use crate::helpers::{
+    TestApp, TestUser, assert_problem, campaign_body, pledge_body, spawn_app, spawn_app_with, tier_body,
+};
 
 /// A live campaign with `goal` USD over 2 days; returns its id.
 async fn campaign_with_goal(app: &TestApp, owner: &TestUser, goal: &str) -> i64 {
@@ -348,7 +350,8 @@ async fn a_dry_run_reports_and_changes_nothing() {
 
 #[tokio::test]
 async fn concurrent_passes_charge_each_pledge_once() {
-    let app = spawn_app().await;
+    // Several charging threads per pass on either backend (SQLite's default is one).
+    let app = spawn_app_with(&[("SETTLEMENT_CONCURRENCY", "4")]).await;
     let owner = app.create_user().await;
     let admin = app.create_admin().await;
     let id = campaign_with_goal(&app, &owner, "10.00").await;
