@@ -52,6 +52,7 @@ where
     match conn {
         DbConn::Pg(_) => conn.transaction(f),
         DbConn::Sqlite(inner) => {
+            let _turn = SqliteWriterTurn::take();
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
             match f(conn) {
                 Ok(value) => {
@@ -63,6 +64,44 @@ where
                     Err(e)
                 }
             }
+        }
+    }
+}
+
+/// SQLite has one writer at a time, and its busy handler waits for the lock by sleeping (1, 2,
+/// 5, … up to 100 ms between tries), which under contention adds tens of milliseconds to a
+/// write and can starve one writer past the busy timeout. The write transactions of this
+/// process therefore queue on a mutex and are handed the turn as the previous one commits;
+/// another process writing the same file (the command line, a second instance) still meets
+/// SQLite's own lock and busy timeout. One turn for the whole process, which serves one
+/// database (tests that open many share it: their writes only take turns).
+static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+thread_local! {
+    /// Whether this thread holds the turn. A nested write transaction (which SQLite refuses)
+    /// must fail as before, not wait for itself.
+    static HOLDS_SQLITE_TURN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+struct SqliteWriterTurn(Option<std::sync::MutexGuard<'static, ()>>);
+
+impl SqliteWriterTurn {
+    fn take() -> Self {
+        if HOLDS_SQLITE_TURN.get() {
+            return Self(None);
+        }
+        let guard = SQLITE_WRITER
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        HOLDS_SQLITE_TURN.set(true);
+        Self(Some(guard))
+    }
+}
+
+impl Drop for SqliteWriterTurn {
+    fn drop(&mut self) {
+        if self.0.is_some() {
+            HOLDS_SQLITE_TURN.set(false);
         }
     }
 }
@@ -98,5 +137,66 @@ pub fn for_backend(conn: &DbConn, sql: &str) -> String {
             }
             out
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::RunQueryDsl;
+    use diesel::connection::SimpleConnection;
+
+    use super::*;
+
+    fn sqlite_db(dir: &tempfile::TempDir, size: u32) -> Db {
+        let url = DatabaseUrl::Sqlite(dir.path().join("turns.db").display().to_string());
+        let db = Db::connect(&url, size).unwrap();
+        db.get_blocking()
+            .unwrap()
+            .batch_execute("CREATE TABLE t (x INTEGER)")
+            .unwrap();
+        db
+    }
+
+    /// Writers of one process take turns: sixteen threads writing at once all succeed, and no
+    /// write is lost.
+    #[test]
+    fn sqlite_writers_take_turns() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sqlite_db(&dir, 16);
+        let threads: Vec<_> = (0..16)
+            .map(|_| {
+                let db = db.clone();
+                std::thread::spawn(move || {
+                    let mut conn = db.get_blocking().unwrap();
+                    for _ in 0..50 {
+                        write_transaction(&mut conn, |conn| conn.batch_execute("INSERT INTO t VALUES (1)"))
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let count: Count = diesel::sql_query("SELECT COUNT(*) AS n FROM t")
+            .get_result(&mut *db.get_blocking().unwrap())
+            .unwrap();
+        assert_eq!(count.n, 800);
+    }
+
+    /// A write transaction inside another on the same thread fails (SQLite's busy timeout), as
+    /// it always did, rather than waiting for its own turn forever.
+    #[test]
+    fn a_nested_sqlite_write_transaction_fails_instead_of_waiting_for_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sqlite_db(&dir, 2);
+        let (mut outer, mut inner) = (db.get_blocking().unwrap(), db.get_blocking().unwrap());
+        let nested = write_transaction(&mut outer, |_| {
+            write_transaction(&mut inner, |conn| conn.batch_execute("INSERT INTO t VALUES (1)"))
+        });
+        assert!(nested.is_err());
     }
 }
