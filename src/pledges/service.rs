@@ -154,7 +154,6 @@ pub fn create(
         now,
     )?;
     let tier_id = tier.as_ref().map(|t| t.id);
-    move_claim(conn, None, tier_id, now)?;
     let pledge = pledges::insert(
         conn,
         &NewPledge {
@@ -169,7 +168,6 @@ pub fn create(
             updated_at: now.naive_utc(),
         },
     )?;
-    adjust_totals(conn, &campaign, amount_minor, 1, now)?;
     event(conn, &pledge, Some(backer.id.0), None, "pledged", now)?;
     queue::pledge_confirmed(
         conn,
@@ -178,6 +176,10 @@ pub fn create(
         tier.as_ref().map(|t| t.title.as_str()),
         now,
     )?;
+    // Last, because they lock rows every pledge to this tier and campaign updates: the locks
+    // are then held only until the commit that follows.
+    move_claim(conn, None, tier_id, now)?;
+    adjust_totals(conn, &campaign, amount_minor, 1, now)?;
     Ok((campaign, pledge))
 }
 
