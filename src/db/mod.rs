@@ -49,21 +49,41 @@ where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
+    transaction(conn, "BEGIN", f)
+}
+
+/// [`write_transaction`] for a marker whose loss in a crash only makes a client repeat its
+/// request: PostgreSQL may acknowledge its commit before the write-ahead log reaches the disk
+/// (`synchronous_commit = off` for this transaction alone). The log is written in order, so
+/// any later durable commit makes this one durable too; a crash can lose it, never half of
+/// it. SQLite commits it as any other.
+pub fn marker_transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    // One round trip: both statements in one simple query.
+    transaction(conn, "BEGIN; SET LOCAL synchronous_commit TO OFF", f)
+}
+
+fn transaction<T, E, F>(conn: &mut DbConn, pg_begin: &str, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let _turn = matches!(conn, DbConn::Sqlite(_)).then(SqliteWriterTurn::take);
     match conn {
-        DbConn::Pg(_) => conn.transaction(f),
-        DbConn::Sqlite(inner) => {
-            let _turn = SqliteWriterTurn::take();
-            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
-            match f(conn) {
-                Ok(value) => {
-                    <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
-                    Ok(value)
-                }
-                Err(e) => {
-                    <DbConn as Connection>::TransactionManager::rollback_transaction(conn)?;
-                    Err(e)
-                }
-            }
+        DbConn::Pg(inner) => AnsiTransactionManager::begin_transaction_sql(inner, pg_begin)?,
+        DbConn::Sqlite(inner) => AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            <DbConn as Connection>::TransactionManager::rollback_transaction(conn)?;
+            Err(e)
         }
     }
 }

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::AuthUser;
 use crate::config::hex;
-use crate::db::{DbConn, idempotency, write_transaction};
+use crate::db::{DbConn, idempotency, marker_transaction, write_transaction};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -56,8 +56,11 @@ enum Begin {
     Replay { status: u16, body: String },
 }
 
+/// Reserves the key. A marker: lost in a crash, it only lets the client's retry run the request
+/// again, which is what a crash before the request's own commit calls for anyway; the request's
+/// durable commit makes it durable too.
 fn begin(conn: &mut DbConn, key: &Key, now: chrono::DateTime<chrono::Utc>) -> Result<Begin, ApiError> {
-    write_transaction(conn, |conn| {
+    marker_transaction(conn, |conn| {
         idempotency::purge(
             conn,
             Some(key.user_id),

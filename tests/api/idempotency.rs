@@ -250,3 +250,40 @@ async fn tiers_and_updates_honour_the_key_too() {
         1
     );
 }
+
+#[derive(diesel::QueryableByName)]
+struct Setting {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    synchronous_commit: String,
+}
+
+fn synchronous_commit(conn: &mut crowdfund::db::DbConn) -> String {
+    use diesel::RunQueryDsl;
+    diesel::sql_query("SHOW synchronous_commit")
+        .get_result::<Setting>(conn)
+        .expect("SHOW")
+        .synchronous_commit
+}
+
+/// On PostgreSQL the key's reservation is committed without waiting for the disk (the
+/// request's own commit, which follows, is durable and makes it durable too); every other
+/// transaction, and the connection afterwards, waits as configured.
+#[test]
+fn only_the_key_reservation_skips_the_wait_for_the_disk() {
+    use crowdfund::db::{DatabaseUrl, Db, marker_transaction, write_transaction};
+    let (_db, url) = crate::helpers::TestDb::create();
+    if !url.starts_with("postgres") {
+        return; // SQLite commits every transaction alike
+    }
+    let db = Db::connect(&DatabaseUrl::parse(&url).unwrap(), 1).unwrap();
+    let mut conn = db.get_blocking().unwrap();
+    let inside = marker_transaction(&mut conn, |c| {
+        Ok::<_, diesel::result::Error>(synchronous_commit(c))
+    });
+    assert_eq!(inside.unwrap(), "off");
+    let inside = write_transaction(&mut conn, |c| {
+        Ok::<_, diesel::result::Error>(synchronous_commit(c))
+    });
+    assert_eq!(inside.unwrap(), "on");
+    assert_eq!(synchronous_commit(&mut conn), "on");
+}
