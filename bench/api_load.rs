@@ -6,6 +6,7 @@
 //!   cargo bench --bench api_load                      # SQLite and PostgreSQL
 //!   cargo bench --bench api_load -- sqlite            # one backend
 //!   BENCH_SECONDS=10 PG_ADMIN_URL=postgres://... cargo bench --bench api_load
+//!   DATABASE_POOL_SIZE=16 cargo bench --bench api_load    # the server's pool (default: its own)
 //!
 //! For each backend: starts the release binary on a fresh database (email worker off, so only the
 //! request path is measured), seeds backers through SQL and signs their access tokens with the
@@ -59,8 +60,13 @@ impl Drop for Server {
 
 fn start_server(database_url: &str, mail_dir: &std::path::Path) -> Server {
     use std::io::{BufRead, BufReader};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_crowdfund"))
-        .env_clear()
+    let mut command = Command::new(env!("CARGO_BIN_EXE_crowdfund"));
+    command.env_clear();
+    // The server's own defaults, unless the pool size is given to compare another.
+    if let Ok(size) = std::env::var("DATABASE_POOL_SIZE") {
+        command.env("DATABASE_POOL_SIZE", size);
+    }
+    let mut child = command
         .env("DATABASE_URL", database_url)
         .env("BIND_ADDR", "127.0.0.1:0")
         .env("JWT_SECRET", JWT_SECRET)
