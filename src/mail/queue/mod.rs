@@ -30,6 +30,9 @@ use crate::db::campaigns::CampaignRow;
 use crate::db::outbox::{self, Backers, ToUser};
 use crate::db::pledges::PledgeRow;
 
+mod creator;
+pub use creator::{Payout, campaign_ending, campaign_launched, campaign_successful};
+
 /// An instant as it appears in a context: RFC 3339, UTC.
 pub fn instant(at: NaiveDateTime) -> String {
     at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -221,14 +224,11 @@ pub fn campaign_failed(conn: &mut DbConn, campaign: &CampaignRow, now: DateTime<
         outcome_fields(campaign),
         now,
     )?;
-    let context = with(campaign, outcome_fields(campaign));
-    let subject = format!("campaign:{}", campaign.id);
-    to_user(
+    creator::to_creator(
         conn,
         Template::CreatorCampaignFailed,
-        campaign.owner_id,
-        &subject,
-        &context,
+        campaign,
+        outcome_fields(campaign),
         now,
     )
 }
@@ -327,77 +327,4 @@ pub fn campaign_update(
         now.naive_utc(),
     )
     .map(drop)
-}
-
-fn to_creator(
-    conn: &mut DbConn,
-    template: Template,
-    campaign: &CampaignRow,
-    extra: Value,
-    now: DateTime<Utc>,
-) -> QueryResult<()> {
-    let context = with(campaign, extra);
-    let subject = format!("campaign:{}", campaign.id);
-    to_user(conn, template, campaign.owner_id, &subject, &context, now)
-}
-
-/// `campaign` is the launched row (with its deadline).
-pub fn campaign_launched(conn: &mut DbConn, campaign: &CampaignRow, now: DateTime<Utc>) -> QueryResult<()> {
-    to_creator(
-        conn,
-        Template::CampaignLaunched,
-        campaign,
-        json!({
-            "goal_minor": campaign.goal_minor.unwrap_or_default(),
-            "deadline": campaign.deadline.map(instant),
-        }),
-        now,
-    )
-}
-
-pub fn campaign_ending(conn: &mut DbConn, campaign: &CampaignRow, now: DateTime<Utc>) -> QueryResult<()> {
-    to_creator(
-        conn,
-        Template::CampaignEnding,
-        campaign,
-        json!({
-            "pledged_minor": campaign.pledged_minor,
-            "goal_minor": campaign.goal_minor.unwrap_or_default(),
-            "backer_count": campaign.backer_count,
-            "deadline": campaign.deadline.map(instant),
-        }),
-        now,
-    )
-}
-
-/// The payout figures of a completed campaign.
-pub struct Payout {
-    pub collected_minor: i64,
-    pub collected_pledges: i64,
-    pub dropped_pledges: i64,
-    pub processing_fees_minor: i64,
-    pub platform_fee_minor: i64,
-    pub payout_minor: i64,
-}
-
-pub fn campaign_successful(
-    conn: &mut DbConn,
-    campaign: &CampaignRow,
-    payout: &Payout,
-    now: DateTime<Utc>,
-) -> QueryResult<()> {
-    to_creator(
-        conn,
-        Template::CampaignSuccessful,
-        campaign,
-        json!({
-            "collected_minor": payout.collected_minor,
-            "collected_pledges": payout.collected_pledges,
-            "dropped_pledges": payout.dropped_pledges,
-            "processing_fees_minor": payout.processing_fees_minor,
-            "platform_fee_minor": payout.platform_fee_minor,
-            "payout_minor": payout.payout_minor,
-        }),
-        now,
-    )
 }
