@@ -20,22 +20,26 @@ pub struct AttemptRow {
     pub currency: String,
 }
 
+/// The columns of an [`AttemptRow`], in its order.
+macro_rules! attempt_columns {
+    () => {
+        (
+            charge_attempts::id,
+            charge_attempts::attempt,
+            charge_attempts::idempotency_key,
+            charge_attempts::payment_method,
+            charge_attempts::amount_minor,
+            charge_attempts::currency,
+        )
+    };
+}
+
 /// The pending attempts of these pledges, by pledge id (a pledge has at most one).
 pub fn pending_attempts(conn: &mut DbConn, pledge_ids: &[i64]) -> QueryResult<HashMap<i64, AttemptRow>> {
     let rows: Vec<(i64, AttemptRow)> = charge_attempts::table
         .filter(charge_attempts::pledge_id.eq_any(pledge_ids))
         .filter(charge_attempts::status.eq("pending"))
-        .select((
-            charge_attempts::pledge_id,
-            (
-                charge_attempts::id,
-                charge_attempts::attempt,
-                charge_attempts::idempotency_key,
-                charge_attempts::payment_method,
-                charge_attempts::amount_minor,
-                charge_attempts::currency,
-            ),
-        ))
+        .select((charge_attempts::pledge_id, attempt_columns!()))
         .load(conn)?;
     Ok(rows.into_iter().collect())
 }
@@ -190,53 +194,40 @@ pub struct FoundAttempt {
     pub status: String,
 }
 
-type FoundColumns = (i64, i32, String, String, i64, String, i64, String);
-
-fn found(columns: FoundColumns) -> FoundAttempt {
-    let (id, attempt, idempotency_key, payment_method, amount_minor, currency, pledge_id, status) = columns;
-    FoundAttempt {
-        row: AttemptRow {
-            id,
-            attempt,
-            idempotency_key,
-            payment_method,
-            amount_minor,
-            currency,
-        },
-        pledge_id,
-        status,
-    }
-}
-
-macro_rules! found_columns {
-    () => {
-        (
-            charge_attempts::id,
-            charge_attempts::attempt,
-            charge_attempts::idempotency_key,
-            charge_attempts::payment_method,
-            charge_attempts::amount_minor,
-            charge_attempts::currency,
-            charge_attempts::pledge_id,
-            charge_attempts::status,
-        )
-    };
-}
-
 pub fn by_key(conn: &mut DbConn, key: &str) -> QueryResult<Option<FoundAttempt>> {
     charge_attempts::table
         .filter(charge_attempts::idempotency_key.eq(key))
-        .select(found_columns!())
-        .first::<FoundColumns>(conn)
+        .select((
+            attempt_columns!(),
+            charge_attempts::pledge_id,
+            charge_attempts::status,
+        ))
+        .first::<(AttemptRow, i64, String)>(conn)
         .optional()
-        .map(|o| o.map(found))
+        .map(|o| {
+            o.map(|(row, pledge_id, status)| FoundAttempt {
+                row,
+                pledge_id,
+                status,
+            })
+        })
 }
 
 pub fn by_provider_charge(conn: &mut DbConn, charge_id: &str) -> QueryResult<Option<FoundAttempt>> {
     charge_attempts::table
         .filter(charge_attempts::provider_charge_id.eq(charge_id))
-        .select(found_columns!())
-        .first::<FoundColumns>(conn)
+        .select((
+            attempt_columns!(),
+            charge_attempts::pledge_id,
+            charge_attempts::status,
+        ))
+        .first::<(AttemptRow, i64, String)>(conn)
         .optional()
-        .map(|o| o.map(found))
+        .map(|o| {
+            o.map(|(row, pledge_id, status)| FoundAttempt {
+                row,
+                pledge_id,
+                status,
+            })
+        })
 }
