@@ -2,6 +2,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConn;
+use super::prepared::PreparedDsl;
 use super::schema::{campaigns, users};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -180,7 +181,11 @@ pub fn adjust_totals(
         campaigns::updated_at.eq(now),
     );
     let updated = if amount >= 0 {
-        diesel::update(live).set(changes).execute(conn)?
+        diesel::update(live)
+            .set(changes)
+            .returning(campaigns::id)
+            .prepared()
+            .affected(conn)?
     } else {
         diesel::update(
             live.filter(
@@ -191,7 +196,9 @@ pub fn adjust_totals(
             ),
         )
         .set(changes)
-        .execute(conn)?
+        .returning(campaigns::id)
+        .prepared()
+        .affected(conn)?
     };
     Ok(updated == 1)
 }

@@ -2,6 +2,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConn;
+use super::prepared::PreparedDsl;
 use super::schema::idempotency_keys;
 
 #[derive(Debug, Clone, Queryable)]
@@ -67,7 +68,9 @@ pub fn complete(conn: &mut DbConn, user_id: i64, key: &str, status: i32, body: &
             idempotency_keys::response_status.eq(Some(status)),
             idempotency_keys::response_body.eq(Some(body)),
         ))
-        .execute(conn)
+        .returning(idempotency_keys::user_id)
+        .prepared()
+        .affected(conn)
 }
 
 pub fn delete(conn: &mut DbConn, user_id: i64, key: &str) -> QueryResult<usize> {

@@ -16,6 +16,7 @@ mod migrations;
 pub mod outbox;
 pub mod pledges;
 mod pool;
+pub mod prepared;
 pub mod refresh_tokens;
 pub mod schema;
 pub mod settlement;

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 
 use super::DbConn;
+use super::prepared::PreparedDsl;
 use super::schema::email_outbox;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -35,6 +36,14 @@ pub struct ToUser {
     pub context: String,
 }
 
+/// A row [`queue_for_users`] inserted.
+#[derive(QueryableByName)]
+struct Queued {
+    #[diesel(sql_type = BigInt)]
+    #[allow(dead_code)]
+    id: i64,
+}
+
 /// Queues emails of one template to users in one statement, whatever their number; each
 /// address and name is read from `users` in the same statement. Returns how many were queued
 /// (an email already queued once under its subject is not queued again).
@@ -56,7 +65,8 @@ pub fn queue_for_users(
              (template, recipient, recipient_name, subject_id, context, next_attempt_at, created_at) \
              SELECT ?, u.email, u.display_name, v.subject_id, v.context, ?, ? FROM v, users u \
              WHERE u.id = v.user_id \
-             ON CONFLICT (template, recipient, subject_id) DO NOTHING"
+             ON CONFLICT (template, recipient, subject_id) DO NOTHING \
+             RETURNING id"
         ),
     );
     super::on_backend!(conn, |c| {
@@ -67,11 +77,17 @@ pub fn queue_for_users(
                 .bind::<Text, _>(&email.subject_id)
                 .bind::<Text, _>(&email.context);
         }
-        query
+        let query = query
             .bind::<Text, _>(template)
             .bind::<Timestamp, _>(now)
-            .bind::<Timestamp, _>(now)
-            .execute(c)
+            .bind::<Timestamp, _>(now);
+        // One email (a pledge's confirmation) is the shape every request sends: keep it
+        // prepared. Longer lists have as many shapes as lengths, and are sent by batch work.
+        if emails.len() == 1 {
+            query.prepared().load::<Queued>(c).map(|rows| rows.len())
+        } else {
+            query.load::<Queued>(c).map(|rows| rows.len())
+        }
     })
 }
 

@@ -2,6 +2,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConn;
+use super::prepared::PreparedDsl;
 use super::schema::{pledge_events, pledges, reward_tiers, users};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -61,6 +62,7 @@ pub fn insert(conn: &mut DbConn, new: &NewPledge<'_>) -> QueryResult<PledgeRow> 
     diesel::insert_into(pledges::table)
         .values(new)
         .returning(pledges::all_columns)
+        .prepared()
         .get_result(conn)
 }
 
@@ -69,6 +71,7 @@ pub fn append_event(conn: &mut DbConn, event: &NewPledgeEvent<'_>) -> QueryResul
     diesel::insert_into(pledge_events::table)
         .values(event)
         .returning(pledge_events::id)
+        .prepared()
         .get_result(conn)
 }
 

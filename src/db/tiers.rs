@@ -2,6 +2,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConn;
+use super::prepared::PreparedDsl;
 use super::schema::reward_tiers;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -125,7 +126,9 @@ pub fn claim(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<bool
         reward_tiers::claimed.eq(reward_tiers::claimed + 1),
         reward_tiers::updated_at.eq(now),
     ))
-    .execute(conn)?;
+    .returning(reward_tiers::id)
+    .prepared()
+    .affected(conn)?;
     Ok(updated == 1)
 }
 
@@ -136,7 +139,9 @@ pub fn release(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<()
             reward_tiers::claimed.eq(reward_tiers::claimed - 1),
             reward_tiers::updated_at.eq(now),
         ))
-        .execute(conn)?;
+        .returning(reward_tiers::id)
+        .prepared()
+        .affected(conn)?;
     Ok(())
 }
 

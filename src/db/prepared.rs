@@ -1,0 +1,149 @@
+//! Keeping the prepared statement of a write that runs on every request.
+//!
+//! diesel caches the prepared statement of most queries, but never of an `UPDATE`, of an
+//! `INSERT` with optional values or of `sql_query`: their SQL may take many shapes, and an
+//! unbounded set of shapes would grow the cache without limit. Uncached, each execution is
+//! parsed and planned again. On the pledge path that was about 0.8 ms of PostgreSQL's 1.9 ms of
+//! statement time per pledge (bench/RESULTS.md).
+//!
+//! [`Prepared`] marks one such query as cacheable. The cache then keys it by its SQL text and
+//! bind types, so a query whose text varies (an optional value rendered as `DEFAULT`) is
+//! still right, one entry per shape. Only wrap queries whose shapes are few and fixed in code:
+//! never a multi-row insert or anything whose SQL grows with the input.
+//!
+//! The mark holds only where diesel hands the query over by value, which it does to load rows
+//! (`load`, `get_result`) but not to `execute`: that passes a reference, whose cacheability is
+//! worked out again from the wrapped query, and the mark is lost. A prepared write therefore
+//! returns a column (`RETURNING id`) and is run with `load`, `get_result` or [`Prepared::affected`].
+
+use diesel::backend::Backend;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::query_dsl::LoadQuery;
+use diesel::{QueryResult, RunQueryDsl};
+
+use super::DbConn;
+
+/// A query whose prepared statement the connection keeps (see the module docs).
+#[derive(Debug, Clone, Copy)]
+pub struct Prepared<Q>(Q);
+
+/// `.prepared()` on a query with few, fixed SQL shapes.
+pub trait PreparedDsl: Sized {
+    fn prepared(self) -> Prepared<Self> {
+        Prepared(self)
+    }
+}
+
+impl<Q> PreparedDsl for Q {}
+
+impl<Q> Prepared<Q> {
+    /// Runs a write that returns one `BIGINT` per row it changed (`RETURNING id`); returns how
+    /// many it changed, as `execute` would.
+    pub fn affected<'q>(self, conn: &mut DbConn) -> QueryResult<usize>
+    where
+        Self: LoadQuery<'q, DbConn, i64>,
+    {
+        Ok(self.load::<i64>(conn)?.len())
+    }
+}
+
+impl<Q, DB> QueryFragment<DB> for Prepared<Q>
+where
+    Q: QueryFragment<DB>,
+    DB: Backend,
+{
+    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        self.0.walk_ast(pass)
+    }
+
+    fn is_safe_to_cache_prepared(&self, _backend: &DB) -> QueryResult<bool> {
+        Ok(true)
+    }
+}
+
+/// No static id: the cache keys the statement by its SQL text, which covers every shape.
+impl<Q> QueryId for Prepared<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: Query> Query for Prepared<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q, Conn> RunQueryDsl<Conn> for Prepared<Q> {}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use diesel::connection::{Connection, Instrumentation, InstrumentationEvent, SimpleConnection};
+    use diesel::prelude::*;
+    use diesel::sqlite::SqliteConnection;
+
+    use super::PreparedDsl;
+    use crate::db::DbConn;
+
+    diesel::table! {
+        counters (id) {
+            id -> BigInt,
+            n -> BigInt,
+        }
+    }
+
+    /// Records the SQL of each statement the connection adds to its cache.
+    struct Cached(Arc<Mutex<Vec<String>>>);
+
+    impl Instrumentation for Cached {
+        fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+            if let InstrumentationEvent::CacheQuery { sql, .. } = event {
+                self.0.lock().expect("lock").push(sql.to_owned());
+            }
+        }
+    }
+
+    fn connection() -> (DbConn, Arc<Mutex<Vec<String>>>) {
+        let mut conn = SqliteConnection::establish(":memory:").expect("in-memory SQLite");
+        conn.batch_execute("CREATE TABLE counters (id INTEGER PRIMARY KEY, n BIGINT NOT NULL); INSERT INTO counters VALUES (1, 0);")
+            .expect("schema");
+        let cached = Arc::new(Mutex::new(Vec::new()));
+        conn.set_instrumentation(Cached(cached.clone()));
+        (DbConn::Sqlite(conn), cached)
+    }
+
+    fn bump(conn: &mut DbConn, prepared: bool) -> usize {
+        let update = diesel::update(counters::table.find(1)).set(counters::n.eq(counters::n + 1));
+        if prepared {
+            update
+                .returning(counters::id)
+                .prepared()
+                .affected(conn)
+                .expect("update")
+        } else {
+            update.execute(conn).expect("update")
+        }
+    }
+
+    #[test]
+    fn a_prepared_update_is_cached_once_and_reused() {
+        let (mut conn, cached) = connection();
+        for _ in 0..3 {
+            assert_eq!(bump(&mut conn, true), 1);
+        }
+        let cached = cached.lock().expect("lock");
+        assert_eq!(cached.len(), 1, "cached: {cached:?}");
+        assert!(cached[0].starts_with("UPDATE"), "cached: {cached:?}");
+        drop(cached);
+        let n: i64 = counters::table.select(counters::n).first(&mut conn).expect("n");
+        assert_eq!(n, 3);
+    }
+
+    #[test]
+    fn diesel_alone_does_not_cache_an_update() {
+        let (mut conn, cached) = connection();
+        for _ in 0..3 {
+            assert_eq!(bump(&mut conn, false), 1);
+        }
+        assert!(cached.lock().expect("lock").is_empty());
+    }
+}
