@@ -154,6 +154,14 @@ pub fn create(
         now,
     )?;
     let tier_id = tier.as_ref().map(|t| t.id);
+    // The tier and campaign rows every pledge updates, before the pledge's insert: its foreign
+    // keys lock those rows (FOR KEY SHARE on PostgreSQL), and a transaction that already holds
+    // their update locks checks them for free. The other order has concurrent pledges share
+    // those locks in multixacts on rows that are then updated, which PostgreSQL resolves slowly:
+    // a campaign that had taken thousands of concurrent pledges stayed several times slower for every later
+    // pledge (bench/RESULTS.md).
+    move_claim(conn, None, tier_id, now)?;
+    adjust_totals(conn, &campaign, amount_minor, 1, now)?;
     let pledge = pledges::insert(
         conn,
         &NewPledge {
@@ -176,10 +184,6 @@ pub fn create(
         tier.as_ref().map(|t| t.title.as_str()),
         now,
     )?;
-    // Last, because they lock rows every pledge to this tier and campaign updates: the locks
-    // are then held only until the commit that follows.
-    move_claim(conn, None, tier_id, now)?;
-    adjust_totals(conn, &campaign, amount_minor, 1, now)?;
     Ok((campaign, pledge))
 }
 
