@@ -66,6 +66,11 @@ pub trait PaymentProvider: Send + Sync {
     /// Saves `token` (what the web app got from the provider) for off-session charges of
     /// `backer_id`'s pledge.
     fn save_payment_method(&self, backer_id: i64, token: &str) -> Result<SavedMethod, SaveError>;
+    /// Whether [`PaymentProvider::save_payment_method`] answers without I/O (no network, no
+    /// database), so that a request may call it in place instead of on the blocking pool.
+    fn saves_without_io(&self) -> bool {
+        false
+    }
     /// Errors are transport or provider failures: the outcome is unknown and the same key
     /// must be replayed later.
     fn charge(&self, request: &ChargeRequest<'_>) -> anyhow::Result<ChargeOutcome>;
