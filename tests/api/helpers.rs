@@ -35,8 +35,17 @@ impl TestDb {
                 diesel::sql_query(format!("CREATE DATABASE {name}"))
                     .execute(&mut conn)
                     .expect("create test database");
-                let (base, _) = admin_url.rsplit_once('/').expect("URL with a database path");
-                let url = format!("{base}/{name}");
+                // The test database takes the admin URL's place, keeping its parameters
+                // (`?sslmode=disable`).
+                let (path, query) = admin_url
+                    .split_once('?')
+                    .map_or((admin_url.as_str(), ""), |(path, query)| (path, query));
+                let (base, _) = path.rsplit_once('/').expect("URL with a database path");
+                let url = if query.is_empty() {
+                    format!("{base}/{name}")
+                } else {
+                    format!("{base}/{name}?{query}")
+                };
                 (Self::Postgres { admin_url, name }, url)
             }
             None => {
