@@ -13,9 +13,11 @@
 //! server's secret (argon2 registrations would dominate the run otherwise), then measures for
 //! `BENCH_SECONDS` each (default 8):
 //!
-//! - **raw database**: the statements of one pledge, in one transaction, sent by N threads over
-//!   the same driver (diesel) the server uses: what the database can do without HTTP, JSON,
-//!   authentication and validation;
+//! - **raw database**: the statements of one pledge with an `Idempotency-Key`, in the server's
+//!   order and transactions, each a prepared statement as the server's are: on PostgreSQL by
+//!   pgbench (`-M prepared`, N connections; `PGBENCH` names the binary), on SQLite by N threads
+//!   over diesel taking turns to write, as the server's writers do. What the database can do
+//!   without HTTP, JSON, authentication and validation;
 //! - **pledge API**: `POST /campaigns/{id}/pledges` by N clients, distinct backers, each with
 //!   its own `Idempotency-Key`; and the same on one limited tier (**hot tier**);
 //! - `p99` at **half of the peak** pledge rate (requests paced open-loop);
@@ -263,120 +265,184 @@ where
     total
 }
 
+/// The answer the server stores under the key, as long as the real one (the pledge's JSON).
+const ANSWER_TAIL: &str = r#","campaign_id":1,"backer_id":2,"tier_id":1,"amount":"10.00","shipping_fee":"0.00","currency":"USD","shipping_country":null,"status":"active","payment_method":"pm_card_visa","created_at":"2026-11-22T19:00:00Z","updated_at":"2026-11-22T19:00:00Z","canceled_at":null,"released_at":null,"collected_at":null,"errored_at":null,"dropped_at":null,"refunded_at":null}"#;
+
+const KEY_HASH: &str = "a3f1c9e2b7d4a3f1c9e2b7d4a3f1c9e2b7d4a3f1c9e2b7d4a3f1c9e2b7d4a3f1";
+
+/// The statements of one pledge with an `Idempotency-Key`, in the server's order
+/// (tests/api/costs.rs counts 16): the key's reservation (BEGIN, purge, lookup, reserve,
+/// COMMIT), then the pledge (BEGIN, campaign, existing pledge, tier, claim, totals, insert,
+/// event, confirmation email, stored answer, COMMIT). Parameters are named: `:backer`, `:key`,
+/// `:campaign`, `:tier`, `:pledge` (the id the insert returns) and `:answer`.
+const PLEDGE_STATEMENTS: [&str; 12] = [
+    "DELETE FROM idempotency_keys WHERE user_id = :backer AND created_at < '2026-01-01 00:00:00'",
+    "SELECT * FROM idempotency_keys WHERE user_id = :backer AND idempotency_key = :key",
+    "INSERT INTO idempotency_keys (user_id, idempotency_key, request_hash, created_at) \
+     VALUES (:backer, :key, :hash, CURRENT_TIMESTAMP)",
+    // COMMIT, BEGIN
+    "SELECT * FROM campaigns WHERE id = :campaign",
+    "SELECT * FROM pledges WHERE campaign_id = :campaign AND backer_id = :backer AND status = 'active' LIMIT 1",
+    "SELECT * FROM reward_tiers WHERE id = :tier",
+    "UPDATE reward_tiers SET claimed = claimed + 1, updated_at = CURRENT_TIMESTAMP \
+     WHERE id = :tier AND (quantity IS NULL OR claimed < quantity) RETURNING id",
+    "UPDATE campaigns SET pledged_minor = pledged_minor + 1000, backer_count = backer_count + 1, \
+     updated_at = CURRENT_TIMESTAMP WHERE id = :campaign AND status = 'live' RETURNING id",
+    "INSERT INTO pledges (campaign_id, backer_id, tier_id, amount_minor, shipping_fee_minor, status, \
+     payment_method, created_at, updated_at) VALUES (:campaign, :backer, :tier, 1000, 0, 'active', \
+     'pm_card_visa', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) RETURNING id",
+    "INSERT INTO pledge_events (pledge_id, actor_id, from_status, to_status, reason, amount_minor, \
+     tier_id, created_at) VALUES (:pledge, :backer, NULL, 'active', 'pledged', 1000, :tier, CURRENT_TIMESTAMP)",
+    "INSERT INTO email_outbox (template, recipient, recipient_name, subject_id, context, \
+     next_attempt_at, created_at) SELECT 'pledge_confirmed', u.email, u.display_name, 'pledge:' || CAST(:pledge AS TEXT), \
+     '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM users u WHERE u.id = :backer \
+     ON CONFLICT (template, recipient, subject_id) DO NOTHING RETURNING id",
+    "UPDATE idempotency_keys SET response_status = 201, response_body = :answer \
+     WHERE user_id = :backer AND idempotency_key = :key RETURNING user_id",
+];
+
+/// The statements for pgbench (`-M prepared`): backers are counted per client without a round
+/// trip; the id the insert returns is kept with `\gset`; the answer is built in SQL. The
+/// reservation's `SET LOCAL` is a statement of its own (the server sends it with `BEGIN` in one
+/// round trip, which prepared mode does not allow): one round trip more than the server's 16.
+fn pgbench_script(campaign: i64, tier: i64, clients: usize, first_backer: usize) -> String {
+    let mut script = format!("\\set n :n + 1\n\\set backer {first_backer} + :n * {clients} + :client_id\n");
+    // pgbench would take `:null` in the literal for a variable.
+    let tail = ANSWER_TAIL.replace("\":null", "\": null");
+    let answer = format!("'{{\"id\":' || CAST(:id AS TEXT) || '{tail}'");
+    let mut lines = vec![
+        "BEGIN;".to_owned(),
+        "SET LOCAL synchronous_commit TO OFF;".to_owned(),
+    ];
+    for (i, statement) in PLEDGE_STATEMENTS.iter().enumerate() {
+        if i == 3 {
+            lines.push("COMMIT;".into());
+            lines.push("BEGIN;".into());
+        }
+        let mut sql = statement
+            .replace(":key", "'raw-' || CAST(:backer AS TEXT)")
+            .replace(":hash", &format!("'{KEY_HASH}'"))
+            .replace(":campaign", &campaign.to_string())
+            .replace(":tier", &tier.to_string())
+            .replace(":answer", &answer)
+            .replace(":pledge", ":id");
+        if sql.starts_with("INSERT INTO pledges ") {
+            sql.push_str(" \\gset");
+        }
+        lines.push(if sql.ends_with("\\gset") {
+            sql
+        } else {
+            format!("{sql};")
+        });
+    }
+    lines.push("COMMIT;".into());
+    script.push_str(&lines.join("\n"));
+    script.push('\n');
+    script
+}
 #[derive(diesel::QueryableByName)]
 struct Id {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     id: i64,
 }
 
-/// The statements one pledge with an `Idempotency-Key` sends, as the server sends them
-/// (tests/api/costs.rs counts 16): the key's reservation (BEGIN, purge, lookup, reserve, COMMIT),
-/// then the pledge (BEGIN, campaign, existing pledge, tier, claim, insert, totals, event,
-/// confirmation email, stored answer, COMMIT).
-fn raw_pledge(conn: &mut DbConn, postgres: bool, campaign: i64, tier: i64, backer: i64) {
-    let begin = if postgres { "BEGIN" } else { "BEGIN IMMEDIATE" };
-    // The reservation is a marker: on PostgreSQL its commit does not wait for the disk.
-    let begin_marker = if postgres {
-        "BEGIN; SET LOCAL synchronous_commit TO OFF"
-    } else {
-        "BEGIN IMMEDIATE"
-    };
+/// A row whose columns are not read: the raw loop measures the database, not decoding.
+#[derive(diesel::QueryableByName)]
+struct Unread {}
+
+/// One of [`PLEDGE_STATEMENTS`] on SQLite: its named parameters become `?` binds, and it runs as
+/// a prepared statement the connection keeps, as the server's do. Returns the id an insert of
+/// a pledge returns.
+fn run_sqlite(
+    conn: &mut DbConn,
+    statement: &str,
+    backer: i64,
+    campaign: i64,
+    tier: i64,
+    pledge: i64,
+) -> Option<i64> {
+    use crowdfund::db::prepared::PreparedDsl;
+    use diesel::sql_types::{BigInt, Text};
     let key = format!("raw-{backer}");
-    // One round trip, as the server sends it (a simple query may hold two statements).
-    diesel::connection::SimpleConnection::batch_execute(conn, begin_marker)
-        .unwrap_or_else(|e| panic!("{begin_marker}: {e}"));
-    exec(
-        conn,
-        &format!(
-            "DELETE FROM idempotency_keys WHERE user_id = {backer} AND created_at < '2026-01-01 00:00:00'"
-        ),
-    );
-    exec(
-        conn,
-        &format!("SELECT * FROM idempotency_keys WHERE user_id = {backer} AND idempotency_key = '{key}'"),
-    );
-    exec(
-        conn,
-        &format!(
-            "INSERT INTO idempotency_keys (user_id, idempotency_key, request_hash, created_at) \
-             VALUES ({backer}, '{key}', 'a3f1c9e2b7d4a3f1c9e2b7d4a3f1c9e2b7d4a3f1c9e2b7d4a3f1c9e2b7d4a3f1', CURRENT_TIMESTAMP)"
-        ),
-    );
-    exec(conn, "COMMIT");
-    exec(conn, begin);
-    exec(conn, &format!("SELECT * FROM campaigns WHERE id = {campaign}"));
-    exec(
-        conn,
-        &format!(
-            "SELECT * FROM pledges WHERE campaign_id = {campaign} AND backer_id = {backer} AND status = 'active' LIMIT 1"
-        ),
-    );
-    exec(conn, &format!("SELECT * FROM reward_tiers WHERE id = {tier}"));
-    exec(
-        conn,
-        &format!(
-            "UPDATE reward_tiers SET claimed = claimed + 1, updated_at = CURRENT_TIMESTAMP \
-             WHERE id = {tier} AND (quantity IS NULL OR claimed < quantity)"
-        ),
-    );
-    let pledge: Id = diesel::sql_query(format!(
-        "INSERT INTO pledges (campaign_id, backer_id, tier_id, amount_minor, shipping_fee_minor, status, payment_method, \
-         created_at, updated_at) VALUES ({campaign}, {backer}, {tier}, 1000, 0, 'active', 'pm_card_visa', \
-         CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) RETURNING id"
-    ))
-    .get_result(conn)
-    .expect("insert pledge");
-    exec(
-        conn,
-        &format!(
-            "UPDATE campaigns SET pledged_minor = pledged_minor + 1000, backer_count = backer_count + 1, \
-             updated_at = CURRENT_TIMESTAMP WHERE id = {campaign} AND status = 'live'"
-        ),
-    );
-    exec(
-        conn,
-        &format!(
-            "INSERT INTO pledge_events (pledge_id, actor_id, from_status, to_status, reason, amount_minor, tier_id, created_at) \
-             VALUES ({}, {backer}, NULL, 'active', 'pledged', 1000, {tier}, CURRENT_TIMESTAMP)",
-            pledge.id
-        ),
-    );
-    exec(
-        conn,
-        &format!(
-            "INSERT INTO email_outbox (template, recipient, recipient_name, subject_id, context, next_attempt_at, created_at) \
-             SELECT 'pledge_confirmed', u.email, u.display_name, 'pledge:{}', '{{}}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP \
-             FROM users u WHERE u.id = {backer} ON CONFLICT (template, recipient, subject_id) DO NOTHING",
-            pledge.id
-        ),
-    );
-    let answer = format!(
-        "{{\"id\":{},\"campaign_id\":{campaign},\"backer_id\":{backer},\"tier_id\":{tier},\"amount\":\"10.00\",\"shipping_fee\":\"0.00\",\"currency\":\"USD\",\"shipping_country\":null,\"status\":\"active\",\"payment_method\":\"pm_card_visa\",\"created_at\":\"2026-11-22T19:00:00Z\",\"updated_at\":\"2026-11-22T19:00:00Z\",\"canceled_at\":null,\"released_at\":null,\"collected_at\":null,\"errored_at\":null,\"dropped_at\":null,\"refunded_at\":null}}",
-        pledge.id
-    );
-    exec(
-        conn,
-        &format!(
-            "UPDATE idempotency_keys SET response_status = 201, response_body = '{answer}' \
-             WHERE user_id = {backer} AND idempotency_key = '{key}'"
-        ),
-    );
-    exec(conn, "COMMIT");
+    let answer = format!("{{\"id\":{pledge}{ANSWER_TAIL}");
+    let mut sql = String::with_capacity(statement.len());
+    let mut names = Vec::new();
+    let mut rest = statement;
+    while let Some(at) = rest.find(':') {
+        sql.push_str(&rest[..at]);
+        let name: String = rest[at + 1..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        rest = &rest[at + 1 + name.len()..];
+        if name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            sql.push('?');
+            names.push(name);
+        } else {
+            // A colon in a literal, as in a time of day.
+            sql.push(':');
+            sql.push_str(&name);
+        }
+    }
+    sql.push_str(rest);
+    let mut query = diesel::sql_query(sql).into_boxed();
+    for name in &names {
+        query = match name.as_str() {
+            "backer" => query.bind::<BigInt, _>(backer),
+            "campaign" => query.bind::<BigInt, _>(campaign),
+            "tier" => query.bind::<BigInt, _>(tier),
+            "pledge" => query.bind::<BigInt, _>(pledge),
+            "key" => query.bind::<Text, _>(key.clone()),
+            "hash" => query.bind::<Text, _>(KEY_HASH),
+            "answer" => query.bind::<Text, _>(answer.clone()),
+            other => panic!("unknown parameter :{other}"),
+        };
+    }
+    if statement.starts_with("INSERT INTO pledges ") {
+        let row: Id = query
+            .prepared()
+            .get_result(conn)
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+        Some(row.id)
+    } else {
+        query
+            .prepared()
+            .load::<Unread>(conn)
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+        None
+    }
 }
 
-fn raw_rate(
+/// One pledge's statements on SQLite, in the server's two transactions.
+fn raw_sqlite_pledge(conn: &mut DbConn, campaign: i64, tier: i64, backer: i64) {
+    use diesel::connection::SimpleConnection;
+    let mut pledge = 0;
+    conn.batch_execute("BEGIN IMMEDIATE").expect("BEGIN");
+    for (i, statement) in PLEDGE_STATEMENTS.iter().enumerate() {
+        if i == 3 {
+            conn.batch_execute("COMMIT").expect("COMMIT");
+            conn.batch_execute("BEGIN IMMEDIATE").expect("BEGIN");
+        }
+        if let Some(id) = run_sqlite(conn, statement, backer, campaign, tier, pledge) {
+            pledge = id;
+        }
+    }
+    conn.batch_execute("COMMIT").expect("COMMIT");
+}
+
+/// SQLite's rate for the pledge's statements from `threads` threads. SQLite has one writer at a
+/// time; left to its busy handler, several threads starve one another past the busy timeout,
+/// so the threads take turns in the process, as the server's writers do.
+fn raw_sqlite_rate(
     db: &Db,
-    postgres: bool,
     threads: usize,
     campaign: i64,
     tier: i64,
     first_backer: usize,
     duration: Duration,
-) -> (f64, usize) {
+) -> f64 {
     let next = Arc::new(AtomicUsize::new(first_backer));
     let stop = Arc::new(AtomicBool::new(false));
-    // SQLite has one writer at a time; left to its busy handler, several threads starve one
-    // another past the busy timeout. Taking turns in the process measures what the file can do.
     let writer = Arc::new(std::sync::Mutex::new(()));
     let start = Instant::now();
     let handles: Vec<_> = (0..threads)
@@ -387,8 +453,8 @@ fn raw_rate(
                 let mut done = 0usize;
                 while !stop.load(Ordering::Relaxed) {
                     let backer = next.fetch_add(1, Ordering::Relaxed) as i64;
-                    let _turn = (!postgres).then(|| writer.lock().unwrap_or_else(|e| e.into_inner()));
-                    raw_pledge(&mut conn, postgres, campaign, tier, backer);
+                    let _turn = writer.lock().unwrap_or_else(|e| e.into_inner());
+                    raw_sqlite_pledge(&mut conn, campaign, tier, backer);
                     done += 1;
                 }
                 done
@@ -398,17 +464,76 @@ fn raw_rate(
     std::thread::sleep(duration);
     stop.store(true, Ordering::Relaxed);
     let done: usize = handles.into_iter().map(|h| h.join().expect("thread")).sum();
-    (
-        done as f64 / start.elapsed().as_secs_f64(),
-        next.load(Ordering::Relaxed),
-    )
+    done as f64 / start.elapsed().as_secs_f64()
+}
+
+/// pgbench, from `PGBENCH`, the `PATH`, or PostgreSQL's own directory on Debian.
+fn pgbench() -> String {
+    if let Ok(path) = std::env::var("PGBENCH") {
+        return path;
+    }
+    let on_path = Command::new("pgbench")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if on_path {
+        return "pgbench".into();
+    }
+    let mut installed: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|entry| entry.path().join("bin/pgbench"))
+        .filter(|path| path.exists())
+        .collect();
+    installed.sort();
+    installed
+        .pop()
+        .map(|path| path.display().to_string())
+        .expect("pgbench not found: install PostgreSQL's client tools or set PGBENCH")
+}
+
+/// PostgreSQL's rate for the pledge's statements: pgbench with `clients` connections, each
+/// statement prepared once per connection.
+fn raw_pg_rate(
+    url: &str,
+    dir: &std::path::Path,
+    clients: usize,
+    campaign: i64,
+    tier: i64,
+    first_backer: usize,
+    duration: Duration,
+) -> f64 {
+    let script = dir.join(format!("pledge-{clients}.sql"));
+    std::fs::write(&script, pgbench_script(campaign, tier, clients, first_backer)).expect("script");
+    let output = Command::new(pgbench())
+        .args(["-n", "-M", "prepared", "-D", "n=0"])
+        .args(["-c", &clients.to_string(), "-j", &clients.min(2).to_string()])
+        .args(["-T", &duration.as_secs().max(1).to_string()])
+        .arg("-f")
+        .arg(&script)
+        .arg(url)
+        .output()
+        .expect("run pgbench");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("number of failed transactions: 0 "),
+        "pgbench failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("tps = "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|tps| tps.parse().ok())
+        .expect("pgbench reports tps")
 }
 
 struct Backend {
     name: &'static str,
     url: String,
     postgres: bool,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     admin: Option<(String, String)>,
 }
 
@@ -445,7 +570,7 @@ fn backend(name: &str) -> Backend {
             name: "postgres",
             url: format!("{base}/{db}"),
             postgres: true,
-            _dir: dir,
+            dir,
             admin: Some((admin, db)),
         }
     } else {
@@ -454,7 +579,7 @@ fn backend(name: &str) -> Backend {
             name: "sqlite",
             url,
             postgres: false,
-            _dir: dir,
+            dir,
             admin: None,
         }
     }
@@ -468,19 +593,18 @@ async fn bench(name: &str, rows: &mut Vec<String>) {
     seed_users(&db, backend.postgres);
     let keys = JwtKeys::new(JWT_SECRET.as_bytes(), 3600);
     let creator = token(&keys, 1);
-    let (campaign, open_tier, hot_tier) = campaign(&server, &creator).await;
     let tokens: Arc<Vec<String>> = Arc::new((0..=BACKERS + 1).map(|u| token(&keys, u as i64)).collect());
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()
         .expect("client");
-    let url = Arc::new(format!("{}/api/v1/campaigns/{campaign}/pledges", server.base));
     let duration = seconds();
     // Backers are handed out in order, never twice: 2.. for the API, then for the raw runs.
     let backer = Arc::new(AtomicUsize::new(2));
 
-    let pledge = |tier: i64| {
-        let (client, url, tokens, backer) = (client.clone(), url.clone(), tokens.clone(), backer.clone());
+    let pledge = |campaign: i64, tier: i64| {
+        let url = Arc::new(format!("{}/api/v1/campaigns/{campaign}/pledges", server.base));
+        let (client, tokens, backer) = (client.clone(), tokens.clone(), backer.clone());
         move |_n: usize| {
             let (client, url, tokens) = (client.clone(), url.clone(), tokens.clone());
             let b = backer.fetch_add(1, Ordering::Relaxed);
@@ -497,10 +621,15 @@ async fn bench(name: &str, rows: &mut Vec<String>) {
         }
     };
 
+    // Every measurement pledges to a campaign of its own, so that none inherits the rows and
+    // dead row versions an earlier one left (this database may not vacuum meanwhile).
     let mut peak = 0.0f64;
     for clients in [1usize, 4, 16] {
-        let mut api = drive(clients, duration, None, pledge(open_tier)).await;
-        let mut hot = drive(clients, duration, None, pledge(hot_tier)).await;
+        let (campaign, open_tier, _) = campaign(&server, &creator).await;
+        let mut api = drive(clients, duration, None, pledge(campaign, open_tier)).await;
+        let (campaign, _, hot_tier) = self::campaign(&server, &creator).await;
+        let mut hot = drive(clients, duration, None, pledge(campaign, hot_tier)).await;
+        let (campaign, open_tier, _) = self::campaign(&server, &creator).await;
         // The raw runs take backers from ranges the API never reaches.
         let raw_start = BACKERS + 1
             - 60_000
@@ -509,15 +638,19 @@ async fn bench(name: &str, rows: &mut Vec<String>) {
                     4 => 2,
                     _ => 1,
                 };
-        let (raw, _) = raw_rate(
-            &db,
-            backend.postgres,
-            clients,
-            campaign,
-            open_tier,
-            raw_start,
-            duration,
-        );
+        let raw = if backend.postgres {
+            raw_pg_rate(
+                &backend.url,
+                backend.dir.path(),
+                clients,
+                campaign,
+                open_tier,
+                raw_start,
+                duration,
+            )
+        } else {
+            raw_sqlite_rate(&db, clients, campaign, open_tier, raw_start, duration)
+        };
         assert!(
             backer.load(Ordering::Relaxed) < BACKERS + 1 - 180_000,
             "the API used up its backers"
@@ -537,7 +670,8 @@ async fn bench(name: &str, rows: &mut Vec<String>) {
     }
 
     // p99 at half of the peak pledge rate, paced.
-    let mut half = drive(16, duration, Some(peak / 2.0), pledge(open_tier)).await;
+    let (campaign, open_tier, _) = campaign(&server, &creator).await;
+    let mut half = drive(16, duration, Some(peak / 2.0), pledge(campaign, open_tier)).await;
     let get_url = Arc::new(format!("{}/api/v1/campaigns/{campaign}", server.base));
     let list_url = Arc::new(format!("{}/api/v1/campaigns?limit=20", server.base));
     let getter = |url: Arc<String>| {
