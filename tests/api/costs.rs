@@ -59,3 +59,65 @@ async fn one_pledge_costs_a_fixed_number_of_statements() {
     // + BEGIN; purge; lookup; reserve; COMMIT, and the stored answer in the pledge transaction.
     assert_eq!(keyed, 16, "statements for one pledge with an Idempotency-Key");
 }
+
+/// The pledge path looks up the backer's active pledge on the campaign. That lookup must read
+/// one entry of `pledges_one_active_idx` however many pledges the campaign holds, also in the
+/// plan PostgreSQL makes for a kept prepared statement once it stops looking at the values (a
+/// generic plan, after five executions): planned without it, each pledge read every active
+/// pledge of the campaign, and a campaign slowed down with every backer it gained.
+#[tokio::test]
+async fn the_active_pledge_lookup_uses_its_unique_index_whatever_the_values() {
+    use crowdfund::db::DbConn;
+    use crowdfund::db::pledges::active_of;
+    use crowdfund::db::schema::pledges;
+    use diesel::prelude::*;
+
+    #[derive(QueryableByName)]
+    struct PgPlan {
+        #[diesel(column_name = "QUERY PLAN", sql_type = diesel::sql_types::Text)]
+        line: String,
+    }
+    #[derive(QueryableByName)]
+    struct SqlitePlan {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        detail: String,
+    }
+
+    let app = spawn_app_with(&[("MAIL_WORKER", "off")]).await;
+    let query = pledges::table
+        .filter(active_of(1, 2))
+        .select(pledges::id)
+        .limit(1);
+    let mut conn = app.connection();
+    let plan = match &mut *conn {
+        DbConn::Pg(conn) => {
+            let sql = diesel::debug_query::<diesel::pg::Pg, _>(&query).to_string();
+            let sql = sql.split(" -- binds").next().unwrap();
+            diesel::sql_query("SET plan_cache_mode = force_generic_plan")
+                .execute(conn)
+                .unwrap();
+            diesel::sql_query(format!("PREPARE lookup AS {sql}"))
+                .execute(conn)
+                .unwrap();
+            let binds = vec!["1"; sql.matches('$').count()].join(", ");
+            diesel::sql_query(format!("EXPLAIN EXECUTE lookup({binds})"))
+                .load::<PgPlan>(conn)
+                .unwrap()
+                .into_iter()
+                .map(|p| p.line)
+                .collect::<Vec<_>>()
+        }
+        DbConn::Sqlite(conn) => {
+            let sql = diesel::debug_query::<diesel::sqlite::Sqlite, _>(&query).to_string();
+            let sql = sql.split(" -- binds").next().unwrap();
+            diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+                .load::<SqlitePlan>(conn)
+                .unwrap()
+                .into_iter()
+                .map(|p| p.detail)
+                .collect()
+        }
+    };
+    let plan = plan.join("\n");
+    assert!(plan.contains("pledges_one_active_idx"), "{plan}");
+}

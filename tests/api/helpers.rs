@@ -395,7 +395,7 @@ impl TestApp {
             .n
     }
 
-    fn connection(&self) -> diesel::r2d2::PooledConnection<crowdfund::db::ConnectionManager> {
+    pub fn connection(&self) -> diesel::r2d2::PooledConnection<crowdfund::db::ConnectionManager> {
         let url = crowdfund::db::DatabaseUrl::parse(&self.database_url).expect("url");
         let db = crowdfund::db::Db::connect(&url, 1).expect("connect");
         db.get_blocking().expect("connection")
