@@ -63,7 +63,8 @@ impl Sandbox {
     }
 }
 
-#[derive(Queryable)]
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = sandbox_charges)]
 struct ChargeRecord {
     id: i64,
     payment_method: String,
@@ -78,28 +79,10 @@ struct ChargeRecord {
 fn find_charges(conn: &mut DbConn, keys: &[&str]) -> QueryResult<HashMap<String, ChargeRecord>> {
     let rows: Vec<(String, ChargeRecord)> = sandbox_charges::table
         .filter(sandbox_charges::idempotency_key.eq_any(keys))
-        .select((sandbox_charges::idempotency_key, RECORD_COLUMNS))
+        .select((sandbox_charges::idempotency_key, ChargeRecord::as_select()))
         .load(conn)?;
     Ok(rows.into_iter().collect())
 }
-
-const RECORD_COLUMNS: (
-    sandbox_charges::id,
-    sandbox_charges::payment_method,
-    sandbox_charges::amount_minor,
-    sandbox_charges::currency,
-    sandbox_charges::status,
-    sandbox_charges::failure_code,
-    sandbox_charges::fee_minor,
-) = (
-    sandbox_charges::id,
-    sandbox_charges::payment_method,
-    sandbox_charges::amount_minor,
-    sandbox_charges::currency,
-    sandbox_charges::status,
-    sandbox_charges::failure_code,
-    sandbox_charges::fee_minor,
-);
 
 #[derive(Insertable)]
 #[diesel(table_name = sandbox_charges)]
@@ -203,7 +186,7 @@ impl PaymentProvider for Sandbox {
                     let inserted: Vec<(String, ChargeRecord)> =
                         on_backend!(conn, |c| diesel::insert_into(sandbox_charges::table)
                             .values(&new)
-                            .returning((sandbox_charges::idempotency_key, RECORD_COLUMNS))
+                            .returning((sandbox_charges::idempotency_key, ChargeRecord::as_select()))
                             .get_results(c))?;
                     records.extend(inserted);
                 }
