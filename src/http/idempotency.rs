@@ -25,14 +25,20 @@ pub const HEADER: &str = "Idempotency-Key";
 pub const KEEP_HOURS: i64 = 24;
 pub const ABANDONED_AFTER_SECS: i64 = 60;
 
+/// A request's `Idempotency-Key`, scoped to its user and bound to the request's hash.
 #[derive(Clone)]
-struct Key {
+pub struct Key {
     user_id: i64,
     key: String,
     hash: String,
 }
 
-fn key_from(req: &HttpRequest, user: &AuthUser, request: &impl Serialize) -> Result<Option<Key>, ApiError> {
+/// The request's key, if it has one; a malformed key is a 422.
+pub fn key_from(
+    req: &HttpRequest,
+    user: &AuthUser,
+    request: &impl Serialize,
+) -> Result<Option<Key>, ApiError> {
     let Some(value) = req.headers().get(HEADER) else {
         return Ok(None);
     };
@@ -115,6 +121,8 @@ pub enum Start {
 }
 
 /// Reserves the request's `Idempotency-Key` (if it has one), or returns the stored answer.
+/// For a creation that has more to do than its transaction between the two (a call to the
+/// payment provider); otherwise [`create`] does both in one trip.
 pub async fn start(
     state: &web::Data<AppState>,
     req: &HttpRequest,
@@ -126,15 +134,86 @@ pub async fn start(
     if let Some(key) = key.clone()
         && let Begin::Replay { status, body } = state.db.run(move |conn| begin(conn, &key, now)).await?
     {
-        let status = StatusCode::from_u16(status).map_err(|e| ApiError::Internal(e.into()))?;
-        return Ok(Start::Replayed(
-            HttpResponse::build(status)
-                .content_type("application/json")
-                .insert_header(("Idempotent-Replayed", "true"))
-                .body(body),
-        ));
+        return Ok(Start::Replayed(replayed(status, body)?));
     }
     Ok(Start::Run(Creation { key }))
+}
+
+/// Runs a creation whose only work is `f`, honouring its `Idempotency-Key` ([`key_from`]): [`start`] and
+/// [`Creation::commit`] in one trip to the blocking pool, the key's reservation and the
+/// creation's transaction one after the other on one connection. The semantics are theirs:
+/// a stored answer is replayed, a failure releases the key.
+pub async fn create<T, F>(
+    state: &web::Data<AppState>,
+    key: Option<Key>,
+    f: F,
+) -> Result<HttpResponse, ApiError>
+where
+    T: Serialize,
+    F: FnOnce(&mut DbConn) -> Result<(T, String), ApiError> + Send + 'static,
+{
+    let now = state.clock.now();
+    let answer = state
+        .db
+        .run(move |conn| {
+            if let Some(key) = &key
+                && let Begin::Replay { status, body } = begin(conn, key, now)?
+            {
+                return Ok(Answer::Replay { status, body });
+            }
+            match create_and_store(conn, key.as_ref(), f) {
+                Ok((body, location)) => Ok(Answer::Created { body, location }),
+                Err(error) => {
+                    if let Some(key) = &key {
+                        idempotency::delete(conn, key.user_id, &key.key)?;
+                    }
+                    Err(error)
+                }
+            }
+        })
+        .await?;
+    match answer {
+        Answer::Created { body, location } => Ok(created(body, location)),
+        Answer::Replay { status, body } => replayed(status, body),
+    }
+}
+
+enum Answer {
+    Created { body: String, location: String },
+    Replay { status: u16, body: String },
+}
+
+/// `f` in a write transaction, its answer stored under the key in the same transaction;
+/// returns the answer's body and the `Location` of what was created.
+fn create_and_store<T, F>(conn: &mut DbConn, key: Option<&Key>, f: F) -> Result<(String, String), ApiError>
+where
+    T: Serialize,
+    F: FnOnce(&mut DbConn) -> Result<(T, String), ApiError>,
+{
+    write_transaction(conn, |conn| {
+        let (response, location) = f(conn)?;
+        let body = serde_json::to_string(&response).map_err(|e| ApiError::Internal(e.into()))?;
+        if let Some(key) = key {
+            let status = i32::from(StatusCode::CREATED.as_u16());
+            idempotency::complete(conn, key.user_id, &key.key, status, &body)?;
+        }
+        Ok((body, location))
+    })
+}
+
+fn created(body: String, location: String) -> HttpResponse {
+    HttpResponse::Created()
+        .content_type("application/json")
+        .insert_header(("Location", location))
+        .body(body)
+}
+
+fn replayed(status: u16, body: String) -> Result<HttpResponse, ApiError> {
+    let status = StatusCode::from_u16(status).map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(HttpResponse::build(status)
+        .content_type("application/json")
+        .insert_header(("Idempotent-Replayed", "true"))
+        .body(body))
 }
 
 impl Creation {
@@ -149,23 +228,10 @@ impl Creation {
         let stored_key = self.key.clone();
         let result = state
             .db
-            .run(move |conn| {
-                write_transaction(conn, |conn| {
-                    let (response, location) = f(conn)?;
-                    let body = serde_json::to_string(&response).map_err(|e| ApiError::Internal(e.into()))?;
-                    if let Some(key) = &stored_key {
-                        let status = i32::from(StatusCode::CREATED.as_u16());
-                        idempotency::complete(conn, key.user_id, &key.key, status, &body)?;
-                    }
-                    Ok((body, location))
-                })
-            })
+            .run(move |conn| create_and_store(conn, stored_key.as_ref(), f))
             .await;
         match result {
-            Ok((body, location)) => Ok(HttpResponse::Created()
-                .content_type("application/json")
-                .insert_header(("Location", location))
-                .body(body)),
+            Ok((body, location)) => Ok(created(body, location)),
             Err(error) => {
                 self.abandon(state).await?;
                 Err(error)

@@ -67,7 +67,9 @@ pub trait PaymentProvider: Send + Sync {
     /// `backer_id`'s pledge.
     fn save_payment_method(&self, backer_id: i64, token: &str) -> Result<SavedMethod, SaveError>;
     /// Whether [`PaymentProvider::save_payment_method`] answers without I/O (no network, no
-    /// database), so that a request may call it in place instead of on the blocking pool.
+    /// database) and keeps nothing, so that a request may call it in place instead of on the
+    /// blocking pool, and before its `Idempotency-Key` is looked at: a call that has no effect
+    /// needs no protection from repeats.
     fn saves_without_io(&self) -> bool {
         false
     }

@@ -449,6 +449,66 @@ async fn a_webhook_settles_an_attempt_left_pending_by_a_crash() {
     assert_eq!(report["ok"], true, "{report}");
 }
 
+/// With Stripe the key is reserved before the card is saved (a call over the network) and the
+/// pledge is made after: a retry replays the first answer without saving the card again, and
+/// a card Stripe refuses releases the key for the corrected request.
+#[tokio::test]
+async fn stripe_pledges_honour_the_idempotency_key() {
+    let Some(stripe) = localstripe().await else {
+        return;
+    };
+    let app = stripe_app(&stripe).await;
+    let owner = app.create_user().await;
+    let id = launched(&app, &owner).await;
+    let backer = app.create_user().await;
+    let keyed = |key: &'static str, body: Value| {
+        app.request(
+            reqwest::Method::POST,
+            &format!("/api/v1/campaigns/{id}/pledges"),
+            Some(&backer.access_token),
+        )
+        .header("Idempotency-Key", key)
+        .json(&body)
+        .send()
+    };
+
+    let refusing = stripe.payment_method("4000000000000002").await;
+    let refused = keyed("k", pledge_with(&refusing, "20.00")).await.unwrap();
+    assert_eq!(refused.status(), 422);
+
+    let card = stripe.payment_method("4242424242424242").await;
+    let first = keyed("k", pledge_with(&card, "20.00")).await.unwrap();
+    assert_eq!(first.status(), 201, "the refusal released the key");
+    assert!(first.headers().get("Idempotent-Replayed").is_none());
+    let first = first.text().await.unwrap();
+    let retry = keyed("k", pledge_with(&card, "20.00")).await.unwrap();
+    assert_eq!(retry.status(), 201);
+    assert_eq!(retry.headers()["Idempotent-Replayed"], "true");
+    assert_eq!(retry.text().await.unwrap(), first);
+
+    let pledge: Value = serde_json::from_str(&first).unwrap();
+    let customer = pledge["payment_method"]
+        .as_str()
+        .unwrap()
+        .split_once('/')
+        .unwrap()
+        .0;
+    let intents = stripe.get("/v1/setup_intents").await;
+    let for_card: Vec<_> = intents["data"]
+        .as_array()
+        .expect("a list of SetupIntents")
+        .iter()
+        .filter(|intent| intent["customer"] == customer && intent["payment_method"] == card.as_str())
+        .collect();
+    assert_eq!(for_card.len(), 1, "the card is saved once: {intents}");
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) AS n FROM pledges WHERE campaign_id = {id}"
+        )),
+        1
+    );
+}
+
 #[tokio::test]
 async fn stripe_webhooks_are_not_served_with_the_sandbox() {
     let app = crate::helpers::spawn_app().await;

@@ -102,42 +102,38 @@ pub async fn create(
         body.duration_days,
         body.currency,
     )?;
-    let creation = match idempotency::start(&state, &req, &user, &body).await? {
-        idempotency::Start::Run(creation) => creation,
-        idempotency::Start::Replayed(response) => return Ok(response),
-    };
     let now = state.clock.now();
-    creation
-        .commit(&state, move |conn| {
-            let slug = match fields.slug {
-                Some(slug) if campaigns::slug_taken(conn, &slug)? => {
-                    return Err(ApiError::Conflict(format!("the slug {slug:?} is taken")));
-                }
-                Some(slug) => slug,
-                None => free_slug(conn, &fields::slugify(&fields.title))?,
-            };
-            let row = campaigns::insert(
-                conn,
-                &NewCampaign {
-                    owner_id: user.id.0,
-                    slug: &slug,
-                    title: &fields.title,
-                    blurb: fields.blurb.as_deref().unwrap_or_default(),
-                    description: fields.description.as_deref().unwrap_or_default(),
-                    category: body.category.map(Category::as_str),
-                    currency: body.currency.code(),
-                    goal_minor: fields.goal_minor,
-                    duration_days: fields.duration_days,
-                    created_at: now.naive_utc(),
-                    updated_at: now.naive_utc(),
-                },
-            )?;
-            lifecycle::record_created(conn, &row, user.id, now)?;
-            let owner = campaigns::owner_name(conn, row.owner_id)?;
-            let location = format!("/api/v1/campaigns/{}", row.id);
-            Ok((super::get::full_view(conn, row, owner, now)?, location))
-        })
-        .await
+    let key = idempotency::key_from(&req, &user, &body)?;
+    idempotency::create(&state, key, move |conn| {
+        let slug = match fields.slug {
+            Some(slug) if campaigns::slug_taken(conn, &slug)? => {
+                return Err(ApiError::Conflict(format!("the slug {slug:?} is taken")));
+            }
+            Some(slug) => slug,
+            None => free_slug(conn, &fields::slugify(&fields.title))?,
+        };
+        let row = campaigns::insert(
+            conn,
+            &NewCampaign {
+                owner_id: user.id.0,
+                slug: &slug,
+                title: &fields.title,
+                blurb: fields.blurb.as_deref().unwrap_or_default(),
+                description: fields.description.as_deref().unwrap_or_default(),
+                category: body.category.map(Category::as_str),
+                currency: body.currency.code(),
+                goal_minor: fields.goal_minor,
+                duration_days: fields.duration_days,
+                created_at: now.naive_utc(),
+                updated_at: now.naive_utc(),
+            },
+        )?;
+        lifecycle::record_created(conn, &row, user.id, now)?;
+        let owner = campaigns::owner_name(conn, row.owner_id)?;
+        let location = format!("/api/v1/campaigns/{}", row.id);
+        Ok((super::get::full_view(conn, row, owner, now)?, location))
+    })
+    .await
 }
 
 /// `base`, or `base-2`, `base-3`, ... whichever is free first.

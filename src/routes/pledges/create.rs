@@ -1,11 +1,14 @@
 use actix_web::{HttpRequest, HttpResponse, post, web};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::view::{PledgeResponse, currency_of};
 use crate::auth::AuthUser;
+use crate::db::DbConn;
 use crate::error::ApiError;
 use crate::http::{Json, idempotency};
+use crate::payments::SavedMethod;
 use crate::pledges::service::{self, NewTerms};
 use crate::state::AppState;
 
@@ -55,6 +58,18 @@ pub async fn create(
     Json(body): Json<CreatePledgeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let campaign_id = path.into_inner();
+    let provider = state.payments.clone();
+    if provider.saves_without_io() {
+        // The provider answers at once and keeps nothing (the sandbox), so there is nothing to
+        // wait for between the key's reservation and the pledge: one trip to the database.
+        let key = idempotency::key_from(&req, &user, &body)?;
+        let saved = super::saved(provider.save_payment_method(user.id.0, &body.payment_method))?;
+        let now = state.clock.now();
+        return idempotency::create(&state, key, move |conn| {
+            pledge(conn, campaign_id, &user, &body, saved, now)
+        })
+        .await;
+    }
     let creation = match idempotency::start(&state, &req, &user, &body).await? {
         idempotency::Start::Run(creation) => creation,
         idempotency::Start::Replayed(response) => return Ok(response),
@@ -66,19 +81,31 @@ pub async fn create(
             return Err(e);
         }
     };
+    // After the provider's answer, which may take a while: the deadline is checked against it.
     let now = state.clock.now();
     creation
         .commit(&state, move |conn| {
-            let terms = NewTerms {
-                tier_id: body.tier_id,
-                amount: &body.amount,
-                shipping_country: body.shipping_country.as_deref(),
-            };
-            let (campaign, pledge) =
-                service::create(conn, campaign_id, &user, &terms, &saved.reference, now)?;
-            let mut response = PledgeResponse::new(&pledge, currency_of(&campaign)?, true)?;
-            response.setup_intent_client_secret = saved.client_secret;
-            Ok((response, format!("/api/v1/pledges/{}", pledge.id)))
+            pledge(conn, campaign_id, &user, &body, saved, now)
         })
         .await
+}
+
+/// The pledge's transaction: the pledge and the answer to send.
+fn pledge(
+    conn: &mut DbConn,
+    campaign_id: i64,
+    user: &AuthUser,
+    body: &CreatePledgeRequest,
+    saved: SavedMethod,
+    now: DateTime<Utc>,
+) -> Result<(PledgeResponse, String), ApiError> {
+    let terms = NewTerms {
+        tier_id: body.tier_id,
+        amount: &body.amount,
+        shipping_country: body.shipping_country.as_deref(),
+    };
+    let (campaign, pledge) = service::create(conn, campaign_id, user, &terms, &saved.reference, now)?;
+    let mut response = PledgeResponse::new(&pledge, currency_of(&campaign)?, true)?;
+    response.setup_intent_client_secret = saved.client_secret;
+    Ok((response, format!("/api/v1/pledges/{}", pledge.id)))
 }

@@ -25,14 +25,19 @@ async fn save_payment_method(
 ) -> Result<SavedMethod, ApiError> {
     let provider = state.payments.clone();
     // A hop to the blocking pool costs more than the sandbox's whole answer.
-    let saved = if provider.saves_without_io() {
-        provider.save_payment_method(backer_id, &token)
-    } else {
+    if provider.saves_without_io() {
+        return saved(provider.save_payment_method(backer_id, &token));
+    }
+    saved(
         web::block(move || provider.save_payment_method(backer_id, &token))
             .await
-            .map_err(|e| ApiError::Internal(e.into()))?
-    };
-    match saved {
+            .map_err(|e| ApiError::Internal(e.into()))?,
+    )
+}
+
+/// The provider's answer as the API's: a refused method is a 422 on `payment_method`.
+fn saved(result: Result<SavedMethod, SaveError>) -> Result<SavedMethod, ApiError> {
+    match result {
         Ok(saved) => Ok(saved),
         Err(SaveError::Rejected(message)) => Err(ApiError::field("payment_method", message)),
         Err(SaveError::Provider(e)) => Err(ApiError::Unavailable(format!("payment provider: {e:#}"))),

@@ -140,46 +140,42 @@ pub async fn create(
     let id = path.into_inner();
     let now = state.clock.now();
     super::check_window(body.starts_at, body.ends_at)?;
-    let creation = match idempotency::start(&state, &req, &user, &body).await? {
-        idempotency::Start::Run(creation) => creation,
-        idempotency::Start::Replayed(response) => return Ok(response),
-    };
-    creation
-        .commit(&state, move |conn| {
-            let campaign = access::owned_by(campaigns::find(conn, id)?, &user)?;
-            super::require_editable(&campaign)?;
-            let currency = currency_of(&campaign)?;
-            let fields = validate_fields(
-                TierInput {
-                    title: &body.title,
-                    description: body.description.as_deref().unwrap_or_default(),
-                    min_amount: &body.min_amount,
-                    quantity: body.quantity,
-                    estimated_delivery: &body.estimated_delivery,
-                    shipping: body.shipping.as_ref(),
-                },
-                currency,
-                now,
-            )?;
-            let shipping = fields.shipping.as_ref().map(Shipping::to_json);
-            let row = tiers::insert(
-                conn,
-                &NewTier {
-                    campaign_id: campaign.id,
-                    title: &fields.title,
-                    description: &fields.description,
-                    min_amount_minor: fields.min_amount_minor,
-                    quantity: fields.quantity,
-                    estimated_delivery: &fields.estimated_delivery,
-                    starts_at: body.starts_at.map(|t| t.trunc_subsecs(6).naive_utc()),
-                    ends_at: body.ends_at.map(|t| t.trunc_subsecs(6).naive_utc()),
-                    shipping: shipping.as_deref(),
-                    created_at: now.naive_utc(),
-                    updated_at: now.naive_utc(),
-                },
-            )?;
-            let location = format!("/api/v1/campaigns/{}/tiers/{}", campaign.id, row.id);
-            Ok((TierResponse::new(&row, currency, now)?, location))
-        })
-        .await
+    let key = idempotency::key_from(&req, &user, &body)?;
+    idempotency::create(&state, key, move |conn| {
+        let campaign = access::owned_by(campaigns::find(conn, id)?, &user)?;
+        super::require_editable(&campaign)?;
+        let currency = currency_of(&campaign)?;
+        let fields = validate_fields(
+            TierInput {
+                title: &body.title,
+                description: body.description.as_deref().unwrap_or_default(),
+                min_amount: &body.min_amount,
+                quantity: body.quantity,
+                estimated_delivery: &body.estimated_delivery,
+                shipping: body.shipping.as_ref(),
+            },
+            currency,
+            now,
+        )?;
+        let shipping = fields.shipping.as_ref().map(Shipping::to_json);
+        let row = tiers::insert(
+            conn,
+            &NewTier {
+                campaign_id: campaign.id,
+                title: &fields.title,
+                description: &fields.description,
+                min_amount_minor: fields.min_amount_minor,
+                quantity: fields.quantity,
+                estimated_delivery: &fields.estimated_delivery,
+                starts_at: body.starts_at.map(|t| t.trunc_subsecs(6).naive_utc()),
+                ends_at: body.ends_at.map(|t| t.trunc_subsecs(6).naive_utc()),
+                shipping: shipping.as_deref(),
+                created_at: now.naive_utc(),
+                updated_at: now.naive_utc(),
+            },
+        )?;
+        let location = format!("/api/v1/campaigns/{}/tiers/{}", campaign.id, row.id);
+        Ok((TierResponse::new(&row, currency, now)?, location))
+    })
+    .await
 }

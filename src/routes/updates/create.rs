@@ -63,43 +63,39 @@ pub async fn create(
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("checked")))?;
     let id = path.into_inner();
     let now = state.clock.now();
-    let creation = match idempotency::start(&state, &req, &user, &body).await? {
-        idempotency::Start::Run(creation) => creation,
-        idempotency::Start::Replayed(response) => return Ok(response),
-    };
-    creation
-        .commit(&state, move |conn| {
-            let campaign = access::owned_by(campaigns::find(conn, id)?, &user)?;
-            let status = lifecycle::status_of(&campaign)?;
-            if matches!(status, CampaignStatus::Draft | CampaignStatus::Suspended) {
-                return Err(ApiError::Conflict(format!(
-                    "a {} campaign cannot post updates",
-                    status.as_str()
-                )));
-            }
-            let row = campaign_updates::insert(
-                conn,
-                &NewUpdate {
-                    campaign_id: campaign.id,
-                    author_id: user.id.0,
-                    title: &title,
-                    body: &text_body,
-                    backers_only: body.backers_only,
-                    created_at: now.naive_utc(),
-                },
-            )?;
-            crate::mail::queue::campaign_update(
-                conn,
-                &campaign,
-                &crate::mail::queue::Update {
-                    id: row.id,
-                    title: &row.title,
-                    body: &row.body,
-                },
-                now,
-            )?;
-            let location = format!("/api/v1/campaigns/{}/updates", campaign.id);
-            Ok((UpdateResponse::new(row, true), location))
-        })
-        .await
+    let key = idempotency::key_from(&req, &user, &body)?;
+    idempotency::create(&state, key, move |conn| {
+        let campaign = access::owned_by(campaigns::find(conn, id)?, &user)?;
+        let status = lifecycle::status_of(&campaign)?;
+        if matches!(status, CampaignStatus::Draft | CampaignStatus::Suspended) {
+            return Err(ApiError::Conflict(format!(
+                "a {} campaign cannot post updates",
+                status.as_str()
+            )));
+        }
+        let row = campaign_updates::insert(
+            conn,
+            &NewUpdate {
+                campaign_id: campaign.id,
+                author_id: user.id.0,
+                title: &title,
+                body: &text_body,
+                backers_only: body.backers_only,
+                created_at: now.naive_utc(),
+            },
+        )?;
+        crate::mail::queue::campaign_update(
+            conn,
+            &campaign,
+            &crate::mail::queue::Update {
+                id: row.id,
+                title: &row.title,
+                body: &row.body,
+            },
+            now,
+        )?;
+        let location = format!("/api/v1/campaigns/{}/updates", campaign.id);
+        Ok((UpdateResponse::new(row, true), location))
+    })
+    .await
 }
