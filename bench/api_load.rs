@@ -287,8 +287,8 @@ const KEY_HASH: &str = "a3f1c9e2b7d4a3f1c9e2b7d4a3f1c9e2b7d4a3f1c9e2b7d4a3f1c9e2
 
 /// The statements of one pledge with an `Idempotency-Key`, in the server's order
 /// (tests/api/costs.rs counts 16): the key's reservation (BEGIN, purge, lookup, reserve,
-/// COMMIT), then the pledge (BEGIN, campaign, existing pledge, tier, claim, totals, insert,
-/// event, confirmation email, stored answer, COMMIT). Parameters are named: `:backer`, `:key`,
+/// COMMIT), then the pledge (BEGIN, campaign, existing pledge, tier, insert, event,
+/// confirmation email, claim, totals, stored answer, COMMIT). Parameters are named: `:backer`, `:key`,
 /// `:campaign`, `:tier`, `:pledge` (the id the insert returns) and `:answer`.
 const PLEDGE_STATEMENTS: [&str; 12] = [
     "DELETE FROM idempotency_keys WHERE user_id = :backer AND created_at < '2026-01-01 00:00:00'",
@@ -299,10 +299,6 @@ const PLEDGE_STATEMENTS: [&str; 12] = [
     "SELECT * FROM campaigns WHERE id = :campaign",
     "SELECT * FROM pledges WHERE campaign_id = :campaign AND backer_id = :backer AND status = 'active' LIMIT 1",
     "SELECT * FROM reward_tiers WHERE id = :tier",
-    "UPDATE reward_tiers SET claimed = claimed + 1, updated_at = CURRENT_TIMESTAMP \
-     WHERE id = :tier AND (quantity IS NULL OR claimed < quantity) RETURNING id",
-    "UPDATE campaigns SET pledged_minor = pledged_minor + 1000, backer_count = backer_count + 1, \
-     updated_at = CURRENT_TIMESTAMP WHERE id = :campaign AND status = 'live' RETURNING id",
     "INSERT INTO pledges (campaign_id, backer_id, tier_id, amount_minor, shipping_fee_minor, status, \
      payment_method, created_at, updated_at) VALUES (:campaign, :backer, :tier, 1000, 0, 'active', \
      'pm_card_visa', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) RETURNING id",
@@ -312,6 +308,10 @@ const PLEDGE_STATEMENTS: [&str; 12] = [
      next_attempt_at, created_at) SELECT 'pledge_confirmed', u.email, u.display_name, 'pledge:' || CAST(:pledge AS TEXT), \
      '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM users u WHERE u.id = :backer \
      ON CONFLICT (template, recipient, subject_id) DO NOTHING RETURNING id",
+    "UPDATE reward_tiers SET claimed = claimed + 1, updated_at = CURRENT_TIMESTAMP \
+     WHERE id = :tier AND (quantity IS NULL OR claimed < quantity) RETURNING id",
+    "UPDATE campaigns SET pledged_minor = pledged_minor + 1000, backer_count = backer_count + 1, \
+     updated_at = CURRENT_TIMESTAMP WHERE id = :campaign AND status = 'live' RETURNING id",
     "UPDATE idempotency_keys SET response_status = 201, response_body = :answer \
      WHERE user_id = :backer AND idempotency_key = :key RETURNING user_id",
 ];

@@ -154,13 +154,6 @@ pub fn create(
         now,
     )?;
     let tier_id = tier.as_ref().map(|t| t.id);
-    // The tier and campaign rows every pledge updates, before the pledge's insert: its foreign
-    // keys lock those rows (FOR KEY SHARE on PostgreSQL), and a transaction that already holds
-    // their update locks checks them for free. The other order has concurrent pledges share
-    // those locks in multixacts on rows that are then updated: 3.9 million multixact lookups in
-    // a benchmark run of about 13 000 pledges, none in this order (bench/RESULTS.md).
-    move_claim(conn, None, tier_id, now)?;
-    adjust_totals(conn, &campaign, amount_minor, 1, now)?;
     let pledge = pledges::insert(
         conn,
         &NewPledge {
@@ -183,6 +176,15 @@ pub fn create(
         tier.as_ref().map(|t| t.title.as_str()),
         now,
     )?;
+    // Last, the tier and campaign rows that every pledge of the campaign updates: their locks
+    // are held from here to the commit, and every other pledge of the campaign waits for them.
+    // A sold-out tier or a closed campaign rolls back what came before. On PostgreSQL the
+    // pledge's references to these rows are checked at commit (migration 000008), when their
+    // update locks are already held; checked at the insert, they would lock the rows first,
+    // shared by concurrent pledges in multixacts (3.9 million multixact lookups in a benchmark
+    // run of about 13 000 pledges, bench/RESULTS.md).
+    move_claim(conn, None, tier_id, now)?;
+    adjust_totals(conn, &campaign, amount_minor, 1, now)?;
     Ok((campaign, pledge))
 }
 

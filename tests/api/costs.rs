@@ -52,7 +52,7 @@ async fn one_pledge_costs_a_fixed_number_of_statements() {
     let _: Value = response.json().await.unwrap();
     let keyed = statements(&app).await - before - scrape;
 
-    // BEGIN; campaign; existing pledge; tier; claim; insert; totals; event; confirmation email;
+    // BEGIN; campaign; existing pledge; tier; insert; event; confirmation email; claim; totals;
     // COMMIT.
     assert_eq!(scrape, 1, "a scrape reads the outbox counts");
     assert_eq!(plain, 10, "statements for one pledge");
