@@ -137,6 +137,17 @@ fn exec(conn: &mut DbConn, sql: &str) {
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
+/// On PostgreSQL, what autovacuum would have done by now: fresh statistics, which also makes
+/// every connection plan its kept statements again. This machine's PostgreSQL runs with
+/// `autovacuum = off`; without it the server's connections keep the plans they made while the
+/// tables were nearly empty (sequential scans), and each round runs slower than the one before
+/// (bench/RESULTS.md).
+fn analyze(db: &Db, postgres: bool) {
+    if postgres {
+        exec(&mut db.get_blocking().expect("connection"), "ANALYZE");
+    }
+}
+
 fn pledge_count(db: &Db, campaign: i64) -> i64 {
     #[derive(diesel::QueryableByName)]
     struct Count {
@@ -677,6 +688,7 @@ async fn bench(name: &str, rows: &mut Vec<String>) {
         // weighs on all three; each row reports the median round.
         let (mut api, mut hot, mut raw) = (Vec::new(), Vec::new(), Vec::new());
         for round in 0..rounds {
+            analyze(&db, backend.postgres);
             let (campaign, open_tier, _) = campaign(&server, &creator).await;
             api.push(drive(clients, duration, None, pledge(campaign, open_tier)).await);
             let (campaign, _, hot_tier) = self::campaign(&server, &creator).await;
@@ -731,6 +743,7 @@ async fn bench(name: &str, rows: &mut Vec<String>) {
     }
 
     // p99 at half of the peak pledge rate, paced.
+    analyze(&db, backend.postgres);
     let (campaign, open_tier, _) = campaign(&server, &creator).await;
     let mut half = drive(16, duration, Some(peak / 2.0), pledge(campaign, open_tier)).await;
     // The same pacing on a campaign that already holds thousands of pledges: what a pledge
