@@ -139,10 +139,10 @@ pub async fn start(
     Ok(Start::Run(Creation { key }))
 }
 
-/// Runs a creation whose only work is `f`, honouring its `Idempotency-Key` ([`key_from`]): [`start`] and
-/// [`Creation::commit`] in one trip to the blocking pool, the key's reservation and the
-/// creation's transaction one after the other on one connection. The semantics are theirs:
-/// a stored answer is replayed, a failure releases the key.
+/// Runs a creation whose only work is `f`, honouring its `Idempotency-Key` ([`key_from`]):
+/// [`start`] and [`Creation::commit`] in one trip to the blocking pool, the key's reservation
+/// and the creation's transaction one after the other on one connection. The semantics are
+/// theirs: a stored answer is replayed, a failure releases the key.
 pub async fn create<T, F>(
     state: &web::Data<AppState>,
     key: Option<Key>,
