@@ -136,7 +136,7 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
     let url = settings.database_url.clone();
     let size = settings.database_pool_size;
     web::block(move || {
-        let db = Db::connect(&url, size)?;
+        let db = Db::connect_serving(&url, size)?;
         let applied = run_migrations(&mut *db.get_blocking()?)?;
         if !applied.is_empty() {
             tracing::info!(backend = url.backend(), ?applied, "applied migrations");

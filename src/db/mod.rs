@@ -10,6 +10,7 @@ pub mod campaign_stats;
 pub mod campaign_updates;
 pub mod campaigns;
 pub mod charge_attempts;
+pub mod checkpoint;
 pub mod idempotency;
 pub mod ledger;
 mod migrations;

@@ -10,6 +10,7 @@ use diesel::r2d2;
 use diesel::sqlite::SqliteConnection;
 
 use super::DbConn;
+use super::checkpoint::Checkpointer;
 use crate::error::ApiError;
 
 /// A validated `DATABASE_URL`: `sqlite://PATH` (or `sqlite:PATH`) or `postgres://...`.
@@ -61,6 +62,9 @@ impl fmt::Debug for DatabaseUrl {
 pub struct ConnectionManager {
     url: DatabaseUrl,
     statements: Arc<AtomicU64>,
+    /// Whether SQLite connections checkpoint the log as their commits grow it (SQLite's
+    /// default), or leave that to a [`Checkpointer`].
+    autocheckpoint: bool,
 }
 
 /// Counts every statement sent to the database (each one a round trip), for `/metrics` and
@@ -76,7 +80,7 @@ impl diesel::connection::Instrumentation for StatementCounter {
 }
 
 /// How long a SQLite connection waits for a lock before giving up with SQLITE_BUSY.
-const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+pub(super) const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 
 impl r2d2::ManageConnection for ConnectionManager {
     type Connection = DbConn;
@@ -94,10 +98,13 @@ impl r2d2::ManageConnection for ConnectionManager {
                 // The busy timeout first, so that the other PRAGMAs wait for locks too. WAL lets
                 // readers run beside the single writer; synchronous=FULL keeps a committed pledge
                 // on disk through a power cut, not only a process crash.
-                let setup = format!(
+                let mut setup = format!(
                     "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
                 );
+                if !self.autocheckpoint {
+                    setup.push_str(" PRAGMA wal_autocheckpoint = 0;");
+                }
                 // Switching a new database to WAL needs it to itself, and SQLite answers "locked"
                 // at once rather than waiting: connections opened together (a new pool) retry.
                 let give_up = Instant::now() + Duration::from_millis(u64::from(SQLITE_BUSY_TIMEOUT_MS));
@@ -137,11 +144,32 @@ pub type DbPool = r2d2::Pool<ConnectionManager>;
 pub struct Db {
     pool: DbPool,
     statements: Arc<AtomicU64>,
+    /// On SQLite when serving: stops when the last clone of this handle is dropped.
+    checkpointer: Option<Arc<Checkpointer>>,
 }
 
 impl Db {
     /// Builds the pool and opens its first connection, so a wrong URL fails at start-up.
+    /// SQLite connections checkpoint the log as SQLite does by default: fine for the command
+    /// line, which writes in one thread.
     pub fn connect(url: &DatabaseUrl, max_size: u32) -> anyhow::Result<Self> {
+        Self::open(url, max_size, true)
+    }
+
+    /// [`Db::connect`] for serving many writers: on SQLite, the log is checkpointed by a thread
+    /// of its own instead of inside the commit that fills it, which made every other writer
+    /// wait (see [`super::checkpoint`]).
+    pub fn connect_serving(url: &DatabaseUrl, max_size: u32) -> anyhow::Result<Self> {
+        let mut db = Self::open(url, max_size, false)?;
+        if let DatabaseUrl::Sqlite(path) = url {
+            let checkpointer = Checkpointer::start(path)
+                .map_err(|e| anyhow::anyhow!("cannot start checkpointing the sqlite log: {e}"))?;
+            db.checkpointer = Some(Arc::new(checkpointer));
+        }
+        Ok(db)
+    }
+
+    fn open(url: &DatabaseUrl, max_size: u32, autocheckpoint: bool) -> anyhow::Result<Self> {
         let statements = Arc::new(AtomicU64::new(0));
         let pool = r2d2::Pool::builder()
             .max_size(max_size)
@@ -154,9 +182,14 @@ impl Db {
             .build(ConnectionManager {
                 url: url.clone(),
                 statements: statements.clone(),
+                autocheckpoint,
             })
             .map_err(|e| anyhow::anyhow!("cannot connect to the {} database: {e}", url.backend()))?;
-        Ok(Self { pool, statements })
+        Ok(Self {
+            pool,
+            statements,
+            checkpointer: None,
+        })
     }
 
     /// A connection for start-up work and command-line tools, which may block.
@@ -230,6 +263,7 @@ mod tests {
             let manager = std::sync::Arc::new(super::ConnectionManager {
                 url: DatabaseUrl::Sqlite(dir.path().join("new.db").display().to_string()),
                 statements: Default::default(),
+                autocheckpoint: true,
             });
             let opening: Vec<_> = (0..8)
                 .map(|i| {
