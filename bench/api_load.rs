@@ -71,9 +71,14 @@ fn median(mut rates: Vec<f64>) -> f64 {
 
 /// The round with the median rate; its latencies give the percentiles, its failures are
 /// added up over all rounds.
-fn median_run(mut runs: Vec<Run>) -> Run {
+fn median_run(runs: Vec<Run>) -> Run {
+    median_by(runs, Run::rate)
+}
+
+/// The round with the median `key`, with the failures of all rounds.
+fn median_by(mut runs: Vec<Run>, key: impl Fn(&Run) -> f64) -> Run {
     let failed = runs.iter().map(|r| r.failed).sum();
-    runs.sort_by(|a, b| a.rate().total_cmp(&b.rate()));
+    runs.sort_by(|a, b| key(a).total_cmp(&key(b)));
     let mut run = runs.swap_remove(runs.len() / 2);
     run.failed = failed;
     run
@@ -82,6 +87,30 @@ fn median_run(mut runs: Vec<Run>) -> Run {
 struct Server {
     child: Child,
     base: String,
+}
+
+impl Server {
+    /// CPU time the server process has used so far (user and system), from `/proc`; NaN where
+    /// there is none.
+    fn cpu_seconds(&self) -> f64 {
+        let ticks = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
+            .ok()
+            .and_then(|stat| {
+                // The fields after the command name's closing parenthesis; utime and stime are
+                // the 12th and 13th of those.
+                let fields: Vec<u64> = stat
+                    .rsplit_once(')')?
+                    .1
+                    .split_whitespace()
+                    .skip(11)
+                    .take(2)
+                    .map(|f| f.parse().ok())
+                    .collect::<Option<_>>()?;
+                Some(fields.iter().sum::<u64>())
+            });
+        // Linux counts in clock ticks of 1/100 s (USER_HZ) on every common architecture.
+        ticks.map_or(f64::NAN, |t| t as f64 / 100.0)
+    }
 }
 
 impl Drop for Server {
@@ -253,7 +282,8 @@ async fn campaign(server: &Server, creator: &str) -> (i64, i64, i64) {
 struct Run {
     ok: usize,
     failed: usize,
-    latencies: Vec<Duration>,
+    /// Each successful request's start, from the run's start, and its latency.
+    samples: Vec<(Duration, Duration)>,
     elapsed: Duration,
 }
 
@@ -262,18 +292,45 @@ impl Run {
         self.ok as f64 / self.elapsed.as_secs_f64()
     }
 
-    fn percentile(&mut self, p: f64) -> f64 {
-        if self.latencies.is_empty() {
+    fn percentile(&self, p: f64) -> f64 {
+        if self.samples.is_empty() {
             return f64::NAN;
         }
-        self.latencies.sort_unstable();
-        let i = ((self.latencies.len() as f64 * p).ceil() as usize).clamp(1, self.latencies.len()) - 1;
-        self.latencies[i].as_secs_f64() * 1000.0
+        let mut latencies: Vec<Duration> = self.samples.iter().map(|&(_, l)| l).collect();
+        latencies.sort_unstable();
+        let i = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
+        latencies[i].as_secs_f64() * 1000.0
+    }
+
+    /// The spells in which requests took longer than `over`: requests starting within 100 ms
+    /// of the previous slow one belong to the same spell. Each as (start in s, requests,
+    /// longest in ms), to tell a few pauses from a slow server.
+    fn stalls(&self, over: Duration) -> Vec<(f64, usize, f64)> {
+        let mut slow: Vec<(Duration, Duration)> =
+            self.samples.iter().copied().filter(|&(_, l)| l > over).collect();
+        slow.sort_unstable();
+        let mut spells: Vec<(Duration, Duration, usize, Duration)> = Vec::new();
+        for (start, latency) in slow {
+            match spells.last_mut() {
+                Some((_, last, count, longest)) if start <= *last + Duration::from_millis(100) => {
+                    *last = start;
+                    *count += 1;
+                    *longest = (*longest).max(latency);
+                }
+                _ => spells.push((start, start, 1, latency)),
+            }
+        }
+        spells
+            .into_iter()
+            .map(|(first, _, count, longest)| (first.as_secs_f64(), count, longest.as_secs_f64() * 1000.0))
+            .collect()
     }
 }
 
 /// `clients` loops calling `request(n)` with n = 0, 1, 2, … shared between them, for `duration`,
-/// or paced to `rate` requests per second in all when given.
+/// or paced to `rate` requests per second in all when given. Paced, a request that a slow
+/// answer held up past its due time counts its latency from when it was due, not from when it
+/// was sent: that wait is part of what a user arriving on time would see (as wrk2 measures).
 async fn drive<F, Fut>(clients: usize, duration: Duration, rate: Option<f64>, request: F) -> Run
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
@@ -292,15 +349,27 @@ where
             let mut due =
                 Instant::now() + interval.map_or(Duration::ZERO, |i| i.mul_f64(c as f64 / clients as f64));
             while !stop.load(Ordering::Relaxed) {
-                if let Some(interval) = interval {
-                    tokio::time::sleep_until(due.into()).await;
-                    due += interval;
-                }
+                let t0 = match interval {
+                    // Held up past its due time by the previous answer: counts from then.
+                    Some(interval) if Instant::now() > due => {
+                        let t0 = due;
+                        due += interval;
+                        t0
+                    }
+                    // On time: counts from the send, not from the due time, which the timer
+                    // (1 ms granularity) would miss by up to a millisecond.
+                    Some(interval) => {
+                        tokio::time::sleep_until(due.into()).await;
+                        due += interval;
+                        Instant::now()
+                    }
+                    None => Instant::now(),
+                };
                 let n = next.fetch_add(1, Ordering::Relaxed);
-                let t0 = Instant::now();
                 if request(n).await {
                     run.ok += 1;
-                    run.latencies.push(t0.elapsed());
+                    run.samples
+                        .push((t0.saturating_duration_since(start), t0.elapsed()));
                 } else {
                     run.failed += 1;
                 }
@@ -315,7 +384,7 @@ where
         let run = task.await.expect("client task");
         total.ok += run.ok;
         total.failed += run.failed;
-        total.latencies.extend(run.latencies);
+        total.samples.extend(run.samples);
     }
     total.elapsed = start.elapsed();
     total
@@ -645,7 +714,7 @@ async fn bench(name: &str, rows: &mut Vec<String>) {
     let backend = backend(name);
     let mail = tempfile::tempdir().expect("mail dir");
     let server = start_server(&backend.url, mail.path());
-    let db = Db::connect(&DatabaseUrl::parse(&backend.url).expect("url"), 20).expect("connect");
+    let db = Db::connect_serving(&DatabaseUrl::parse(&backend.url).expect("url"), 20).expect("connect");
     seed_users(&db, backend.postgres);
     let keys = JwtKeys::new(JWT_SECRET.as_bytes(), 3600);
     let creator = token(&keys, 1);
@@ -687,10 +756,15 @@ async fn bench(name: &str, rows: &mut Vec<String>) {
         // Rounds alternate API, hot tier and raw, so that a slow spell of this shared machine
         // weighs on all three; each row reports the median round.
         let (mut api, mut hot, mut raw) = (Vec::new(), Vec::new(), Vec::new());
+        // The server's CPU time per pledge in each API run (on SQLite the database's included).
+        let mut server_cpu = Vec::new();
         for round in 0..rounds {
             analyze(&db, backend.postgres);
             let (campaign, open_tier, _) = campaign(&server, &creator).await;
-            api.push(drive(clients, duration, None, pledge(campaign, open_tier)).await);
+            let cpu = server.cpu_seconds();
+            let run = drive(clients, duration, None, pledge(campaign, open_tier)).await;
+            server_cpu.push(1000.0 * (server.cpu_seconds() - cpu) / run.ok as f64);
+            api.push(run);
             let (campaign, _, hot_tier) = self::campaign(&server, &creator).await;
             hot.push(drive(clients, duration, None, pledge(campaign, hot_tier)).await);
             let (campaign, open_tier, _) = self::campaign(&server, &creator).await;
@@ -721,13 +795,15 @@ async fn bench(name: &str, rows: &mut Vec<String>) {
             "the API used up its backers"
         );
         eprintln!(
-            "{} at {clients}: raw {:.0?}, API {:.0?}, hot tier {:.0?} pledges/s by round",
+            "{} at {clients}: raw {:.0?}, API {:.0?}, hot tier {:.0?} pledges/s by round; \
+             server CPU {:.2?} ms per API pledge",
             backend.name,
             raw,
             api.iter().map(Run::rate).collect::<Vec<_>>(),
             hot.iter().map(Run::rate).collect::<Vec<_>>(),
+            server_cpu,
         );
-        let (mut api, mut hot, raw) = (median_run(api), median_run(hot), median(raw));
+        let (api, hot, raw) = (median_run(api), median_run(hot), median(raw));
         peak = peak.max(api.rate());
         rows.push(format!(
             "| {} | {clients} | {raw:.0} | {:.0} | {:.0} % | {:.1} | {:.1} | {:.0} | {:.1} | {} |",
@@ -742,14 +818,33 @@ async fn bench(name: &str, rows: &mut Vec<String>) {
         ));
     }
 
-    // p99 at half of the peak pledge rate, paced.
-    analyze(&db, backend.postgres);
-    let (campaign, open_tier, _) = campaign(&server, &creator).await;
-    let mut half = drive(16, duration, Some(peak / 2.0), pledge(campaign, open_tier)).await;
-    // The same pacing on a campaign that already holds thousands of pledges: what a pledge
-    // costs must not grow with the campaign's backers.
+    // p99 at half of the peak pledge rate, paced, in rounds: on a new campaign, then on one that
+    // already holds thousands of pledges (what a pledge costs must not grow with the campaign's
+    // backers). Each row reports the round with the median p99.
     let held = pledge_count(&db, busiest.0);
-    let mut crowded = drive(16, duration, Some(peak / 2.0), pledge(busiest.0, busiest.1)).await;
+    let (mut half, mut crowded) = (Vec::new(), Vec::new());
+    let mut campaign_id = 0;
+    for _ in 0..rounds {
+        analyze(&db, backend.postgres);
+        let (campaign, open_tier, _) = campaign(&server, &creator).await;
+        campaign_id = campaign;
+        half.push(drive(16, duration, Some(peak / 2.0), pledge(campaign, open_tier)).await);
+        crowded.push(drive(16, duration, Some(peak / 2.0), pledge(busiest.0, busiest.1)).await);
+    }
+    for (what, runs) in [("new campaign", &half), ("crowded campaign", &crowded)] {
+        for run in runs {
+            eprintln!(
+                "{} half of peak, {what}: p50 {:.1} ms, p99 {:.1} ms; spells over 25 ms (s, requests, longest ms): {:.1?}",
+                backend.name,
+                run.percentile(0.5),
+                run.percentile(0.99),
+                run.stalls(Duration::from_millis(25)),
+            );
+        }
+    }
+    let p99 = |run: &Run| run.percentile(0.99);
+    let (half, crowded) = (median_by(half, p99), median_by(crowded, p99));
+    let campaign = campaign_id;
     let get_url = Arc::new(format!("{}/api/v1/campaigns/{campaign}", server.base));
     let list_url = Arc::new(format!("{}/api/v1/campaigns?limit=20", server.base));
     let getter = |url: Arc<String>| {
@@ -759,8 +854,8 @@ async fn bench(name: &str, rows: &mut Vec<String>) {
             async move { matches!(client.get(url.as_str()).send().await, Ok(r) if r.status().is_success()) }
         }
     };
-    let mut get = drive(16, duration, None, getter(get_url)).await;
-    let mut list = drive(16, duration, None, getter(list_url)).await;
+    let get = drive(16, duration, None, getter(get_url)).await;
+    let list = drive(16, duration, None, getter(list_url)).await;
     rows.push(format!(
         "| {} | half of peak ({:.0}/s) | | {:.0} | | {:.1} | {:.1} | | | {} |",
         backend.name,
