@@ -421,6 +421,10 @@ const PLEDGE_STATEMENTS: [&str; 12] = [
     "UPDATE reward_tiers SET claimed = claimed + 1, updated_at = CURRENT_TIMESTAMP \
      WHERE id = :tier AND (quantity IS NULL OR claimed < quantity) RETURNING id",
     "UPDATE campaigns SET pledged_minor = pledged_minor + 1000, backer_count = backer_count + 1, \
+     ranked_pledged_minor = CASE WHEN abs(pledged_minor - ranked_pledged_minor + 1000) * 100 >= \
+     ranked_pledged_minor THEN pledged_minor + 1000 ELSE ranked_pledged_minor END, \
+     ranked_backer_count = CASE WHEN abs(backer_count - ranked_backer_count + 1) * 100 >= \
+     ranked_backer_count THEN backer_count + 1 ELSE ranked_backer_count END, \
      updated_at = CURRENT_TIMESTAMP WHERE id = :campaign AND status = 'live' RETURNING id",
     "UPDATE idempotency_keys SET response_status = 201, response_body = :answer \
      WHERE user_id = :backer AND idempotency_key = :key RETURNING user_id",

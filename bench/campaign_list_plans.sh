@@ -24,14 +24,14 @@ FROM generate_series(1, 500) AS i;
 
 INSERT INTO campaigns (owner_id, slug, title, blurb, description, category, currency, goal_minor,
                        duration_days, status, launched_at, deadline, pledged_minor, backer_count,
-                       created_at, updated_at)
+                       ranked_pledged_minor, ranked_backer_count, created_at, updated_at)
 SELECT 1 + i % 500, 'campaign-' || i, 'Campaign ' || i || CASE WHEN i % 97 = 0 THEN ' solar lamp' ELSE '' END,
        'Blurb ' || i, 'Description', (ARRAY['art','comics','crafts','dance','design','fashion','film','food',
        'games','journalism','music','photography','publishing','technology','theater'])[1 + i % 15],
        'USD', 100000 + (i % 50) * 10000, 30,
        CASE WHEN i % 5 = 0 THEN (ARRAY['funded','failed','successful','canceled'])[1 + (i / 5) % 4] ELSE 'live' END,
        now() - (i || ' minutes')::interval, now() - (i || ' minutes')::interval + interval '30 days',
-       (i * 7919) % 300000, (i * 31) % 500, now(), now()
+       (i * 7919) % 300000, (i * 31) % 500, (i * 7919) % 300000, (i * 31) % 500, now(), now()
 FROM generate_series(1, 10000) AS i;
 ANALYZE;
 SQL
@@ -46,7 +46,7 @@ explain() {
 explain "newest (default)" "WHERE (\"campaigns\".\"status\" = 'live') ORDER BY \"campaigns\".\"launched_at\" DESC, \"campaigns\".\"id\" DESC LIMIT 21"
 explain "newest, page 50 (keyset cursor)" "WHERE (((\"campaigns\".\"status\" = 'live') AND (\"campaigns\".\"launched_at\" <= now() - interval '1000 minutes')) AND ((\"campaigns\".\"launched_at\" < now() - interval '1000 minutes') OR (\"campaigns\".\"id\" < 1000))) ORDER BY \"campaigns\".\"launched_at\" DESC, \"campaigns\".\"id\" DESC LIMIT 21"
 explain "ending_soon" "WHERE (\"campaigns\".\"status\" = 'live') ORDER BY \"campaigns\".\"deadline\" ASC, \"campaigns\".\"id\" ASC LIMIT 21"
-explain "most_funded" "WHERE (\"campaigns\".\"status\" = 'live') ORDER BY ((campaigns.pledged_minor * 10000) / campaigns.goal_minor) DESC, \"campaigns\".\"id\" DESC LIMIT 21"
-explain "most_backed" "WHERE (\"campaigns\".\"status\" = 'live') ORDER BY \"campaigns\".\"backer_count\" DESC, \"campaigns\".\"id\" DESC LIMIT 21"
+explain "most_funded" "WHERE (\"campaigns\".\"status\" = 'live') ORDER BY ((campaigns.ranked_pledged_minor * 10000) / campaigns.goal_minor) DESC, \"campaigns\".\"id\" DESC LIMIT 21"
+explain "most_backed" "WHERE (\"campaigns\".\"status\" = 'live') ORDER BY \"campaigns\".\"ranked_backer_count\" DESC, \"campaigns\".\"id\" DESC LIMIT 21"
 explain "category=games" "WHERE ((\"campaigns\".\"status\" = 'live') AND (\"campaigns\".\"category\" = 'games')) ORDER BY \"campaigns\".\"launched_at\" DESC, \"campaigns\".\"id\" DESC LIMIT 21"
 explain "q=lamp (substring search)" "WHERE ((\"campaigns\".\"status\" = 'live') AND ((lower(\"campaigns\".\"title\") LIKE '%lamp%' ESCAPE '\\') OR (lower(\"campaigns\".\"blurb\") LIKE '%lamp%' ESCAPE '\\'))) ORDER BY \"campaigns\".\"launched_at\" DESC, \"campaigns\".\"id\" DESC LIMIT 21"

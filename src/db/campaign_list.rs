@@ -20,8 +20,9 @@ diesel::define_sql_function! {
     fn lower(x: Text) -> Text;
 }
 
-/// The same expression as the `campaigns_most_funded_idx` index: percent of goal × 100.
-const FUNDED_BPS_SQL: &str = "((campaigns.pledged_minor * 10000) / campaigns.goal_minor)";
+/// The same expression as the `campaigns_most_funded_idx` index: percent of goal × 100, from
+/// the ranked copy of the total (see [`super::campaigns::RANK_STEP`]).
+const FUNDED_BPS_SQL: &str = "((campaigns.ranked_pledged_minor * 10000) / campaigns.goal_minor)";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sort {
@@ -52,8 +53,8 @@ pub fn sort_key(row: &CampaignRow, sort: Sort) -> i64 {
     match sort {
         Sort::Newest => row.launched_at.map_or(0, |t| t.and_utc().timestamp_micros()),
         Sort::EndingSoon => row.deadline.map_or(0, |t| t.and_utc().timestamp_micros()),
-        Sort::MostFunded => funded_bps(row.pledged_minor, row.goal_minor),
-        Sort::MostBacked => i64::from(row.backer_count),
+        Sort::MostFunded => funded_bps(row.ranked_pledged_minor, row.goal_minor),
+        Sort::MostBacked => i64::from(row.ranked_backer_count),
     }
 }
 
@@ -122,10 +123,10 @@ pub fn public(conn: &mut DbConn, filter: &PublicFilter<'_>) -> QueryResult<Vec<(
             if let Some(After { key, id }) = after {
                 let n = i32::try_from(key).unwrap_or(i32::MAX);
                 query = query
-                    .filter(campaigns::backer_count.le(n))
-                    .filter(campaigns::backer_count.lt(n).or(campaigns::id.lt(id)));
+                    .filter(campaigns::ranked_backer_count.le(n))
+                    .filter(campaigns::ranked_backer_count.lt(n).or(campaigns::id.lt(id)));
             }
-            query.order((campaigns::backer_count.desc(), campaigns::id.desc()))
+            query.order((campaigns::ranked_backer_count.desc(), campaigns::id.desc()))
         }
         (Sort::MostFunded, after) => {
             if let Some(After { key, id }) = after {

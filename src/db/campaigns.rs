@@ -1,5 +1,7 @@
 use chrono::NaiveDateTime;
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer};
 
 use super::DbConn;
 use super::prepared::PreparedDsl;
@@ -30,6 +32,10 @@ pub struct CampaignRow {
     pub closed_at: Option<NaiveDateTime>,
     pub completed_at: Option<NaiveDateTime>,
     pub ending_notice_at: Option<NaiveDateTime>,
+    /// What the "most funded" and "most backed" listings sort by: the totals as of their last
+    /// move by [`RANK_STEP`] or more, exact once the campaign has closed.
+    pub ranked_pledged_minor: i64,
+    pub ranked_backer_count: i32,
 }
 
 #[derive(Insertable)]
@@ -159,6 +165,25 @@ pub fn delete_draft(conn: &mut DbConn, id: i64) -> QueryResult<bool> {
     Ok(deleted == 1)
 }
 
+/// The ranked copy of a total is refreshed when the total has moved by 1/`RANK_STEP` of it or
+/// more (1 %; always while it is at most `RANK_STEP`), so that most pledges to a busy campaign
+/// change no column the listings' indexes hold, and PostgreSQL updates its row in place (HOT)
+/// instead of adding an entry to every index of the table (migration 000009). A listing sorted
+/// by amount or backers may therefore order two live campaigns whose totals are within 1 % of
+/// each other by their earlier figures; closed campaigns sort exactly
+/// ([`super::settlement::freeze`]).
+pub const RANK_STEP: i64 = 100;
+
+/// `CASE WHEN <total + change moved enough from its ranked copy> THEN total + change ELSE the
+/// copy END`, in three pieces around the two places the change is bound.
+fn ranked(total: &str) -> [String; 3] {
+    [
+        format!("CASE WHEN abs({total} - ranked_{total} + "),
+        format!(") * {RANK_STEP} >= ranked_{total} THEN {total} + "),
+        format!(" ELSE ranked_{total} END"),
+    ]
+}
+
 /// Moves the running totals of a live campaign by `amount` and `backers`, atomically checking
 /// the rules that depend on them: the campaign is live and before its deadline, and a decrease
 /// inside the last 24 hours does not take a campaign that has reached its goal below it.
@@ -175,9 +200,20 @@ pub fn adjust_totals(
         .find(id)
         .filter(campaigns::status.eq("live"))
         .filter(campaigns::deadline.gt(now));
+    let (pledged, backed) = (ranked("pledged_minor"), ranked("backer_count"));
     let changes = (
         campaigns::pledged_minor.eq(campaigns::pledged_minor + amount),
         campaigns::backer_count.eq(campaigns::backer_count + backers),
+        campaigns::ranked_pledged_minor.eq(sql::<BigInt>(&pledged[0])
+            .bind::<BigInt, _>(amount)
+            .sql(&pledged[1])
+            .bind::<BigInt, _>(amount)
+            .sql(&pledged[2])),
+        campaigns::ranked_backer_count.eq(sql::<Integer>(&backed[0])
+            .bind::<Integer, _>(backers)
+            .sql(&backed[1])
+            .bind::<Integer, _>(backers)
+            .sql(&backed[2])),
         campaigns::updated_at.eq(now),
     );
     let updated = if amount >= 0 {

@@ -50,6 +50,8 @@ diesel::table! {
         closed_at -> Nullable<Timestamp>,
         completed_at -> Nullable<Timestamp>,
         ending_notice_at -> Nullable<Timestamp>,
+        ranked_pledged_minor -> BigInt,
+        ranked_backer_count -> Integer,
     }
 }
 

@@ -60,6 +60,9 @@ pub fn freeze(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<usi
         .set((
             campaigns::final_pledged_minor.eq(campaigns::pledged_minor.nullable()),
             campaigns::final_backer_count.eq(campaigns::backer_count.nullable()),
+            // The listings' ranked copies, exact from now on (see `campaigns::RANK_STEP`).
+            campaigns::ranked_pledged_minor.eq(campaigns::pledged_minor),
+            campaigns::ranked_backer_count.eq(campaigns::backer_count),
             campaigns::closed_at.eq(now),
         ))
         .execute(conn)

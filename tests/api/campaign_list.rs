@@ -97,13 +97,16 @@ async fn funded_and_backed_orders_use_the_running_totals() {
     let a = app.live_campaign(&owner, "Half funded").await;
     let b = app.live_campaign(&owner, "Double funded").await;
     let c = app.live_campaign(&owner, "Unfunded").await;
-    // Totals are written by pledges; set them directly to test the ordering alone.
+    // Totals and the ranked copies the listings sort by are written by pledges; set them
+    // directly to test the ordering alone.
     app.sql(&format!(
-        "UPDATE campaigns SET pledged_minor = 50000, backer_count = 9 WHERE id = {a}"
+        "UPDATE campaigns SET pledged_minor = 50000, backer_count = 9, \
+         ranked_pledged_minor = 50000, ranked_backer_count = 9 WHERE id = {a}"
     ))
     .unwrap();
     app.sql(&format!(
-        "UPDATE campaigns SET pledged_minor = 200000, backer_count = 3 WHERE id = {b}"
+        "UPDATE campaigns SET pledged_minor = 200000, backer_count = 3, \
+         ranked_pledged_minor = 200000, ranked_backer_count = 3 WHERE id = {b}"
     ))
     .unwrap();
     let _ = c;

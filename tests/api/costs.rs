@@ -121,3 +121,113 @@ async fn the_active_pledge_lookup_uses_its_unique_index_whatever_the_values() {
     let plan = plan.join("\n");
     assert!(plan.contains("pledges_one_active_idx"), "{plan}");
 }
+
+/// Every pledge updates its campaign's totals. The listings sort by ranked copies of them,
+/// refreshed only when a total has moved by 1 % or more, so that most such updates change no
+/// indexed column: on PostgreSQL the update is then HOT (the row is rewritten in place, no
+/// index gains an entry), which keeps a campaign taking hundreds of pledges a second from
+/// filling its indexes with dead entries. Checked on the statement the pledge path runs.
+#[tokio::test]
+async fn a_pledge_updates_its_campaign_in_place_unless_the_ranking_moves() {
+    use chrono::Duration;
+    use crowdfund::db::DbConn;
+    use crowdfund::db::campaigns::adjust_totals;
+    use crowdfund::db::schema::campaigns;
+    use diesel::connection::SimpleConnection;
+    use diesel::prelude::*;
+
+    #[derive(QueryableByName)]
+    struct Updates {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n_tup_upd: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n_tup_hot_upd: i64,
+    }
+
+    let app = spawn_app_with(&[("MAIL_WORKER", "off")]).await;
+    let owner = app.create_user().await;
+    let id = app.live_campaign(&owner, "Lamp").await;
+    let other = app.live_campaign(&owner, "Desk").await;
+    let now = chrono::Utc::now().naive_utc();
+    let mut conn = app.connection();
+    let totals = |conn: &mut DbConn| {
+        campaigns::table
+            .find(id)
+            .select((
+                campaigns::pledged_minor,
+                campaigns::ranked_pledged_minor,
+                campaigns::backer_count,
+                campaigns::ranked_backer_count,
+            ))
+            .get_result::<(i64, i64, i32, i32)>(conn)
+            .unwrap()
+    };
+    // One pledge of 10.00 at a time, as the pledge path moves the totals.
+    let pledge =
+        |conn: &mut DbConn| assert!(adjust_totals(conn, id, 1000, 1, now, now - Duration::days(1)).unwrap());
+
+    if matches!(&*conn, DbConn::Pg(_)) {
+        // A campaign with 1 000 backers and its ranking exact; count what one more pledge's
+        // update does to the table (`pg_stat_xact_user_tables`, read before and after it in its
+        // transaction). Checked first, while the table's page has room: a new row version
+        // stays on its page only if it fits, and dead versions are pruned only once no open
+        // transaction may still see them, which the concurrent tests can delay.
+        let update = |conn: &mut DbConn, amount: i64| {
+            conn.batch_execute(&format!(
+                "UPDATE campaigns SET pledged_minor = 1000000, backer_count = 1000, \
+                 ranked_pledged_minor = 1000000, ranked_backer_count = 1000 WHERE id = {other}"
+            ))
+            .unwrap();
+            let count = |conn: &mut DbConn| {
+                diesel::sql_query(
+                    "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables \
+                     WHERE relname = 'campaigns'",
+                )
+                .get_result::<Updates>(conn)
+                .map(|u| (u.n_tup_upd, u.n_tup_hot_upd))
+            };
+            conn.transaction(|conn| {
+                let before = count(conn)?;
+                assert!(adjust_totals(
+                    conn,
+                    other,
+                    amount,
+                    1,
+                    now,
+                    now - Duration::days(1)
+                )?);
+                let after = count(conn)?;
+                Ok::<_, diesel::result::Error>((after.0 - before.0, after.1 - before.1))
+            })
+            .unwrap()
+        };
+        assert_eq!(
+            update(&mut conn, 1000),
+            (1, 1),
+            "a pledge within 1 %: updated in place"
+        );
+        assert_eq!(
+            update(&mut conn, 100_000),
+            (1, 0),
+            "a pledge of 10 %: the ranking moves"
+        );
+    }
+
+    // While a total is at most 100 times the change, the ranking follows every pledge.
+    for _ in 0..101 {
+        pledge(&mut conn);
+    }
+    assert_eq!(totals(&mut conn), (101_000, 101_000, 101, 101));
+    // Past that it moves in steps of 1 %: the 102nd backer (0.99 % more) leaves it where it
+    // was, the 103rd (1.98 % more than the ranked 101) moves it.
+    pledge(&mut conn);
+    assert_eq!(totals(&mut conn), (102_000, 101_000, 102, 101));
+    pledge(&mut conn);
+    assert_eq!(totals(&mut conn), (103_000, 103_000, 103, 103));
+    for _ in 0..1000 {
+        pledge(&mut conn);
+        let (pledged, ranked_pledged, backers, ranked_backers) = totals(&mut conn);
+        assert!(ranked_pledged <= pledged && (pledged - ranked_pledged) * 100 < ranked_pledged);
+        assert!(ranked_backers <= backers && (backers - ranked_backers) * 100 < ranked_backers);
+    }
+}

@@ -16,9 +16,10 @@ pub enum SortParam {
     Newest,
     /// Nearest deadline first.
     EndingSoon,
-    /// Highest percentage of the goal first (comparable across currencies).
+    /// Highest percentage of the goal first (comparable across currencies). While campaigns
+    /// are live, by totals refreshed in steps of 1 %.
     MostFunded,
-    /// Most backers first.
+    /// Most backers first. While campaigns are live, by counts refreshed in steps of 1 %.
     MostBacked,
 }
 
