@@ -165,13 +165,13 @@ pub fn delete_draft(conn: &mut DbConn, id: i64) -> QueryResult<bool> {
     Ok(deleted == 1)
 }
 
-/// The ranked copy of a total is refreshed when the total has moved by 1/`RANK_STEP` of it or
-/// more (1 %; always while it is at most `RANK_STEP`), so that most pledges to a busy campaign
-/// change no column the listings' indexes hold, and PostgreSQL updates its row in place (HOT)
-/// instead of adding an entry to every index of the table (migration 000009). A listing sorted
-/// by amount or backers may therefore order two live campaigns whose totals are within 1 % of
-/// each other by their earlier figures; closed campaigns sort exactly
-/// ([`super::settlement::freeze`]).
+/// The ranked copy of a total is refreshed when the total has moved by 1/`RANK_STEP` of the copy
+/// or more: 1 %, so at every change while the copy is at most `RANK_STEP` changes (up to 100
+/// backers). Most pledges to a busy campaign then change no column the listings' indexes hold,
+/// and PostgreSQL updates its row in place (HOT) instead of adding an entry to every index of
+/// the table (migration 000009). A listing sorted by amount or backers may therefore order two
+/// live campaigns whose totals are within 1 % of each other by their earlier figures; closed
+/// campaigns sort exactly ([`super::settlement::freeze`]).
 pub const RANK_STEP: i64 = 100;
 
 /// `CASE WHEN <total + change moved enough from its ranked copy> THEN total + change ELSE the

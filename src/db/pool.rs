@@ -151,7 +151,7 @@ pub struct Db {
 impl Db {
     /// Builds the pool and opens its first connection, so a wrong URL fails at start-up.
     /// SQLite connections checkpoint the log as SQLite does by default: fine for the command
-    /// line, which writes in one thread.
+    /// line, whose runs are short and keep nobody waiting on each write.
     pub fn connect(url: &DatabaseUrl, max_size: u32) -> anyhow::Result<Self> {
         Self::open(url, max_size, true)
     }
