@@ -31,13 +31,14 @@
 //! rows (API, hot tier, raw) are measured `BENCH_ROUNDS` times, interleaved, and report the
 //! median round: single runs on this kind of shared machine move by ±30 %.
 
+use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crowdfund::auth::JwtKeys;
-use crowdfund::db::{DatabaseUrl, Db, DbConn};
+use crowdfund::db::{DatabaseUrl, Db, DbConn, marker_transaction, write_transaction};
 use crowdfund::domain::{Role, UserId};
 use diesel::RunQueryDsl;
 use serde_json::{Value, json};
@@ -80,9 +81,14 @@ fn median_run(runs: Vec<Run>) -> Run {
 /// The round with the median `key`, with the failures of all rounds.
 fn median_by(mut runs: Vec<Run>, key: impl Fn(&Run) -> f64) -> Run {
     let failed = runs.iter().map(|r| r.failed).sum();
+    let mut failures = BTreeMap::new();
+    for (reason, count) in runs.iter().flat_map(|r| &r.failures) {
+        *failures.entry(reason.clone()).or_default() += count;
+    }
     runs.sort_by(|a, b| key(a).total_cmp(&key(b)));
     let mut run = runs.swap_remove(runs.len() / 2);
     run.failed = failed;
+    run.failures = failures;
     run
 }
 
@@ -284,9 +290,14 @@ async fn campaign(server: &Server, creator: &str) -> (i64, i64, i64) {
 struct Run {
     ok: usize,
     failed: usize,
+    /// Why the failed requests failed (the status and the problem's title, or the client's
+    /// error), with how many each: a load generator's reset connection is not a server's 409.
+    failures: BTreeMap<String, usize>,
     /// Each successful request's start, from the run's start, and its latency.
     samples: Vec<(Duration, Duration)>,
     elapsed: Duration,
+    /// The wall-clock time the run started, to line its spells up with other records.
+    started_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The machine's CPU time stolen by the hypervisor during the run, as a share of all CPU
     /// time: over the whole run, and in its worst 100 ms.
     steal: (f64, f64),
@@ -357,12 +368,12 @@ fn share((steal, total): (u64, u64), (steal0, total0): (u64, u64)) -> f64 {
 async fn drive<F, Fut>(clients: usize, duration: Duration, rate: Option<f64>, request: F) -> Run
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
+    Fut: std::future::Future<Output = Result<(), String>> + Send,
 {
     let request = Arc::new(request);
     let next = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
-    let start = Instant::now();
+    let (start, started_at) = (Instant::now(), chrono::Utc::now());
     let mut tasks = Vec::new();
     for c in 0..clients {
         let (request, next, stop) = (request.clone(), next.clone(), stop.clone());
@@ -389,12 +400,16 @@ where
                     None => Instant::now(),
                 };
                 let n = next.fetch_add(1, Ordering::Relaxed);
-                if request(n).await {
-                    run.ok += 1;
-                    run.samples
-                        .push((t0.saturating_duration_since(start), t0.elapsed()));
-                } else {
-                    run.failed += 1;
+                match request(n).await {
+                    Ok(()) => {
+                        run.ok += 1;
+                        run.samples
+                            .push((t0.saturating_duration_since(start), t0.elapsed()));
+                    }
+                    Err(reason) => {
+                        run.failed += 1;
+                        *run.failures.entry(reason).or_default() += 1;
+                    }
                 }
             }
             run
@@ -414,7 +429,10 @@ where
         last = now;
     }
     stop.store(true, Ordering::Relaxed);
-    let mut total = Run::default();
+    let mut total = Run {
+        started_at: Some(started_at),
+        ..Run::default()
+    };
     if let (Some(first), Some(last)) = (first, last) {
         total.steal = (share(last, first), worst);
     }
@@ -422,10 +440,43 @@ where
         let run = task.await.expect("client task");
         total.ok += run.ok;
         total.failed += run.failed;
+        for (reason, count) in run.failures {
+            *total.failures.entry(reason).or_default() += count;
+        }
         total.samples.extend(run.samples);
     }
     total.elapsed = start.elapsed();
     total
+}
+
+/// `Ok` when the server answered `want`; otherwise why not: the status with the problem's
+/// title, or the kind of error the client met before any answer.
+async fn expect(
+    response: reqwest::Result<reqwest::Response>,
+    want: reqwest::StatusCode,
+) -> Result<(), String> {
+    let response = match response {
+        Ok(response) => response,
+        Err(e) if e.is_timeout() => return Err("client: timed out".into()),
+        Err(e) if e.is_connect() => return Err("client: could not connect".into()),
+        Err(e) => return Err(format!("client: {e}")),
+    };
+    let status = response.status();
+    if status == want {
+        return Ok(());
+    }
+    let title = match response.json::<Value>().await {
+        Ok(problem) => problem["title"].as_str().unwrap_or("").to_owned(),
+        Err(_) => "(no problem document)".into(),
+    };
+    Err(format!("{status} {title}"))
+}
+
+/// Writes on stderr why the requests of `run` failed, if any did.
+fn report_failures(what: &str, run: &Run) {
+    if !run.failures.is_empty() {
+        eprintln!("{what}: failed requests by reason {:?}", run.failures);
+    }
 }
 
 /// The answer the server stores under the key, as long as the real one (the pledge's JSON).
@@ -580,26 +631,28 @@ fn run_sqlite(
     }
 }
 
-/// One pledge's statements on SQLite, in the server's two transactions.
+/// One pledge's statements on SQLite, in the server's two transactions, each begun and
+/// committed by the server's own helpers: the key's reservation a marker committed without a
+/// disk flush, as the server's is, and the writers of the process queued in turns, which the
+/// log's checkpoints also take (`crowdfund::db::checkpoint`).
 fn raw_sqlite_pledge(conn: &mut DbConn, campaign: i64, tier: i64, backer: i64) {
-    use diesel::connection::SimpleConnection;
-    let mut pledge = 0;
-    conn.batch_execute("BEGIN IMMEDIATE").expect("BEGIN");
-    for (i, statement) in PLEDGE_STATEMENTS.iter().enumerate() {
-        if i == 3 {
-            conn.batch_execute("COMMIT").expect("COMMIT");
-            conn.batch_execute("BEGIN IMMEDIATE").expect("BEGIN");
+    let (reservation, pledge) = PLEDGE_STATEMENTS.split_at(3);
+    let mut pledge_id = 0;
+    let mut run = |conn: &mut DbConn, statements: &[&str]| {
+        for statement in statements {
+            if let Some(id) = run_sqlite(conn, statement, backer, campaign, tier, pledge_id) {
+                pledge_id = id;
+            }
         }
-        if let Some(id) = run_sqlite(conn, statement, backer, campaign, tier, pledge) {
-            pledge = id;
-        }
-    }
-    conn.batch_execute("COMMIT").expect("COMMIT");
+        Ok::<_, diesel::result::Error>(())
+    };
+    marker_transaction(conn, |conn| run(conn, reservation)).expect("the key's reservation");
+    write_transaction(conn, |conn| run(conn, pledge)).expect("the pledge's transaction");
 }
 
 /// SQLite's rate for the pledge's statements from `threads` threads. SQLite has one writer at a
 /// time; left to its busy handler, several threads starve one another past the busy timeout,
-/// so the threads take turns in the process, as the server's writers do.
+/// so the threads take turns in the process, as the server's writers do ([`raw_sqlite_pledge`]).
 fn raw_sqlite_rate(
     db: &Db,
     threads: usize,
@@ -610,17 +663,15 @@ fn raw_sqlite_rate(
 ) -> f64 {
     let next = Arc::new(AtomicUsize::new(first_backer));
     let stop = Arc::new(AtomicBool::new(false));
-    let writer = Arc::new(std::sync::Mutex::new(()));
     let start = Instant::now();
     let handles: Vec<_> = (0..threads)
         .map(|_| {
-            let (db, next, stop, writer) = (db.clone(), next.clone(), stop.clone(), writer.clone());
+            let (db, next, stop) = (db.clone(), next.clone(), stop.clone());
             std::thread::spawn(move || {
                 let mut conn = db.get_blocking().expect("connection");
                 let mut done = 0usize;
                 while !stop.load(Ordering::Relaxed) {
                     let backer = next.fetch_add(1, Ordering::Relaxed) as i64;
-                    let _turn = writer.lock().unwrap_or_else(|e| e.into_inner());
                     raw_sqlite_pledge(&mut conn, campaign, tier, backer);
                     done += 1;
                 }
@@ -783,7 +834,7 @@ async fn bench(name: &str, rows: &mut Vec<String>) {
                     .json(&json!({"amount": "10.00", "tier_id": tier, "payment_method": "pm_card_visa"}))
                     .send()
                     .await;
-                matches!(response, Ok(r) if r.status() == reqwest::StatusCode::CREATED)
+                expect(response, reqwest::StatusCode::CREATED).await
             }
         }
     };
@@ -847,6 +898,8 @@ async fn bench(name: &str, rows: &mut Vec<String>) {
             api.iter().map(|r| 100.0 * r.steal.0).collect::<Vec<_>>(),
         );
         let (api, hot, raw) = (median_run(api), median_run(hot), median(raw));
+        report_failures(&format!("{} API at {clients}", backend.name), &api);
+        report_failures(&format!("{} hot tier at {clients}", backend.name), &hot);
         peak = peak.max(api.rate());
         rows.push(format!(
             "| {} | {clients} | {raw:.0} | {:.0} | {:.0} % | {:.1} | {:.1} | {:.0} | {:.1} | {} |",
@@ -877,9 +930,11 @@ async fn bench(name: &str, rows: &mut Vec<String>) {
     for (what, runs) in [("new campaign", &half), ("crowded campaign", &crowded)] {
         for run in runs {
             eprintln!(
-                "{} half of peak, {what}: p50 {:.1} ms, p99 {:.1} ms; spells over 25 ms (s, requests, \
-                 longest ms): {:.1?}; CPU stolen {:.1} %, worst 100 ms {:.0} %",
+                "{} half of peak, {what}, from {}: p50 {:.1} ms, p99 {:.1} ms; spells over 25 ms (s, \
+                 requests, longest ms): {:.1?}; CPU stolen {:.1} %, worst 100 ms {:.0} %",
                 backend.name,
+                run.started_at
+                    .map_or_else(String::new, |t| t.format("%H:%M:%S%.3f UTC").to_string()),
                 run.percentile(0.5),
                 run.percentile(0.99),
                 run.stalls(Duration::from_millis(25)),
@@ -897,11 +952,19 @@ async fn bench(name: &str, rows: &mut Vec<String>) {
         let client = client.clone();
         move |_n: usize| {
             let (client, url) = (client.clone(), url.clone());
-            async move { matches!(client.get(url.as_str()).send().await, Ok(r) if r.status().is_success()) }
+            async move { expect(client.get(url.as_str()).send().await, reqwest::StatusCode::OK).await }
         }
     };
     let get = drive(16, duration, None, getter(get_url)).await;
     let list = drive(16, duration, None, getter(list_url)).await;
+    for (what, run) in [
+        ("half of peak", &half),
+        ("crowded", &crowded),
+        ("GET", &get),
+        ("list", &list),
+    ] {
+        report_failures(&format!("{} {what}", backend.name), run);
+    }
     rows.push(format!(
         "| {} | half of peak ({:.0}/s) | | {:.0} | | {:.1} | {:.1} | | | {} |",
         backend.name,
@@ -935,6 +998,14 @@ async fn bench(name: &str, rows: &mut Vec<String>) {
         list.percentile(0.99),
         list.failed
     ));
+    if !backend.postgres {
+        // SQLite's log file keeps the size of its longest log: the checkpoints' bound, if any.
+        let wal = std::fs::metadata(backend.dir.path().join("bench.db-wal")).map_or(0, |m| m.len());
+        eprintln!(
+            "sqlite: the write-ahead log file ended at {:.1} MiB",
+            wal as f64 / (1 << 20) as f64
+        );
+    }
 }
 
 #[tokio::main(flavor = "multi_thread")]
