@@ -82,6 +82,10 @@ impl diesel::connection::Instrumentation for StatementCounter {
 /// How long a SQLite connection waits for a lock before giving up with SQLITE_BUSY.
 pub(super) const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 
+/// How SQLite connections commit, but for markers (`super::marker_transaction`): each commit
+/// syncs the log.
+pub(super) const SQLITE_SYNCHRONOUS: &str = "PRAGMA synchronous = FULL";
+
 impl r2d2::ManageConnection for ConnectionManager {
     type Connection = DbConn;
     type Error = diesel::ConnectionError;
@@ -100,7 +104,7 @@ impl r2d2::ManageConnection for ConnectionManager {
                 // on disk through a power cut, not only a process crash.
                 let mut setup = format!(
                     "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+                     {SQLITE_SYNCHRONOUS}; PRAGMA foreign_keys = ON;"
                 );
                 if !self.autocheckpoint {
                     setup.push_str(" PRAGMA wal_autocheckpoint = 0;");

@@ -57,7 +57,14 @@ async fn one_pledge_costs_a_fixed_number_of_statements() {
     assert_eq!(scrape, 1, "a scrape reads the outbox counts");
     assert_eq!(plain, 10, "statements for one pledge");
     // + BEGIN; purge; lookup; reserve; COMMIT, and the stored answer in the pledge transaction.
-    assert_eq!(keyed, 16, "statements for one pledge with an Idempotency-Key");
+    // On SQLite the reservation, a marker committed without a disk flush, sets the connection's
+    // `synchronous` back after it: one statement more, in the process, no round trip.
+    let sqlite = matches!(&*app.connection(), crowdfund::db::DbConn::Sqlite(_));
+    assert_eq!(
+        keyed,
+        16 + i64::from(sqlite),
+        "statements for one pledge with an Idempotency-Key"
+    );
 }
 
 /// The pledge path looks up the backer's active pledge on the campaign. That lookup must read
