@@ -108,13 +108,12 @@ where
         Ok(value) => <DbConn as Connection>::TransactionManager::commit_transaction(conn)
             .map(|()| value)
             .map_err(E::from),
-        Err(e) => {
-            <DbConn as Connection>::TransactionManager::rollback_transaction(conn)?;
-            Err(e)
-        }
+        Err(e) => <DbConn as Connection>::TransactionManager::rollback_transaction(conn)
+            .map_err(E::from)
+            .and(Err(e)),
     };
     if resync {
-        // After a failed commit the connection's own error is the one to report.
+        // After a failed commit or rollback, that error is the one to report.
         let resynced = conn.batch_execute(pool::SQLITE_SYNCHRONOUS);
         if result.is_ok() {
             resynced?;
