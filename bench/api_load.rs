@@ -502,7 +502,7 @@ const PLEDGE_STATEMENTS: [&str; 12] = [
      VALUES (:backer, :key, :hash, CURRENT_TIMESTAMP)",
     // COMMIT, BEGIN
     "SELECT * FROM campaigns WHERE id = :campaign",
-    "SELECT * FROM pledges WHERE campaign_id = :campaign AND backer_id = :backer AND status = 'active' LIMIT 1",
+    "SELECT * FROM pledges WHERE campaign_id = :campaign AND backer_id = :backer AND status = 'active'",
     "SELECT * FROM reward_tiers WHERE id = :tier",
     "INSERT INTO pledges (campaign_id, backer_id, tier_id, amount_minor, shipping_fee_minor, status, \
      payment_method, created_at, updated_at) VALUES (:campaign, :backer, :tier, 1000, 0, 'active', \

@@ -80,7 +80,7 @@ pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<CampaignRow>> {
     campaigns::table
         .find(id)
         .select(CampaignRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -88,7 +88,7 @@ pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<Campaig
     campaigns::table
         .filter(campaigns::slug.eq(slug))
         .select(CampaignRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -103,7 +103,7 @@ pub fn owner_name(conn: &mut DbConn, owner_id: i64) -> QueryResult<String> {
     users::table
         .find(owner_id)
         .select(users::display_name)
-        .first(conn)
+        .get_result(conn)
 }
 
 /// Applies owner edits, only while the campaign is still in `expected_status`.

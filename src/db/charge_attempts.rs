@@ -202,7 +202,7 @@ pub fn by_key(conn: &mut DbConn, key: &str) -> QueryResult<Option<FoundAttempt>>
             charge_attempts::pledge_id,
             charge_attempts::status,
         ))
-        .first::<(AttemptRow, i64, String)>(conn)
+        .get_result::<(AttemptRow, i64, String)>(conn)
         .optional()
         .map(|o| {
             o.map(|(row, pledge_id, status)| FoundAttempt {

@@ -22,7 +22,7 @@ pub fn find(conn: &mut DbConn, user_id: i64, key: &str) -> QueryResult<Option<Ke
             idempotency_keys::response_body,
             idempotency_keys::created_at,
         ))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -92,7 +92,7 @@ pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<PledgeRow>> {
     pledges::table
         .find(id)
         .select(PledgeRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -121,7 +121,6 @@ pub fn active_for(conn: &mut DbConn, campaign_id: i64, backer_id: i64) -> QueryR
     pledges::table
         .filter(active_of(campaign_id, backer_id))
         .select(PledgeRow::as_select())
-        .limit(1)
         .prepared()
         .get_result(conn)
         .optional()

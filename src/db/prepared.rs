@@ -15,6 +15,14 @@
 //! (`load`, `get_result`) but not to `execute`: that passes a reference, whose cacheability is
 //! worked out again from the wrapped query, and the mark is lost. A prepared write therefore
 //! returns a column (`RETURNING id`) and is run with `load`, `get_result` or [`Prepared::affected`].
+//!
+//! A kept statement must also stay valid. SQLite (3.53, bundled) compiles a `LIMIT` bound to
+//! an integer as a constant, and marks the statement to be prepared again whenever that
+//! parameter is bound, which diesel does on every execution: `.first()` (`LIMIT ?`) is parsed
+//! and planned afresh each time, cache or not. That was a sixth of the SQLite server's CPU per
+//! pledge, on four lookups (bench/RESULTS.md). A lookup by a unique key (a primary key, a
+//! `UNIQUE` constraint, `pledges_one_active_idx`) therefore runs with `get_result`, no `LIMIT`;
+//! `first` stays where several rows may match, and a page's `LIMIT` is left bound.
 
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
@@ -136,6 +144,53 @@ mod tests {
         drop(cached);
         let n: i64 = counters::table.select(counters::n).first(&mut conn).expect("n");
         assert_eq!(n, 3);
+    }
+
+    /// Records the SQL of every statement the connection runs.
+    struct Statements(Arc<Mutex<Vec<String>>>);
+
+    impl Instrumentation for Statements {
+        fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+            if let InstrumentationEvent::StartQuery { query, .. } = event {
+                self.0.lock().expect("lock").push(query.to_string());
+            }
+        }
+    }
+
+    #[test]
+    fn the_pledge_paths_lookups_bind_no_limit() {
+        let mut conn = SqliteConnection::establish(":memory:").expect("in-memory SQLite");
+        let statements = Arc::new(Mutex::new(Vec::new()));
+        conn.set_instrumentation(Statements(statements.clone()));
+        let mut conn = DbConn::Sqlite(conn);
+        crate::db::run_migrations(&mut conn).expect("migrations");
+        statements.lock().expect("lock").clear();
+
+        assert!(
+            crate::db::campaigns::find(&mut conn, 1)
+                .expect("campaign")
+                .is_none()
+        );
+        assert!(
+            crate::db::pledges::active_for(&mut conn, 1, 2)
+                .expect("pledge")
+                .is_none()
+        );
+        assert!(crate::db::tiers::find(&mut conn, 1, 1).expect("tier").is_none());
+        assert!(
+            crate::db::idempotency::find(&mut conn, 2, "k")
+                .expect("key")
+                .is_none()
+        );
+
+        let statements = statements.lock().expect("lock");
+        assert_eq!(statements.len(), 4, "{statements:?}");
+        for sql in statements.iter() {
+            assert!(
+                !sql.contains("LIMIT"),
+                "a bound LIMIT is prepared again on every run: {sql}"
+            );
+        }
     }
 
     #[test]

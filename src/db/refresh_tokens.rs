@@ -37,7 +37,7 @@ pub fn find_by_hash(conn: &mut DbConn, token_hash: &str) -> QueryResult<Option<R
     refresh_tokens::table
         .filter(refresh_tokens::token_hash.eq(token_hash))
         .select(RefreshTokenRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

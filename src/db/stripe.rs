@@ -11,7 +11,7 @@ pub fn customer_of(conn: &mut DbConn, user_id: i64) -> QueryResult<Option<String
     stripe_customers::table
         .find(user_id)
         .select(stripe_customers::customer_id)
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -36,7 +36,7 @@ pub fn save_customer(
     stripe_customers::table
         .find(user_id)
         .select(stripe_customers::customer_id)
-        .first(conn)
+        .get_result(conn)
 }
 
 /// Records a webhook event; false if it was applied before.

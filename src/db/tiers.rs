@@ -74,7 +74,7 @@ pub fn find(conn: &mut DbConn, campaign_id: i64, id: i64) -> QueryResult<Option<
         .find(id)
         .filter(reward_tiers::campaign_id.eq(campaign_id))
         .select(TierRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -232,7 +232,7 @@ impl PaymentProvider for Sandbox {
                         sandbox_refunds::charge_id,
                         sandbox_refunds::amount_minor,
                     ))
-                    .first(conn)
+                    .get_result(conn)
                     .optional()?;
                 if let Some((id, charge, amount)) = existing {
                     anyhow::ensure!(
