@@ -70,6 +70,21 @@ where
     transaction(conn, Durability::Marker, f)
 }
 
+/// Makes PostgreSQL plan this connection's statements again at their next use, its prepared
+/// statements and its foreign-key checks alike (`DISCARD PLANS`; the statements themselves
+/// stay prepared). PostgreSQL plans a statement once per connection after a few executions,
+/// for the table sizes of that moment, and plans it again only after an `ANALYZE` of its
+/// tables: a plan made while a table was nearly empty scans it whole for as long as the
+/// connection lives, however large the table grows. A writer that grows tables from nearly
+/// empty (settlement) calls this as they grow. SQLite plans by its indexes, not by table
+/// sizes it has not been told (no `ANALYZE` is run): nothing to do.
+pub fn replan(conn: &mut DbConn) -> diesel::QueryResult<()> {
+    match conn {
+        DbConn::Pg(inner) => inner.batch_execute("DISCARD PLANS"),
+        DbConn::Sqlite(_) => Ok(()),
+    }
+}
+
 /// Whether a commit waits for its log to reach the disk.
 #[derive(Clone, Copy, PartialEq)]
 enum Durability {

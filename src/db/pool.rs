@@ -201,6 +201,18 @@ impl Db {
         Ok(self.pool.get()?)
     }
 
+    /// [`super::replan`] on each connection idle in the pool now (the caller's own, it replans
+    /// itself). They are all held until the last is done, so none is taken twice; a request
+    /// that needs one meanwhile waits a round trip or opens another. Returns how many.
+    pub fn replan_idle(&self) -> diesel::QueryResult<usize> {
+        let mut held = Vec::new();
+        while let Some(mut conn) = self.pool.try_get() {
+            super::replan(&mut conn)?;
+            held.push(conn);
+        }
+        Ok(held.len())
+    }
+
     /// Runs `f` with a pooled connection on the blocking thread pool.
     pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
     where

@@ -18,6 +18,26 @@ use crate::payments::ChargeRequest;
 /// Pledges charged between two checks of the time budget.
 const CHUNK: usize = 100;
 
+/// The last replan: once a pass has charged this many pledges, the tables it writes hold at
+/// least as many rows, and plans made from then on are the ones any larger size wants.
+const REPLAN_UNTIL: u64 = (CHUNK as u64) << 6;
+
+/// Whether the chunk about to start, with `charged` pledges charged in this pass before it,
+/// is the first to reach `CHUNK` × 1, 2, 4, … up to [`REPLAN_UNTIL`]: there the pass plans its
+/// statements again ([`crate::db::replan`]). A pass that starts on a nearly empty ledger, charge
+/// attempt or provider table would otherwise keep, on each connection, plans made for a nearly
+/// empty table (sequential scans, in the foreign-key check of each ledger entry among others)
+/// while it writes tens of thousands of rows; PostgreSQL plans again only after an `ANALYZE`,
+/// which autovacuum runs up to a minute later and a database without autovacuum never. Measured
+/// in bench/RESULTS.md: such a first pass charged 7 100 pledges in its 10 s where the next one
+/// charged 30 000. Each replan costs every statement a few plannings; seven per pass at most.
+fn replan_due(charged: u64) -> bool {
+    let chunk = CHUNK as u64;
+    std::iter::successors(Some(chunk), |mark| Some(mark * 2))
+        .take_while(|mark| *mark <= REPLAN_UNTIL)
+        .any(|mark| (mark..mark + chunk).contains(&charged))
+}
+
 /// Charges one leased batch; returns whether it was full. The batch is worked through in chunks,
 /// and a chunk in three steps: (1) the attempts are written, all in one transaction, *before*
 /// the provider hears of them; (2) the provider is called for them from `concurrency` threads;
@@ -47,6 +67,11 @@ pub fn batch(
             }
             summary.more = true;
             return Ok(true);
+        }
+        let pledges = &summary.pledges;
+        if replan_due(pledges.collected + pledges.errored + pledges.deferred) {
+            crate::db::replan(conn)?;
+            run.db.replan_idle()?;
         }
         charge_chunk(run, conn, chunk, summary)?;
     }
@@ -217,4 +242,42 @@ pub fn drop_batch(
         .map_err(|e| anyhow::anyhow!("dropping pledge {}: {e:?}", pledge.id))?;
     }
     Ok(due.len() as i64 >= run.config.batch_size)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CHUNK, replan_due};
+
+    /// Charged counts at which a pass replans, chunk after chunk of `sizes`.
+    fn replans(sizes: &[u64]) -> Vec<u64> {
+        let mut charged = 0;
+        let mut at = Vec::new();
+        for size in sizes {
+            if replan_due(charged) {
+                at.push(charged);
+            }
+            charged += size;
+        }
+        at
+    }
+
+    #[test]
+    fn replans_as_the_charged_pledges_double_then_stops() {
+        let full = vec![CHUNK as u64; 200];
+        assert_eq!(replans(&full), [100, 200, 400, 800, 1_600, 3_200, 6_400]);
+    }
+
+    #[test]
+    fn chunks_short_of_full_still_reach_every_mark() {
+        // Chunks that lose pledges to another writer, or end a batch early.
+        let ragged: Vec<u64> = (0..400).map(|i| [100, 37, 99, 0, 64][i % 5]).collect();
+        let at = replans(&ragged);
+        for mark in [100, 200, 400, 800, 1_600, 3_200, 6_400] {
+            assert!(
+                at.iter().any(|c| (mark..mark + 100).contains(c)),
+                "{mark} missed: {at:?}"
+            );
+        }
+        assert!(at.iter().all(|c| *c < 6_500), "{at:?}");
+    }
 }

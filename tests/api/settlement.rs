@@ -758,3 +758,72 @@ impl TestApp {
             .unwrap();
     }
 }
+
+/// PostgreSQL plans a connection's statements, foreign-key checks included, for the table sizes
+/// of the moment and keeps the plans until an `ANALYZE`; a pass that fills an empty ledger must
+/// plan again as it grows, or it checks every new entry's transaction by scanning the ledger
+/// (see `settlement::charge::replan_due`). Counted by PostgreSQL's statistics, not timed. SQLite
+/// plans by its indexes and keeps no such plans: nothing to check there.
+#[tokio::test]
+async fn a_pass_filling_an_empty_ledger_checks_entries_by_index_not_by_scan() {
+    let app = spawn_app().await;
+    if !app.database_url.starts_with("postgres") {
+        return;
+    }
+    let owner = app.create_user().await;
+    let id = campaign_with_goal(&app, &owner, "10.00").await;
+    const PLEDGES: i64 = 3_000;
+    app.sql(&format!(
+        "INSERT INTO users (email, display_name, password_hash, role, created_at, updated_at) \
+         SELECT 'many' || i || '@example.com', 'Backer ' || i, 'x', 'user', now(), now() \
+         FROM generate_series(1, {PLEDGES}) i"
+    ))
+    .unwrap();
+    app.sql(&format!(
+        "INSERT INTO pledges (campaign_id, backer_id, amount_minor, status, payment_method, \
+         created_at, updated_at) SELECT {id}, id, 1000, 'active', 'pm_card_visa', now(), now() \
+         FROM users WHERE email LIKE 'many%'"
+    ))
+    .unwrap();
+    app.sql(&format!(
+        "UPDATE campaigns SET pledged_minor = {PLEDGES} * 1000, backer_count = {PLEDGES} WHERE id = {id}"
+    ))
+    .unwrap();
+    // A database-wide ANALYZE while the ledger is empty: its statistics now say so.
+    app.sql("ANALYZE").unwrap();
+    app.clock.advance(Duration::days(2));
+
+    let mut collected = 0;
+    for _ in 0..20 {
+        let summary = app.settle().await;
+        collected += summary["pledges"]["collected"].as_i64().unwrap();
+        if summary["more"] == false {
+            break;
+        }
+    }
+    assert_eq!(collected, PLEDGES);
+    let entries = app.count("SELECT COUNT(*) AS n FROM ledger_entries");
+    // Two postings of two entries per charge; the platform's fee and the payout at completion.
+    assert_eq!(entries, 4 * PLEDGES + 4);
+
+    // Each entry's check is one scan of `ledger_transactions`; the server's connections report
+    // their counts when idle, within seconds.
+    let scans = |kind: &str| {
+        app.count(&format!(
+            "SELECT {kind} AS n FROM pg_stat_user_tables WHERE relname = 'ledger_transactions'"
+        ))
+    };
+    let started = std::time::Instant::now();
+    while scans("seq_scan") + scans("idx_scan") < entries && started.elapsed().as_secs() < 30 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let (seq, idx) = (scans("seq_scan"), scans("idx_scan"));
+    assert!(
+        seq + idx >= entries,
+        "statistics not reported: {seq} + {idx} < {entries}"
+    );
+    assert!(
+        seq < entries / 4,
+        "{seq} of {entries} entries checked by scanning the ledger ({idx} by index)"
+    );
+}
