@@ -28,12 +28,12 @@ pub fn settle(settings: &Settings, dry_run: bool) -> anyhow::Result<()> {
     // One connection for the pass, one per charging thread, one spare.
     let db = Db::connect(&settings.database_url, settings.settlement_concurrency + 2)?;
     run_migrations(&mut *db.get_blocking()?)?;
-    let settlement = crate::settlement::Settlement {
-        provider: crate::startup::payment_provider(settings, &db, &Clock::system()),
-        db,
-        clock: Clock::system(),
-        config: crate::state::settlement_config(settings),
-    };
+    let settlement = crate::settlement::Settlement::new(
+        db.clone(),
+        crate::startup::payment_provider(settings, &db, &Clock::system()),
+        Clock::system(),
+        crate::state::settlement_config(settings),
+    );
     let summary = if dry_run {
         settlement.dry_run()?
     } else {

@@ -31,12 +31,7 @@ impl AppState {
         let mut config = settlement_config(&self.settings);
         let half_pool = (self.db.max_size() / 2).max(1) as usize;
         config.concurrency = config.concurrency.min(half_pool);
-        crate::settlement::Settlement {
-            db: self.db.clone(),
-            provider: self.payments.clone(),
-            clock: self.clock.clone(),
-            config,
-        }
+        crate::settlement::Settlement::new(self.db.clone(), self.payments.clone(), self.clock.clone(), config)
     }
 }
 

@@ -74,18 +74,22 @@ pub fn mark_completed(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryRe
         .execute(conn)
 }
 
-/// Leases up to `limit` pledges that need a charge now: active pledges of funded campaigns, and
-/// errored ones whose retry is due. Returns the leased pledges.
+/// Leases up to `limit` pledges with ids above `after` that need a charge now: active pledges
+/// of funded campaigns, and errored ones whose retry is due, lowest ids first. Returns the
+/// leased pledges. The lookup walks the primary key from `after`: from 0 it passes every
+/// pledge already charged, which a pass does once instead of at every batch.
 pub fn lease_chargeable(
     conn: &mut DbConn,
     now: NaiveDateTime,
     lease_until: NaiveDateTime,
+    after: i64,
     limit: i64,
 ) -> QueryResult<Vec<PledgeRow>> {
     let funded = campaigns::table
         .filter(campaigns::status.eq("funded"))
         .select(campaigns::id);
     let candidates = pledges::table
+        .filter(pledges::id.gt(after))
         .filter(pledges::campaign_id.eq_any(funded))
         .filter(
             pledges::status.eq("active").or(pledges::status

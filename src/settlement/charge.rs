@@ -2,6 +2,7 @@
 //! drop those errored for too long.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 
 use super::record::{Answer, Recorded, event, record_outcomes};
 use super::{DROP_AFTER, LEASE, Settlement, Summary};
@@ -38,12 +39,19 @@ fn replan_due(charged: u64) -> bool {
         .any(|mark| (mark..mark + chunk).contains(&charged))
 }
 
-/// Charges one leased batch; returns whether it was full. The batch is worked through in chunks,
-/// and a chunk in three steps: (1) the attempts are written, all in one transaction, *before*
-/// the provider hears of them; (2) the provider is called for them from `concurrency` threads;
-/// (3) each thread records its outcomes in one transaction of its own. The time budget is
-/// checked between chunks: the leases of pledges not reached are handed back, so the next pass
-/// takes them at once.
+/// Charges one leased batch; returns whether it was full. The batch is worked through in
+/// chunks, and a chunk in three steps: (1) the attempts are written, all in one transaction,
+/// *before* the provider hears of them; (2) the provider is called for them from `concurrency`
+/// threads; (3) each thread records its outcomes in one transaction of its own. The time budget
+/// is checked between chunks: the leases of pledges not reached are handed back, so the next
+/// pass takes them at once.
+///
+/// A batch is leased past the highest id the pass leased before, so the pass goes through the
+/// chargeable pledges in id order once and each lookup reads about a batch's worth of rows.
+/// Looked up from the start each time, a batch passed every pledge charged before it: 15 ms per
+/// batch after 16 000 pledges and growing, quadratic in the campaign's size. A pledge below
+/// that id that falls due during the pass (a retry whose time comes, a payment method just
+/// replaced) is charged by the next pass.
 pub fn batch(
     run: &Settlement,
     conn: &mut DbConn,
@@ -51,14 +59,19 @@ pub fn batch(
     deadline: std::time::Instant,
 ) -> anyhow::Result<bool> {
     let now = run.clock.now();
+    let after = run.leased_up_to.load(Ordering::Relaxed);
     let leased = write_transaction(conn, |conn| {
         settlement::lease_chargeable(
             conn,
             now.naive_utc(),
             (now + LEASE).naive_utc(),
+            after,
             run.config.batch_size,
         )
     })?;
+    if let Some(last) = leased.iter().map(|p| p.id).max() {
+        run.leased_up_to.store(last, Ordering::Relaxed);
+    }
     for (i, chunk) in leased.chunks(CHUNK).enumerate() {
         // At least one chunk per batch, so that even a tiny budget makes progress.
         if i > 0 && std::time::Instant::now() >= deadline {

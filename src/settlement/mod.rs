@@ -26,6 +26,7 @@ pub use record::{Recorded, record_outcome};
 mod remind;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::Duration;
@@ -92,11 +93,25 @@ pub struct Settlement {
     pub provider: Arc<dyn PaymentProvider>,
     pub clock: Clock,
     pub config: Config,
+    /// The highest pledge id this pass has leased to charge: the next batch is looked up past
+    /// it (see `charge::batch`). Set back to 0 when a pass starts.
+    leased_up_to: AtomicI64,
 }
 
 impl Settlement {
+    pub fn new(db: Db, provider: Arc<dyn PaymentProvider>, clock: Clock, config: Config) -> Self {
+        Self {
+            db,
+            provider,
+            clock,
+            config,
+            leased_up_to: AtomicI64::new(0),
+        }
+    }
+
     /// One pass. Blocking: run it on the blocking pool or a thread of its own.
     pub fn run(&self) -> anyhow::Result<Summary> {
+        self.leased_up_to.store(0, Ordering::Relaxed);
         let deadline = Instant::now() + self.config.time_budget;
         let mut summary = Summary::default();
         let mut conn = self.db.get_blocking()?;

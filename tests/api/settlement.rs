@@ -827,3 +827,25 @@ async fn a_pass_filling_an_empty_ledger_checks_entries_by_index_not_by_scan() {
         "{seq} of {entries} entries checked by scanning the ledger ({idx} by index)"
     );
 }
+
+/// A pass leases each batch past the highest pledge id it leased before: with batches of two,
+/// over two campaigns whose pledges interleave, one pass still charges every pledge, once.
+#[tokio::test]
+async fn one_pass_of_small_batches_charges_interleaved_campaigns_whole() {
+    let app = spawn_app_with(&[("SETTLEMENT_BATCH_SIZE", "2")]).await;
+    let owner = app.create_user().await;
+    let first = campaign_with_goal(&app, &owner, "10.00").await;
+    let second = campaign_with_goal(&app, &owner, "10.00").await;
+    for i in 0..7 {
+        let backer = app.create_user().await;
+        let campaign = if i % 2 == 0 { first } else { second };
+        app.pledged(&backer, campaign, &pledge_body(None, "10.00")).await;
+    }
+    app.clock.advance(Duration::days(2));
+    let summary = app.settle().await;
+    assert_eq!(summary["pledges"]["collected"], 7, "{summary}");
+    assert_eq!(summary["campaigns"]["successful"], 2, "{summary}");
+    assert_eq!(summary["more"], false, "{summary}");
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM sandbox_charges"), 7);
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM charge_attempts"), 7);
+}
