@@ -30,8 +30,9 @@ const REPLAN_UNTIL: u64 = (CHUNK as u64) << 6;
 /// empty table (sequential scans, in the foreign-key check of each ledger entry among others)
 /// while it writes tens of thousands of rows; PostgreSQL plans again only after an `ANALYZE`,
 /// which autovacuum runs up to a minute later and a database without autovacuum never. Measured
-/// in bench/RESULTS.md: such a first pass charged 7 100 pledges in its 10 s where the next one
-/// charged 30 000. Each replan costs every statement a few plannings; seven per pass at most.
+/// in bench/RESULTS.md: such a first pass charged 5 400 to 8 300 pledges in its 10 s where the
+/// later ones charged 30 000 to 42 000. Each replan costs every statement a few plannings; seven
+/// per pass at most.
 fn replan_due(charged: u64) -> bool {
     let chunk = CHUNK as u64;
     std::iter::successors(Some(chunk), |mark| Some(mark * 2))
