@@ -203,14 +203,14 @@ impl Db {
 
     /// [`super::replan`] on each connection idle in the pool now (the caller's own, it replans
     /// itself). They are all held until the last is done, so none is taken twice; a request
-    /// that needs one meanwhile waits a round trip or opens another. Returns how many.
-    pub fn replan_idle(&self) -> diesel::QueryResult<usize> {
+    /// that needs one meanwhile waits a round trip or opens another.
+    pub fn replan_idle(&self) -> diesel::QueryResult<()> {
         let mut held = Vec::new();
         while let Some(mut conn) = self.pool.try_get() {
             super::replan(&mut conn)?;
             held.push(conn);
         }
-        Ok(held.len())
+        Ok(())
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool.
