@@ -6,8 +6,8 @@ use crate::auth::password;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{Db, run_migrations, users, write_transaction};
-use crate::domain::{DisplayName, Email, NewPassword, Role};
-use crate::error::ApiError;
+use crate::domain::{CoreError, DisplayName, Email, NewPassword, Role};
+use crate::settlement::Settlement;
 
 /// `crowdfund migrate`: applies pending migrations and reports them.
 pub fn migrate(settings: &Settings) -> anyhow::Result<()> {
@@ -23,17 +23,13 @@ pub fn migrate(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `crowdfund settle`: one settlement pass; prints its summary as JSON.
-pub fn settle(settings: &Settings, dry_run: bool) -> anyhow::Result<()> {
-    // One connection for the pass, one per charging thread, one spare.
-    let db = Db::connect(&settings.database_url, settings.settlement_concurrency + 2)?;
+/// `crowdfund settle`: one settlement pass at `clock`'s now; prints its summary as JSON.
+pub fn settle(settings: &Settings, clock: &Clock, dry_run: bool) -> anyhow::Result<()> {
+    // One connection for the pass and one per charging thread, which may take half the pool.
+    let db = Db::connect(&settings.database_url, 2 * (settings.settlement_concurrency + 1))?;
     run_migrations(&mut *db.get_blocking()?)?;
-    let settlement = crate::settlement::Settlement::new(
-        db.clone(),
-        crate::startup::payment_provider(settings, &db, &Clock::system()),
-        Clock::system(),
-        crate::state::settlement_config(settings),
-    );
+    let provider = crate::payments::from_settings(settings, &db, clock);
+    let settlement = Settlement::from_settings(settings, db, provider, clock.clone());
     let summary = if dry_run {
         settlement.dry_run()?
     } else {
@@ -46,7 +42,7 @@ pub fn settle(settings: &Settings, dry_run: bool) -> anyhow::Result<()> {
 /// `crowdfund audit`: verifies the ledger; fails (exit status 1) when it does not hold.
 pub fn audit(settings: &Settings) -> anyhow::Result<()> {
     let db = Db::connect(&settings.database_url, 1)?;
-    let report = crate::ledger::verify::run(&mut *db.get_blocking()?).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let report = crate::ledger::verify::run(&mut *db.get_blocking()?)?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     anyhow::ensure!(report.ok, "the ledger does not hold");
     Ok(())
@@ -65,7 +61,7 @@ pub fn create_admin(settings: &Settings, email: &str, display_name: Option<&str>
     let now = Clock::system().now().naive_utc();
 
     if let Some(user) = users::find_by_email(&mut conn, email.as_str())? {
-        users::set_role(&mut conn, user.id, Role::Admin.as_str(), now)?;
+        users::set_role(&mut conn, user.id, Role::Admin, now)?;
         println!("{email} is now an admin (user id {})", user.id);
         return Ok(());
     }
@@ -91,14 +87,13 @@ pub fn create_admin(settings: &Settings, email: &str, display_name: Option<&str>
                 email: email.as_str(),
                 display_name: name.as_str(),
                 password_hash: &hash,
-                role: Role::Admin.as_str(),
+                role: Role::Admin,
                 created_at: now,
                 updated_at: now,
             },
         )
-        .map_err(ApiError::from)
-    })
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(CoreError::from)
+    })?;
     println!("created admin {email} (user id {})", user.id);
     Ok(())
 }
@@ -109,9 +104,13 @@ pub fn create_admin(settings: &Settings, email: &str, display_name: Option<&str>
 pub fn send_mail(settings: &Settings) -> anyhow::Result<()> {
     let db = Db::connect(&settings.database_url, 2)?;
     run_migrations(&mut *db.get_blocking()?)?;
-    let delivery = actix_web::rt::System::new().block_on(async {
+    // The SMTP transport runs on Tokio; one thread is enough for one delivery run.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let delivery = runtime.block_on(async {
         let mailer = crate::mail::worker::Mailer::new(db, Clock::system(), &settings.mail, None)?;
-        mailer.deliver_due().await.map_err(|e| anyhow::anyhow!("{e}"))
+        Ok::<_, anyhow::Error>(mailer.deliver_due().await?)
     })?;
     println!("{}", serde_json::to_string_pretty(&delivery)?);
     Ok(())

@@ -1,7 +1,7 @@
 //! crowdfund: a backend for reward-based, all-or-nothing crowdfunding.
 //!
 //! `main.rs` parses the command line; everything else lives here so that tests can start
-//! the real application (see [`startup::Application`]).
+//! the real application (see [`routes::app::Application`]).
 
 pub mod auth;
 pub mod campaigns;
@@ -10,15 +10,11 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod domain;
-pub mod error;
 pub mod http;
 pub mod ledger;
 pub mod mail;
-pub mod openapi;
 pub mod payments;
 pub mod pledges;
 pub mod routes;
 pub mod settlement;
-pub mod startup;
-pub mod state;
 pub mod telemetry;

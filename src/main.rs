@@ -3,8 +3,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use crowdfund::clock::Clock;
 use crowdfund::config::Settings;
-use crowdfund::startup::Application;
-use crowdfund::{commands, openapi, telemetry};
+use crowdfund::routes::{app, openapi};
+use crowdfund::{commands, telemetry};
 
 /// Backend for reward-based, all-or-nothing crowdfunding.
 ///
@@ -85,9 +85,9 @@ fn main() -> ExitCode {
     }
 
     let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(settings),
+        Command::Serve => app::serve(settings),
         Command::Migrate => commands::migrate(&settings),
-        Command::Settle { dry_run } => commands::settle(&settings, dry_run),
+        Command::Settle { dry_run } => commands::settle(&settings, &Clock::system(), dry_run),
         Command::Audit => commands::audit(&settings),
         Command::SendMail => commands::send_mail(&settings),
         Command::CreateAdmin { email, display_name } => {
@@ -101,19 +101,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(settings: Settings) -> anyhow::Result<()> {
-    actix_web::rt::System::new().block_on(async move {
-        let backend = settings.database_url.backend();
-        let app = Application::build(settings, Clock::system()).await?;
-        tracing::info!(port = app.port(), backend, "crowdfund listening");
-        app.run_until_stopped().await?;
-        tracing::info!("stopped");
-        Ok(())
-    })
-}
-
 fn fail(e: &anyhow::Error) -> ExitCode {
-    tracing::error!(error = ?e, "failed");
+    tracing::error!(error = ?e, "the command did not succeed");
     eprintln!("error: {e:#}");
     ExitCode::FAILURE
 }

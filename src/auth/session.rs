@@ -31,7 +31,7 @@ fn insert(conn: &mut DbConn, user: UserId, family_id: &str, now: DateTime<Utc>) 
     refresh_tokens::insert(
         conn,
         &refresh_tokens::NewRefreshToken {
-            user_id: user.0,
+            user_id: user,
             family_id,
             token_hash: &hash_token(&token),
             created_at: now.naive_utc(),
@@ -67,11 +67,11 @@ pub fn rotate(conn: &mut DbConn, presented: &str, now: DateTime<Utc>) -> QueryRe
         return Ok(Rotation::Refused);
     }
     if row.rotated_at.is_some() || !refresh_tokens::mark_rotated(conn, row.id, now_naive)? {
-        tracing::warn!(user.id = row.user_id, "refresh token reused; revoking its family");
+        tracing::warn!(user.id = %row.user_id, "refresh token reused; revoking its family");
         refresh_tokens::revoke_family(conn, &row.family_id, now_naive)?;
         return Ok(Rotation::Refused);
     }
-    let user = UserId(row.user_id);
+    let user = row.user_id;
     let refresh_token = insert(conn, user, &row.family_id, now)?;
     Ok(Rotation::Rotated { user, refresh_token })
 }

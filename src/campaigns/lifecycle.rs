@@ -1,25 +1,17 @@
 //! Status changes. Every one goes through [`transition`], which checks the state diagram
 //! (`CampaignStatus::can_transition`), applies the change only if nobody changed the status
-//! first (a conditional UPDATE), queues the emails the change causes, releases the active
-//! pledges of a canceled or suspended campaign, and appends to `campaign_events`, all in the
-//! caller's transaction.
+//! first (a conditional UPDATE), queues the emails the change causes and appends to
+//! `campaign_events`, all in the caller's transaction. A campaign that closes without
+//! charging has its pledges released by `settlement::close`, which makes those transitions.
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::access;
 use crate::db::DbConn;
 use crate::db::campaign_events::{self, NewCampaignEvent};
 use crate::db::campaigns::{self, CampaignRow};
-use crate::domain::{CampaignStatus, UserId};
-use crate::error::{ApiError, FieldError};
-use crate::mail::queue;
-use crate::pledges;
-
-pub fn status_of(campaign: &CampaignRow) -> Result<CampaignStatus, ApiError> {
-    campaign
-        .status
-        .parse()
-        .map_err(|e: String| ApiError::Internal(anyhow::anyhow!(e)))
-}
+use crate::domain::{Actor, CampaignId, CampaignStatus, CoreError, FieldErrors, Refusal, Resource, UserId};
+use crate::mail::queue::{self, Cancellation};
 
 /// Records the creation of a draft.
 pub fn record_created(
@@ -27,14 +19,14 @@ pub fn record_created(
     campaign: &CampaignRow,
     actor: UserId,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), CoreError> {
     campaign_events::append(
         conn,
         &NewCampaignEvent {
             campaign_id: campaign.id,
-            actor_id: Some(actor.0),
+            actor_id: Some(actor),
             from_status: None,
-            to_status: CampaignStatus::Draft.as_str(),
+            to_status: CampaignStatus::Draft,
             reason: None,
             created_at: now.naive_utc(),
         },
@@ -42,7 +34,8 @@ pub fn record_created(
     Ok(())
 }
 
-/// Moves `campaign` to `to`. `actor` is `None` for the system (settlement).
+/// Moves `campaign` to `to`. `actor` is `None` for the system (settlement). A campaign that
+/// someone else moved first is [`Refusal::Stale`]; a move the diagram forbids, a conflict.
 pub fn transition(
     conn: &mut DbConn,
     campaign: &CampaignRow,
@@ -50,14 +43,15 @@ pub fn transition(
     actor: Option<UserId>,
     reason: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<CampaignRow, ApiError> {
-    let from = status_of(campaign)?;
+) -> Result<CampaignRow, CoreError> {
+    let from = campaign.status;
     if !from.can_transition(to) {
-        return Err(ApiError::Conflict(format!(
+        return Err(Refusal::Conflict(format!(
             "a {} campaign cannot become {}",
             from.as_str(),
             to.as_str()
-        )));
+        ))
+        .into());
     }
     let updated = match to {
         CampaignStatus::Live => {
@@ -65,33 +59,30 @@ pub fn transition(
             let deadline = now + Duration::days(i64::from(days));
             campaigns::launch(conn, campaign.id, now.naive_utc(), deadline.naive_utc())?
         }
-        _ => campaigns::set_status(conn, campaign.id, from.as_str(), to.as_str(), now.naive_utc())?,
+        _ => campaigns::set_status(conn, campaign.id, from, to, now.naive_utc())?,
     }
-    .ok_or_else(|| ApiError::Conflict("the campaign changed meanwhile; reload it and retry".into()))?;
+    .ok_or(Refusal::Stale(Resource::Campaign))?;
     // Before any release: the fan-outs address the pledges that are still active.
     match to {
         CampaignStatus::Live => queue::campaign_launched(conn, &updated, now)?,
-        CampaignStatus::Canceled => queue::campaign_canceled(conn, campaign, false, now)?,
-        CampaignStatus::Suspended => queue::campaign_canceled(conn, campaign, true, now)?,
+        CampaignStatus::Canceled => {
+            queue::campaign_canceled(conn, campaign, Cancellation { suspended: false }, now)?
+        }
+        CampaignStatus::Suspended => {
+            queue::campaign_canceled(conn, campaign, Cancellation { suspended: true }, now)?
+        }
         CampaignStatus::Funded => queue::campaign_funded(conn, campaign, now)?,
         CampaignStatus::Failed => queue::campaign_failed(conn, campaign, now)?,
         // The successful campaign's email carries payout figures: settlement queues it.
         CampaignStatus::Draft | CampaignStatus::Successful => {}
     }
-    if matches!(to, CampaignStatus::Canceled | CampaignStatus::Suspended) {
-        let why = match to {
-            CampaignStatus::Canceled => "campaign canceled by its creator",
-            _ => "campaign suspended",
-        };
-        pledges::service::release_all(conn, campaign.id, actor.map(|a| a.0), why, now)?;
-    }
     campaign_events::append(
         conn,
         &NewCampaignEvent {
             campaign_id: campaign.id,
-            actor_id: actor.map(|a| a.0),
-            from_status: Some(from.as_str()),
-            to_status: to.as_str(),
+            actor_id: actor,
+            from_status: Some(from),
+            to_status: to,
             reason,
             created_at: now.naive_utc(),
         },
@@ -99,24 +90,34 @@ pub fn transition(
     Ok(updated)
 }
 
-/// What a draft lacks before it can go live: 422 naming each missing field.
-pub fn check_ready_to_launch(campaign: &CampaignRow) -> Result<(), ApiError> {
-    let mut missing = Vec::new();
+/// Launches the owner's draft: it goes live now, its deadline `duration_days` away.
+pub fn launch(
+    conn: &mut DbConn,
+    id: CampaignId,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<CampaignRow, CoreError> {
+    let campaign = access::owned_by(campaigns::find(conn, id)?, actor)?;
+    if campaign.status == CampaignStatus::Draft {
+        check_ready_to_launch(&campaign)?;
+    }
+    transition(conn, &campaign, CampaignStatus::Live, Some(actor.id), None, now)
+}
+
+/// What a draft lacks before it can go live: a refusal naming each missing field.
+pub fn check_ready_to_launch(campaign: &CampaignRow) -> Result<(), Refusal> {
+    let mut missing = FieldErrors::default();
     if campaign.description.trim().is_empty() {
-        missing.push(FieldError::new("description", "is required to launch"));
+        missing.push("description", "is required to launch");
     }
     if campaign.category.is_none() {
-        missing.push(FieldError::new("category", "is required to launch"));
+        missing.push("category", "is required to launch");
     }
     if campaign.goal_minor.is_none() {
-        missing.push(FieldError::new("goal", "is required to launch"));
+        missing.push("goal", "is required to launch");
     }
     if campaign.duration_days.is_none() {
-        missing.push(FieldError::new("duration_days", "is required to launch"));
+        missing.push("duration_days", "is required to launch");
     }
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::Validation(missing))
-    }
+    missing.finish()
 }

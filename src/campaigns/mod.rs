@@ -1,17 +1,28 @@
-//! Campaign rules that need the database: who may see or change a campaign, and the
-//! lifecycle transitions with their event log.
+//! Campaign rules that need the database: who may see or change a campaign (`access`), its
+//! fields and what freezes when (`edit`), its reward tiers (`tiers`), its updates
+//! (`updates`), and its status changes with their event log (`lifecycle`).
 
 pub mod access;
+pub mod edit;
 pub mod lifecycle;
+pub mod tiers;
+pub mod updates;
+
+use chrono::{DateTime, Utc};
 
 use crate::db::campaigns::CampaignRow;
-use crate::domain::Currency;
-use crate::error::ApiError;
+use crate::domain::CampaignStatus;
 
-/// The campaign's currency; the column is CHECK-constrained, so a bad value is a bug (500).
-pub fn currency_of(campaign: &CampaignRow) -> Result<Currency, ApiError> {
+/// Whether the pledged total has reached the goal: what decides funded or failed at the
+/// deadline, and what the last-24-hours rule protects.
+pub fn reached_goal(campaign: &CampaignRow) -> bool {
     campaign
-        .currency
-        .parse()
-        .map_err(|e: &str| ApiError::Internal(anyhow::anyhow!("campaign {}: {e}", campaign.id)))
+        .goal_minor
+        .is_some_and(|goal| campaign.pledged_minor >= goal)
+}
+
+/// Whether the campaign takes pledges and their changes now: live, and before its deadline.
+/// Past the deadline it is still `live` until the next settlement pass closes it.
+pub fn is_open(campaign: &CampaignRow, now: DateTime<Utc>) -> bool {
+    campaign.status == CampaignStatus::Live && campaign.deadline.is_some_and(|d| now.naive_utc() < d)
 }

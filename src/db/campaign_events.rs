@@ -3,14 +3,15 @@ use diesel::prelude::*;
 
 use super::DbConn;
 use super::schema::campaign_events;
+use crate::domain::{CampaignId, CampaignStatus, UserId};
 
 #[derive(Insertable)]
 #[diesel(table_name = campaign_events)]
 pub struct NewCampaignEvent<'a> {
-    pub campaign_id: i64,
-    pub actor_id: Option<i64>,
-    pub from_status: Option<&'a str>,
-    pub to_status: &'a str,
+    pub campaign_id: CampaignId,
+    pub actor_id: Option<UserId>,
+    pub from_status: Option<CampaignStatus>,
+    pub to_status: CampaignStatus,
     pub reason: Option<&'a str>,
     pub created_at: NaiveDateTime,
 }
@@ -19,10 +20,10 @@ pub struct NewCampaignEvent<'a> {
 #[diesel(table_name = campaign_events)]
 pub struct CampaignEventRow {
     pub id: i64,
-    pub campaign_id: i64,
-    pub actor_id: Option<i64>,
-    pub from_status: Option<String>,
-    pub to_status: String,
+    pub campaign_id: CampaignId,
+    pub actor_id: Option<UserId>,
+    pub from_status: Option<CampaignStatus>,
+    pub to_status: CampaignStatus,
     pub reason: Option<String>,
     pub created_at: NaiveDateTime,
 }
@@ -33,7 +34,7 @@ pub fn append(conn: &mut DbConn, event: &NewCampaignEvent<'_>) -> QueryResult<us
         .execute(conn)
 }
 
-pub fn for_campaign(conn: &mut DbConn, campaign_id: i64) -> QueryResult<Vec<CampaignEventRow>> {
+pub fn for_campaign(conn: &mut DbConn, campaign_id: CampaignId) -> QueryResult<Vec<CampaignEventRow>> {
     campaign_events::table
         .filter(campaign_events::campaign_id.eq(campaign_id))
         .order(campaign_events::id)

@@ -14,6 +14,7 @@ use diesel::sql_types::{BigInt, Text};
 use super::DbConn;
 use super::campaigns::CampaignRow;
 use super::schema::{campaigns, users};
+use crate::domain::{CampaignId, CampaignStatus, Category, UserId};
 
 diesel::define_sql_function! {
     /// SQL `lower()`: ASCII case folding on SQLite, full Unicode on PostgreSQL.
@@ -36,12 +37,12 @@ pub enum Sort {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct After {
     pub key: i64,
-    pub id: i64,
+    pub id: CampaignId,
 }
 
 pub struct PublicFilter<'a> {
-    pub status: &'a str,
-    pub category: Option<&'a str>,
+    pub status: CampaignStatus,
+    pub category: Option<Category>,
     pub text: Option<&'a str>,
     pub sort: Sort,
     pub after: Option<After>,
@@ -143,9 +144,9 @@ pub fn public(conn: &mut DbConn, filter: &PublicFilter<'_>) -> QueryResult<Vec<(
 /// An owner's campaigns, drafts included, newest first.
 pub fn owned(
     conn: &mut DbConn,
-    owner_id: i64,
-    status: Option<&str>,
-    after_id: Option<i64>,
+    owner_id: UserId,
+    status: Option<CampaignStatus>,
+    after_id: Option<CampaignId>,
     limit: i64,
 ) -> QueryResult<Vec<CampaignRow>> {
     let mut query = campaigns::table

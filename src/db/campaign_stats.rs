@@ -6,14 +6,18 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::DbConn;
+use crate::domain::pledge::sql_list;
+use crate::domain::{CampaignId, PledgeStatus, TierId};
 
-/// Pledges that count as backing: active, collected or errored.
-const COUNTED: &str = "status IN ('active', 'collected', 'errored')";
+/// The pledges that count: those backing the campaign (active, collected or errored).
+fn counted() -> String {
+    format!("status IN ({})", sql_list(PledgeStatus::backing()))
+}
 
 #[derive(Debug, QueryableByName)]
 pub struct TierTotal {
     #[diesel(sql_type = Nullable<BigInt>)]
-    pub tier_id: Option<i64>,
+    pub tier_id: Option<TierId>,
     #[diesel(sql_type = BigInt)]
     pub pledges: i64,
     #[diesel(sql_type = BigInt)]
@@ -30,20 +34,22 @@ pub struct DayTotal {
     pub amount_minor: i64,
 }
 
-pub fn by_tier(conn: &mut DbConn, campaign_id: i64) -> QueryResult<Vec<TierTotal>> {
+pub fn by_tier(conn: &mut DbConn, campaign_id: CampaignId) -> QueryResult<Vec<TierTotal>> {
     diesel::sql_query(format!(
         "SELECT tier_id, COUNT(*) AS pledges, CAST(SUM(amount_minor) AS BIGINT) AS amount_minor \
-         FROM pledges WHERE campaign_id = {campaign_id} AND {COUNTED} GROUP BY tier_id"
+         FROM pledges WHERE campaign_id = {campaign_id} AND {} GROUP BY tier_id",
+        counted()
     ))
     .load(conn)
 }
 
 /// Counted pledges by the UTC day they were made.
-pub fn by_day(conn: &mut DbConn, campaign_id: i64) -> QueryResult<Vec<DayTotal>> {
+pub fn by_day(conn: &mut DbConn, campaign_id: CampaignId) -> QueryResult<Vec<DayTotal>> {
     diesel::sql_query(format!(
         "SELECT substr(CAST(created_at AS TEXT), 1, 10) AS day, COUNT(*) AS pledges, \
          CAST(SUM(amount_minor) AS BIGINT) AS amount_minor \
-         FROM pledges WHERE campaign_id = {campaign_id} AND {COUNTED} GROUP BY 1 ORDER BY 1"
+         FROM pledges WHERE campaign_id = {campaign_id} AND {} GROUP BY 1 ORDER BY 1",
+        counted()
     ))
     .load(conn)
 }

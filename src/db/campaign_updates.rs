@@ -3,13 +3,14 @@ use diesel::prelude::*;
 
 use super::DbConn;
 use super::schema::campaign_updates;
+use crate::domain::{CampaignId, UserId};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = campaign_updates)]
 pub struct UpdateRow {
     pub id: i64,
-    pub campaign_id: i64,
-    pub author_id: i64,
+    pub campaign_id: CampaignId,
+    pub author_id: UserId,
     pub title: String,
     pub body: String,
     pub backers_only: bool,
@@ -19,8 +20,8 @@ pub struct UpdateRow {
 #[derive(Insertable)]
 #[diesel(table_name = campaign_updates)]
 pub struct NewUpdate<'a> {
-    pub campaign_id: i64,
-    pub author_id: i64,
+    pub campaign_id: CampaignId,
+    pub author_id: UserId,
     pub title: &'a str,
     pub body: &'a str,
     pub backers_only: bool,
@@ -37,7 +38,7 @@ pub fn insert(conn: &mut DbConn, new: &NewUpdate<'_>) -> QueryResult<UpdateRow> 
 /// A campaign's updates, newest first.
 pub fn for_campaign(
     conn: &mut DbConn,
-    campaign_id: i64,
+    campaign_id: CampaignId,
     before_id: Option<i64>,
     limit: i64,
 ) -> QueryResult<Vec<UpdateRow>> {

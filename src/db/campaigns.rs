@@ -6,21 +6,22 @@ use diesel::sql_types::{BigInt, Integer};
 use super::DbConn;
 use super::prepared::PreparedDsl;
 use super::schema::{campaigns, users};
+use crate::domain::{CampaignId, CampaignStatus, Category, Currency, UserId};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = campaigns)]
 pub struct CampaignRow {
-    pub id: i64,
-    pub owner_id: i64,
+    pub id: CampaignId,
+    pub owner_id: UserId,
     pub slug: String,
     pub title: String,
     pub blurb: String,
     pub description: String,
-    pub category: Option<String>,
-    pub currency: String,
+    pub category: Option<Category>,
+    pub currency: Currency,
     pub goal_minor: Option<i64>,
     pub duration_days: Option<i32>,
-    pub status: String,
+    pub status: CampaignStatus,
     pub launched_at: Option<NaiveDateTime>,
     pub deadline: Option<NaiveDateTime>,
     pub pledged_minor: i64,
@@ -41,13 +42,13 @@ pub struct CampaignRow {
 #[derive(Insertable)]
 #[diesel(table_name = campaigns)]
 pub struct NewCampaign<'a> {
-    pub owner_id: i64,
+    pub owner_id: UserId,
     pub slug: &'a str,
     pub title: &'a str,
     pub blurb: &'a str,
     pub description: &'a str,
-    pub category: Option<&'a str>,
-    pub currency: &'a str,
+    pub category: Option<Category>,
+    pub currency: Currency,
     pub goal_minor: Option<i64>,
     pub duration_days: Option<i32>,
     pub created_at: NaiveDateTime,
@@ -62,8 +63,8 @@ pub struct CampaignChanges {
     pub title: Option<String>,
     pub blurb: Option<String>,
     pub description: Option<String>,
-    pub category: Option<String>,
-    pub currency: Option<String>,
+    pub category: Option<Category>,
+    pub currency: Option<Currency>,
     pub goal_minor: Option<i64>,
     pub duration_days: Option<i32>,
     pub updated_at: Option<NaiveDateTime>,
@@ -76,7 +77,7 @@ pub fn insert(conn: &mut DbConn, new: &NewCampaign<'_>) -> QueryResult<CampaignR
         .get_result(conn)
 }
 
-pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<CampaignRow>> {
+pub fn find(conn: &mut DbConn, id: CampaignId) -> QueryResult<Option<CampaignRow>> {
     campaigns::table
         .find(id)
         .select(CampaignRow::as_select())
@@ -99,7 +100,7 @@ pub fn slug_taken(conn: &mut DbConn, slug: &str) -> QueryResult<bool> {
     .get_result(conn)
 }
 
-pub fn owner_name(conn: &mut DbConn, owner_id: i64) -> QueryResult<String> {
+pub fn owner_name(conn: &mut DbConn, owner_id: UserId) -> QueryResult<String> {
     users::table
         .find(owner_id)
         .select(users::display_name)
@@ -109,8 +110,8 @@ pub fn owner_name(conn: &mut DbConn, owner_id: i64) -> QueryResult<String> {
 /// Applies owner edits, only while the campaign is still in `expected_status`.
 pub fn update(
     conn: &mut DbConn,
-    id: i64,
-    expected_status: &str,
+    id: CampaignId,
+    expected_status: CampaignStatus,
     changes: &CampaignChanges,
 ) -> QueryResult<Option<CampaignRow>> {
     diesel::update(
@@ -127,9 +128,9 @@ pub fn update(
 /// Moves a campaign from one status to another if nobody moved it first.
 pub fn set_status(
     conn: &mut DbConn,
-    id: i64,
-    from: &str,
-    to: &str,
+    id: CampaignId,
+    from: CampaignStatus,
+    to: CampaignStatus,
     now: NaiveDateTime,
 ) -> QueryResult<Option<CampaignRow>> {
     diesel::update(campaigns::table.find(id).filter(campaigns::status.eq(from)))
@@ -142,26 +143,34 @@ pub fn set_status(
 /// `draft` → `live`, fixing the launch instant and the deadline.
 pub fn launch(
     conn: &mut DbConn,
-    id: i64,
+    id: CampaignId,
     now: NaiveDateTime,
     deadline: NaiveDateTime,
 ) -> QueryResult<Option<CampaignRow>> {
-    diesel::update(campaigns::table.find(id).filter(campaigns::status.eq("draft")))
-        .set((
-            campaigns::status.eq("live"),
-            campaigns::launched_at.eq(now),
-            campaigns::deadline.eq(deadline),
-            campaigns::updated_at.eq(now),
-        ))
-        .returning(campaigns::all_columns)
-        .get_result(conn)
-        .optional()
+    diesel::update(
+        campaigns::table
+            .find(id)
+            .filter(campaigns::status.eq(CampaignStatus::Draft)),
+    )
+    .set((
+        campaigns::status.eq(CampaignStatus::Live),
+        campaigns::launched_at.eq(now),
+        campaigns::deadline.eq(deadline),
+        campaigns::updated_at.eq(now),
+    ))
+    .returning(campaigns::all_columns)
+    .get_result(conn)
+    .optional()
 }
 
 /// Deletes a campaign only while it is a draft; returns whether it did.
-pub fn delete_draft(conn: &mut DbConn, id: i64) -> QueryResult<bool> {
-    let deleted =
-        diesel::delete(campaigns::table.find(id).filter(campaigns::status.eq("draft"))).execute(conn)?;
+pub fn delete_draft(conn: &mut DbConn, id: CampaignId) -> QueryResult<bool> {
+    let deleted = diesel::delete(
+        campaigns::table
+            .find(id)
+            .filter(campaigns::status.eq(CampaignStatus::Draft)),
+    )
+    .execute(conn)?;
     Ok(deleted == 1)
 }
 
@@ -190,7 +199,7 @@ fn ranked(total: &str) -> [String; 3] {
 /// Returns `false` (and changes nothing) if a rule refuses.
 pub fn adjust_totals(
     conn: &mut DbConn,
-    id: i64,
+    id: CampaignId,
     amount: i64,
     backers: i32,
     now: NaiveDateTime,
@@ -198,7 +207,7 @@ pub fn adjust_totals(
 ) -> QueryResult<bool> {
     let live = campaigns::table
         .find(id)
-        .filter(campaigns::status.eq("live"))
+        .filter(campaigns::status.eq(CampaignStatus::Live))
         .filter(campaigns::deadline.gt(now));
     let (pledged, backed) = (ranked("pledged_minor"), ranked("backer_count"));
     let changes = (

@@ -9,6 +9,7 @@ use diesel::sql_types::{BigInt, Text, Timestamp};
 use super::DbConn;
 use super::pledges::PledgeRow;
 use super::schema::{charge_attempts, pledges};
+use crate::domain::{ChargeStatus, Currency, PledgeId};
 
 #[derive(Debug, Clone, Queryable)]
 pub struct AttemptRow {
@@ -17,7 +18,7 @@ pub struct AttemptRow {
     pub idempotency_key: String,
     pub payment_method: String,
     pub amount_minor: i64,
-    pub currency: String,
+    pub currency: Currency,
 }
 
 /// The columns of an [`AttemptRow`], in its order.
@@ -35,10 +36,13 @@ macro_rules! attempt_columns {
 }
 
 /// The pending attempts of these pledges, by pledge id (a pledge has at most one).
-pub fn pending_attempts(conn: &mut DbConn, pledge_ids: &[i64]) -> QueryResult<HashMap<i64, AttemptRow>> {
-    let rows: Vec<(i64, AttemptRow)> = charge_attempts::table
+pub fn pending_attempts(
+    conn: &mut DbConn,
+    pledge_ids: &[PledgeId],
+) -> QueryResult<HashMap<PledgeId, AttemptRow>> {
+    let rows: Vec<(PledgeId, AttemptRow)> = charge_attempts::table
         .filter(charge_attempts::pledge_id.eq_any(pledge_ids))
-        .filter(charge_attempts::status.eq("pending"))
+        .filter(charge_attempts::status.eq(ChargeStatus::Pending))
         .select((charge_attempts::pledge_id, attempt_columns!()))
         .load(conn)?;
     Ok(rows.into_iter().collect())
@@ -48,19 +52,19 @@ pub fn pending_attempts(conn: &mut DbConn, pledge_ids: &[i64]) -> QueryResult<Ha
 #[derive(Insertable)]
 #[diesel(table_name = charge_attempts)]
 pub struct NewAttempt<'a> {
-    pub pledge_id: i64,
+    pub pledge_id: PledgeId,
     pub attempt: i32,
     pub idempotency_key: String,
     pub payment_method: &'a str,
     pub amount_minor: i64,
-    pub currency: &'a str,
+    pub currency: Currency,
     pub created_at: NaiveDateTime,
 }
 
 impl<'a> NewAttempt<'a> {
     /// Attempt `pledge.attempts + 1`, keyed `pledge-{id}-attempt-{n}`, for the pledge's amount
     /// and payment method as they are now.
-    pub fn next(pledge: &'a PledgeRow, currency: &'a str, now: NaiveDateTime) -> Self {
+    pub fn next(pledge: &'a PledgeRow, currency: Currency, now: NaiveDateTime) -> Self {
         let attempt = pledge.attempts + 1;
         Self {
             pledge_id: pledge.id,
@@ -76,19 +80,23 @@ impl<'a> NewAttempt<'a> {
 
 /// Writes attempts (one statement) and counts them on their pledges (another); returns them
 /// by pledge id. The pledges must be leased, so that no one else counts their attempts.
-pub fn insert_attempts(conn: &mut DbConn, rows: &[NewAttempt<'_>]) -> QueryResult<HashMap<i64, AttemptRow>> {
+pub fn insert_attempts(
+    conn: &mut DbConn,
+    rows: &[NewAttempt<'_>],
+) -> QueryResult<HashMap<PledgeId, AttemptRow>> {
     if rows.is_empty() {
         return Ok(HashMap::new());
     }
-    let ids: Vec<(i64, i64)> = super::on_backend!(conn, |c| diesel::insert_into(charge_attempts::table)
-        .values(rows)
-        .returning((charge_attempts::pledge_id, charge_attempts::id))
-        .get_results(c))?;
-    let pledge_ids: Vec<i64> = rows.iter().map(|r| r.pledge_id).collect();
+    let ids: Vec<(PledgeId, i64)> =
+        super::on_backend!(conn, |c| diesel::insert_into(charge_attempts::table)
+            .values(rows)
+            .returning((charge_attempts::pledge_id, charge_attempts::id))
+            .get_results(c))?;
+    let pledge_ids: Vec<PledgeId> = rows.iter().map(|r| r.pledge_id).collect();
     diesel::update(pledges::table.filter(pledges::id.eq_any(&pledge_ids)))
         .set(pledges::attempts.eq(pledges::attempts + 1))
         .execute(conn)?;
-    let by_pledge: HashMap<i64, &NewAttempt<'_>> = rows.iter().map(|r| (r.pledge_id, r)).collect();
+    let by_pledge: HashMap<PledgeId, &NewAttempt<'_>> = rows.iter().map(|r| (r.pledge_id, r)).collect();
     Ok(ids
         .into_iter()
         .map(|(pledge_id, id)| {
@@ -99,7 +107,7 @@ pub fn insert_attempts(conn: &mut DbConn, rows: &[NewAttempt<'_>]) -> QueryResul
                 idempotency_key: row.idempotency_key.clone(),
                 payment_method: row.payment_method.to_owned(),
                 amount_minor: row.amount_minor,
-                currency: row.currency.to_owned(),
+                currency: row.currency,
             };
             (pledge_id, attempt)
         })
@@ -110,7 +118,7 @@ pub fn insert_attempts(conn: &mut DbConn, rows: &[NewAttempt<'_>]) -> QueryResul
 pub fn finish_attempt(
     conn: &mut DbConn,
     id: i64,
-    status: &str,
+    status: ChargeStatus,
     charge_id: Option<&str>,
     fee_minor: Option<i64>,
     failure_code: Option<&str>,
@@ -119,7 +127,7 @@ pub fn finish_attempt(
     let updated = diesel::update(
         charge_attempts::table
             .find(id)
-            .filter(charge_attempts::status.eq("pending")),
+            .filter(charge_attempts::status.eq(ChargeStatus::Pending)),
     )
     .set((
         charge_attempts::status.eq(status),
@@ -151,12 +159,13 @@ pub fn finish_succeeded(
     }
     let cases = "WHEN ? THEN ? ".repeat(attempts.len());
     let ids = vec!["?"; attempts.len()].join(", ");
+    let (succeeded, pending) = (ChargeStatus::Succeeded.as_str(), ChargeStatus::Pending.as_str());
     let sql = super::for_backend(
         conn,
         &format!(
-            "UPDATE charge_attempts SET status = 'succeeded', finished_at = ?, \
+            "UPDATE charge_attempts SET status = '{succeeded}', finished_at = ?, \
              provider_charge_id = CASE id {cases}END, fee_minor = CASE id {cases}END \
-             WHERE status = 'pending' AND id IN ({ids}) RETURNING id"
+             WHERE status = '{pending}' AND id IN ({ids}) RETURNING id"
         ),
     );
     let finished: Vec<Finished> = super::on_backend!(conn, |c| {
@@ -176,10 +185,10 @@ pub fn finish_succeeded(
 }
 
 /// The provider's charge id of a pledge's successful attempt.
-pub fn succeeded_charge(conn: &mut DbConn, pledge_id: i64) -> QueryResult<Option<String>> {
+pub fn succeeded_charge(conn: &mut DbConn, pledge_id: PledgeId) -> QueryResult<Option<String>> {
     charge_attempts::table
         .filter(charge_attempts::pledge_id.eq(pledge_id))
-        .filter(charge_attempts::status.eq("succeeded"))
+        .filter(charge_attempts::status.eq(ChargeStatus::Succeeded))
         .select(charge_attempts::provider_charge_id)
         .first::<Option<String>>(conn)
         .optional()
@@ -190,8 +199,8 @@ pub fn succeeded_charge(conn: &mut DbConn, pledge_id: i64) -> QueryResult<Option
 #[derive(Debug, Clone)]
 pub struct FoundAttempt {
     pub row: AttemptRow,
-    pub pledge_id: i64,
-    pub status: String,
+    pub pledge_id: PledgeId,
+    pub status: ChargeStatus,
 }
 
 pub fn by_key(conn: &mut DbConn, key: &str) -> QueryResult<Option<FoundAttempt>> {
@@ -202,7 +211,7 @@ pub fn by_key(conn: &mut DbConn, key: &str) -> QueryResult<Option<FoundAttempt>>
             charge_attempts::pledge_id,
             charge_attempts::status,
         ))
-        .get_result::<(AttemptRow, i64, String)>(conn)
+        .get_result::<(AttemptRow, PledgeId, ChargeStatus)>(conn)
         .optional()
         .map(|o| {
             o.map(|(row, pledge_id, status)| FoundAttempt {
@@ -221,7 +230,7 @@ pub fn by_provider_charge(conn: &mut DbConn, charge_id: &str) -> QueryResult<Opt
             charge_attempts::pledge_id,
             charge_attempts::status,
         ))
-        .first::<(AttemptRow, i64, String)>(conn)
+        .first::<(AttemptRow, PledgeId, ChargeStatus)>(conn)
         .optional()
         .map(|o| {
             o.map(|(row, pledge_id, status)| FoundAttempt {

@@ -1,27 +1,16 @@
 //! SQLite's write-ahead log, checkpointed off the request path.
 //!
-//! A SQLite commit in WAL mode appends to the log; a checkpoint copies the log's pages back
-//! into the database file and syncs it, after which writers start the log again from its
-//! beginning. By default the connection whose commit takes the log past 1 000 pages runs that
-//! checkpoint inside its `COMMIT`, and in this server it does so holding the writers' turn
-//! ([`super::SqliteWriterTurn`]): every other pledge waited for a copy and an `fsync`, tens of
-//! milliseconds on a shared disk, which made the p99 of a paced load (bench/RESULTS.md).
-//!
-//! The server's connections therefore turn the automatic checkpoint off, and one thread of
-//! its own checkpoints every [`INTERVAL`]: first beside the writers (`PASSIVE`: it copies what
-//! is committed and blocks nobody), and, when the log is past [`TAKE_TURN_AT`] pages, once more
-//! in the writers' turn, which then only has the last few pages to copy.
-//!
-//! Copying the whole log is not enough to bound it: SQLite starts the log again from its
-//! beginning only when a writer begins on a log that is copied whole. Writers that follow
-//! each other without a pause never do: the one that was writing during the copy commits after
-//! it, and the next begins on a page the copy has not reached. A log that once grew past 1.5
-//! million pages (about 6 GiB) under the benchmark's load did so that way, and every commit that
-//! grew the file synced the file system's metadata too. In the writers' turn nobody appends,
-//! so the copy ends the log, and the next writer starts it again (unless a reader that began
-//! before the copy still reads it: the next round tries again). That bounds the log as the
-//! automatic checkpoint did. Other processes on the same file (the command line) keep SQLite's
-//! automatic checkpoint.
+//! By default the commit that takes the log past 1 000 pages copies the log back into the
+//! database file and syncs it inside its `COMMIT`, and here it would do so holding the
+//! writers' turn ([`super::SqliteWriterTurn`]), so every other pledge waited for the copy. The
+//! server's connections therefore turn the automatic checkpoint off, and one thread of its own
+//! checkpoints every [`INTERVAL`]: first beside the writers (`PASSIVE`: it copies what is
+//! committed and blocks nobody), and, when the log is past [`TAKE_TURN_AT`] pages, once more in
+//! the writers' turn. That second copy is what bounds the log: SQLite starts the log again only
+//! when a writer begins on a log copied whole, which writers that follow one another without a
+//! pause never do, and in the writers' turn nobody appends (the README's Architecture section
+//! and bench/RESULTS.md tell what was measured). Other processes on the same file (the command
+//! line) keep SQLite's automatic checkpoint.
 
 use std::sync::mpsc;
 use std::thread::JoinHandle;

@@ -4,6 +4,7 @@ use diesel::prelude::*;
 use super::DbConn;
 use super::prepared::PreparedDsl;
 use super::schema::idempotency_keys;
+use crate::domain::UserId;
 
 #[derive(Debug, Clone, Queryable)]
 pub struct KeyRow {
@@ -13,7 +14,7 @@ pub struct KeyRow {
     pub created_at: NaiveDateTime,
 }
 
-pub fn find(conn: &mut DbConn, user_id: i64, key: &str) -> QueryResult<Option<KeyRow>> {
+pub fn find(conn: &mut DbConn, user_id: UserId, key: &str) -> QueryResult<Option<KeyRow>> {
     idempotency_keys::table
         .find((user_id, key))
         .select((
@@ -28,7 +29,7 @@ pub fn find(conn: &mut DbConn, user_id: i64, key: &str) -> QueryResult<Option<Ke
 
 pub fn insert(
     conn: &mut DbConn,
-    user_id: i64,
+    user_id: UserId,
     key: &str,
     hash: &str,
     now: NaiveDateTime,
@@ -46,7 +47,7 @@ pub fn insert(
 /// Restarts an abandoned in-progress record (its request died without an answer).
 pub fn restart(
     conn: &mut DbConn,
-    user_id: i64,
+    user_id: UserId,
     key: &str,
     started_before: NaiveDateTime,
     now: NaiveDateTime,
@@ -62,7 +63,13 @@ pub fn restart(
     Ok(updated == 1)
 }
 
-pub fn complete(conn: &mut DbConn, user_id: i64, key: &str, status: i32, body: &str) -> QueryResult<usize> {
+pub fn complete(
+    conn: &mut DbConn,
+    user_id: UserId,
+    key: &str,
+    status: i32,
+    body: &str,
+) -> QueryResult<usize> {
     diesel::update(idempotency_keys::table.find((user_id, key)))
         .set((
             idempotency_keys::response_status.eq(Some(status)),
@@ -73,12 +80,12 @@ pub fn complete(conn: &mut DbConn, user_id: i64, key: &str, status: i32, body: &
         .affected(conn)
 }
 
-pub fn delete(conn: &mut DbConn, user_id: i64, key: &str) -> QueryResult<usize> {
+pub fn delete(conn: &mut DbConn, user_id: UserId, key: &str) -> QueryResult<usize> {
     diesel::delete(idempotency_keys::table.find((user_id, key))).execute(conn)
 }
 
 /// Removes records older than `before` (for one user, or all when `user_id` is `None`).
-pub fn purge(conn: &mut DbConn, user_id: Option<i64>, before: NaiveDateTime) -> QueryResult<usize> {
+pub fn purge(conn: &mut DbConn, user_id: Option<UserId>, before: NaiveDateTime) -> QueryResult<usize> {
     match user_id {
         Some(user) => diesel::delete(
             idempotency_keys::table

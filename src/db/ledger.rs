@@ -4,15 +4,16 @@ use diesel::sql_types::BigInt;
 
 use super::DbConn;
 use super::schema::{ledger_entries, ledger_transactions};
+use crate::domain::{CampaignId, Currency, PledgeId};
 
 /// A ledger transaction to write; its entries follow once it has an id.
 #[derive(Insertable)]
 #[diesel(table_name = ledger_transactions)]
 pub struct NewTransaction<'a> {
     pub kind: &'a str,
-    pub campaign_id: i64,
-    pub pledge_id: Option<i64>,
-    pub currency: &'a str,
+    pub campaign_id: CampaignId,
+    pub pledge_id: Option<PledgeId>,
+    pub currency: Currency,
     pub reference: &'a str,
     pub created_at: NaiveDateTime,
 }
@@ -76,7 +77,7 @@ struct Total {
 }
 
 /// Balance of a campaign's escrow account (only an integer is interpolated).
-pub fn escrow_balance(conn: &mut DbConn, campaign_id: i64) -> QueryResult<i64> {
+pub fn escrow_balance(conn: &mut DbConn, campaign_id: CampaignId) -> QueryResult<i64> {
     diesel::sql_query(format!(
         "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS total FROM ledger_entries \
          WHERE account = 'escrow:campaign:{campaign_id}'"
@@ -86,7 +87,7 @@ pub fn escrow_balance(conn: &mut DbConn, campaign_id: i64) -> QueryResult<i64> {
 }
 
 /// What the ledger says was collected from backers for a campaign (charges minus refunds).
-pub fn collected_in_ledger(conn: &mut DbConn, campaign_id: i64) -> QueryResult<i64> {
+pub fn collected_in_ledger(conn: &mut DbConn, campaign_id: CampaignId) -> QueryResult<i64> {
     diesel::sql_query(format!(
         "SELECT CAST(COALESCE(-SUM(e.amount_minor), 0) AS BIGINT) AS total FROM ledger_entries e \
          JOIN ledger_transactions t ON t.id = e.transaction_id \

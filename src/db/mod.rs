@@ -32,7 +32,7 @@ use diesel::pg::PgConnection;
 use diesel::sqlite::SqliteConnection;
 
 pub use migrations::run_migrations;
-pub use pool::{ConnectionManager, DatabaseUrl, Db, DbPool};
+pub use pool::{ConnectionManager, DatabaseUrl, Db, DbPool, RunError};
 
 /// A connection to whichever backend `DATABASE_URL` names.
 #[derive(diesel::MultiConnection)]

@@ -9,6 +9,8 @@ use diesel::sql_types::{BigInt, Text, Timestamp};
 use super::DbConn;
 use super::prepared::PreparedDsl;
 use super::schema::email_outbox;
+use crate::domain::pledge::sql_list;
+use crate::domain::{CampaignId, OutboxStatus, PledgeStatus, UserId};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = email_outbox)]
@@ -19,7 +21,7 @@ pub struct OutboxRow {
     pub recipient_name: String,
     pub subject_id: String,
     pub context: String,
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub lease_until: Option<NaiveDateTime>,
@@ -30,7 +32,7 @@ pub struct OutboxRow {
 
 /// One email for [`queue_for_users`].
 pub struct ToUser {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub subject_id: String,
     /// The template's context, as JSON.
     pub context: String,
@@ -91,32 +93,15 @@ pub fn queue_for_users(
     })
 }
 
-/// Which of a campaign's pledges a fan-out reaches.
-#[derive(Debug, Clone, Copy)]
-pub enum Backers {
-    /// Pledges that are still `active` (about to be released or charged).
-    Active,
-    /// Everyone who still backs the campaign: `active`, `errored` or `collected`.
-    Current,
-}
-
-impl Backers {
-    fn statuses(self) -> &'static str {
-        match self {
-            Self::Active => "'active'",
-            Self::Current => "'active', 'errored', 'collected'",
-        }
-    }
-}
-
-/// Queues one email per pledge of a campaign in one statement, whatever their number. Each row's
-/// subject is `subject_prefix` followed by the pledge id, and its context is `context` with the
-/// pledge's `pledge_id` and `amount_minor` added. Returns how many were queued.
+/// Queues one email per pledge of a campaign in one of `statuses`, in one statement, whatever
+/// their number. Each row's subject is `subject_prefix` followed by the pledge id, and its
+/// context is `context` with the pledge's `pledge_id` and `amount_minor` added. Returns how many
+/// were queued.
 pub fn queue_for_backers(
     conn: &mut DbConn,
     template: &str,
-    campaign_id: i64,
-    backers: Backers,
+    campaign_id: CampaignId,
+    statuses: &[PledgeStatus],
     subject_prefix: &str,
     context: &str,
     now: NaiveDateTime,
@@ -137,7 +122,7 @@ pub fn queue_for_backers(
              FROM pledges p JOIN users u ON u.id = p.backer_id \
              WHERE p.campaign_id = ? AND p.status IN ({}) \
              ON CONFLICT (template, recipient, subject_id) DO NOTHING",
-            backers.statuses()
+            sql_list(statuses.iter().copied())
         ),
     );
     diesel::sql_query(sql)
@@ -159,7 +144,7 @@ pub fn claim_due(
 ) -> QueryResult<Vec<OutboxRow>> {
     let due = || {
         email_outbox::status
-            .eq("queued")
+            .eq(OutboxStatus::Queued)
             .and(email_outbox::next_attempt_at.le(now))
             .and(
                 email_outbox::lease_until
@@ -195,10 +180,10 @@ pub fn mark_sent(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<
     diesel::update(
         email_outbox::table
             .find(id)
-            .filter(email_outbox::status.eq("queued")),
+            .filter(email_outbox::status.eq(OutboxStatus::Queued)),
     )
     .set((
-        email_outbox::status.eq("sent"),
+        email_outbox::status.eq(OutboxStatus::Sent),
         email_outbox::sent_at.eq(now),
         email_outbox::lease_until.eq(None::<NaiveDateTime>),
         email_outbox::last_error.eq(None::<String>),
@@ -216,7 +201,7 @@ pub fn mark_attempt_failed(
 ) -> QueryResult<usize> {
     let target = email_outbox::table
         .find(id)
-        .filter(email_outbox::status.eq("queued"));
+        .filter(email_outbox::status.eq(OutboxStatus::Queued));
     match retry_at {
         Some(at) => diesel::update(target)
             .set((
@@ -227,7 +212,7 @@ pub fn mark_attempt_failed(
             .execute(conn),
         None => diesel::update(target)
             .set((
-                email_outbox::status.eq("failed"),
+                email_outbox::status.eq(OutboxStatus::Failed),
                 email_outbox::lease_until.eq(None::<NaiveDateTime>),
                 email_outbox::last_error.eq(error),
             ))
@@ -236,7 +221,7 @@ pub fn mark_attempt_failed(
 }
 
 /// Rows per status, for `/metrics`.
-pub fn counts_by_status(conn: &mut DbConn) -> QueryResult<Vec<(String, i64)>> {
+pub fn counts_by_status(conn: &mut DbConn) -> QueryResult<Vec<(OutboxStatus, i64)>> {
     email_outbox::table
         .group_by(email_outbox::status)
         .select((email_outbox::status, diesel::dsl::count_star()))

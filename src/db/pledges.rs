@@ -7,18 +7,20 @@ use diesel::sql_types::Text;
 use super::DbConn;
 use super::prepared::PreparedDsl;
 use super::schema::{pledge_events, pledges, reward_tiers, users};
+use crate::domain::pledge::sql_list;
+use crate::domain::{CampaignId, PledgeId, PledgeStatus, TierId, UserId};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = pledges)]
 pub struct PledgeRow {
-    pub id: i64,
-    pub campaign_id: i64,
-    pub backer_id: i64,
-    pub tier_id: Option<i64>,
+    pub id: PledgeId,
+    pub campaign_id: CampaignId,
+    pub backer_id: UserId,
+    pub tier_id: Option<TierId>,
     pub amount_minor: i64,
     pub shipping_country: Option<String>,
     pub shipping_fee_minor: i64,
-    pub status: String,
+    pub status: PledgeStatus,
     pub payment_method: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -37,9 +39,9 @@ pub struct PledgeRow {
 #[derive(Insertable)]
 #[diesel(table_name = pledges)]
 pub struct NewPledge<'a> {
-    pub campaign_id: i64,
-    pub backer_id: i64,
-    pub tier_id: Option<i64>,
+    pub campaign_id: CampaignId,
+    pub backer_id: UserId,
+    pub tier_id: Option<TierId>,
     pub amount_minor: i64,
     pub shipping_country: Option<&'a str>,
     pub shipping_fee_minor: i64,
@@ -51,13 +53,13 @@ pub struct NewPledge<'a> {
 #[derive(Insertable)]
 #[diesel(table_name = pledge_events)]
 pub struct NewPledgeEvent<'a> {
-    pub pledge_id: i64,
-    pub actor_id: Option<i64>,
-    pub from_status: Option<&'a str>,
-    pub to_status: &'a str,
+    pub pledge_id: PledgeId,
+    pub actor_id: Option<UserId>,
+    pub from_status: Option<PledgeStatus>,
+    pub to_status: PledgeStatus,
     pub reason: &'a str,
     pub amount_minor: i64,
-    pub tier_id: Option<i64>,
+    pub tier_id: Option<TierId>,
     pub created_at: NaiveDateTime,
 }
 
@@ -78,17 +80,19 @@ pub fn append_event(conn: &mut DbConn, event: &NewPledgeEvent<'_>) -> QueryResul
         .get_result(conn)
 }
 
-/// Appends many events in one statement.
+/// Appends many events, in one statement per thousand (both databases bound the parameters
+/// of a statement).
 pub fn append_events(conn: &mut DbConn, events: &[NewPledgeEvent<'_>]) -> QueryResult<usize> {
-    if events.is_empty() {
-        return Ok(0);
+    let mut appended = 0;
+    for chunk in events.chunks(1_000) {
+        appended += super::on_backend!(conn, |c| diesel::insert_into(pledge_events::table)
+            .values(chunk)
+            .execute(c))?;
     }
-    super::on_backend!(conn, |c| diesel::insert_into(pledge_events::table)
-        .values(events)
-        .execute(c))
+    Ok(appended)
 }
 
-pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<PledgeRow>> {
+pub fn find(conn: &mut DbConn, id: PledgeId) -> QueryResult<Option<PledgeRow>> {
     pledges::table
         .find(id)
         .select(PledgeRow::as_select())
@@ -104,19 +108,23 @@ pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<PledgeRow>> {
 /// generic plan for the kept prepared statement (used after five executions) could not prove
 /// that, and read every active pledge of the campaign to find the backer's, a cost that grew
 /// with each backer (tests/api/costs.rs checks the plan on both backends).
-pub fn active_of(campaign_id: i64, backer_id: i64) -> ActiveOf {
+pub fn active_of(campaign_id: CampaignId, backer_id: UserId) -> ActiveOf {
     pledges::campaign_id
         .eq(campaign_id)
         .and(pledges::backer_id.eq(backer_id))
-        .and(pledges::status.eq(dsl::sql::<Text>("'active'")))
+        .and(pledges::status.eq(dsl::sql::<Text>(&sql_list([PledgeStatus::Active]))))
 }
 
 pub type ActiveOf = dsl::And<
-    dsl::And<dsl::Eq<pledges::campaign_id, i64>, dsl::Eq<pledges::backer_id, i64>>,
+    dsl::And<dsl::Eq<pledges::campaign_id, CampaignId>, dsl::Eq<pledges::backer_id, UserId>>,
     dsl::Eq<pledges::status, SqlLiteral<Text>>,
 >;
 
-pub fn active_for(conn: &mut DbConn, campaign_id: i64, backer_id: i64) -> QueryResult<Option<PledgeRow>> {
+pub fn active_for(
+    conn: &mut DbConn,
+    campaign_id: CampaignId,
+    backer_id: UserId,
+) -> QueryResult<Option<PledgeRow>> {
     // diesel keeps no statement holding a literal; this one's text never varies, so keep it.
     pledges::table
         .filter(active_of(campaign_id, backer_id))
@@ -126,13 +134,14 @@ pub fn active_for(conn: &mut DbConn, campaign_id: i64, backer_id: i64) -> QueryR
         .optional()
 }
 
-/// Whether the user holds a pledge that counts as backing (active, collected or errored).
-pub fn has_backed(conn: &mut DbConn, campaign_id: i64, backer_id: i64) -> QueryResult<bool> {
+/// Whether the user holds a pledge that counts as backing ([`PledgeStatus::backing`]).
+pub fn has_backed(conn: &mut DbConn, campaign_id: CampaignId, backer_id: UserId) -> QueryResult<bool> {
+    let backing: Vec<PledgeStatus> = PledgeStatus::backing().collect();
     diesel::select(diesel::dsl::exists(
         pledges::table
             .filter(pledges::campaign_id.eq(campaign_id))
             .filter(pledges::backer_id.eq(backer_id))
-            .filter(pledges::status.eq_any(["active", "collected", "errored"])),
+            .filter(pledges::status.eq_any(backing)),
     ))
     .get_result(conn)
 }
@@ -140,30 +149,40 @@ pub fn has_backed(conn: &mut DbConn, campaign_id: i64, backer_id: i64) -> QueryR
 /// Changes amount, tier and shipping of an active pledge.
 pub fn change_terms(
     conn: &mut DbConn,
-    id: i64,
-    tier_id: Option<i64>,
+    id: PledgeId,
+    tier_id: Option<TierId>,
     amount_minor: i64,
     shipping_country: Option<&str>,
     shipping_fee_minor: i64,
     now: NaiveDateTime,
 ) -> QueryResult<Option<PledgeRow>> {
-    diesel::update(pledges::table.find(id).filter(pledges::status.eq("active")))
-        .set((
-            pledges::tier_id.eq(tier_id),
-            pledges::amount_minor.eq(amount_minor),
-            pledges::shipping_country.eq(shipping_country),
-            pledges::shipping_fee_minor.eq(shipping_fee_minor),
-            pledges::updated_at.eq(now),
-        ))
-        .returning(pledges::all_columns)
-        .get_result(conn)
-        .optional()
+    diesel::update(
+        pledges::table
+            .find(id)
+            .filter(pledges::status.eq(PledgeStatus::Active)),
+    )
+    .set((
+        pledges::tier_id.eq(tier_id),
+        pledges::amount_minor.eq(amount_minor),
+        pledges::shipping_country.eq(shipping_country),
+        pledges::shipping_fee_minor.eq(shipping_fee_minor),
+        pledges::updated_at.eq(now),
+    ))
+    .returning(pledges::all_columns)
+    .get_result(conn)
+    .optional()
 }
 
-pub fn cancel(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<Option<PledgeRow>> {
-    diesel::update(pledges::table.find(id).filter(pledges::status.eq("active")))
+/// `from` → canceled, only while the pledge is still in `from`.
+pub fn cancel(
+    conn: &mut DbConn,
+    id: PledgeId,
+    from: PledgeStatus,
+    now: NaiveDateTime,
+) -> QueryResult<Option<PledgeRow>> {
+    diesel::update(pledges::table.find(id).filter(pledges::status.eq(from)))
         .set((
-            pledges::status.eq("canceled"),
+            pledges::status.eq(PledgeStatus::Canceled),
             pledges::canceled_at.eq(now),
             pledges::updated_at.eq(now),
         ))
@@ -172,32 +191,34 @@ pub fn cancel(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<Opt
         .optional()
 }
 
+/// Replaces the payment method of a pledge still being charged or retried (in flight).
 pub fn set_payment_method(
     conn: &mut DbConn,
-    id: i64,
+    id: PledgeId,
     method: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Option<PledgeRow>> {
     // An errored pledge with a new method is retried by the next settlement pass.
-    diesel::update(pledges::table.find(id).filter(pledges::status.eq("errored")))
-        .set(pledges::next_attempt_at.eq(now))
-        .execute(conn)?;
     diesel::update(
         pledges::table
             .find(id)
-            .filter(pledges::status.eq_any(["active", "errored"])),
+            .filter(pledges::status.eq(PledgeStatus::Errored)),
     )
-    .set((pledges::payment_method.eq(method), pledges::updated_at.eq(now)))
-    .returning(pledges::all_columns)
-    .get_result(conn)
-    .optional()
+    .set(pledges::next_attempt_at.eq(now))
+    .execute(conn)?;
+    let in_flight: Vec<PledgeStatus> = PledgeStatus::ALL.into_iter().filter(|s| s.in_flight()).collect();
+    diesel::update(pledges::table.find(id).filter(pledges::status.eq_any(in_flight)))
+        .set((pledges::payment_method.eq(method), pledges::updated_at.eq(now)))
+        .returning(pledges::all_columns)
+        .get_result(conn)
+        .optional()
 }
 
 /// A backer's pledges, newest first.
 pub fn for_backer(
     conn: &mut DbConn,
-    backer_id: i64,
-    after_id: Option<i64>,
+    backer_id: UserId,
+    after_id: Option<PledgeId>,
     limit: i64,
 ) -> QueryResult<Vec<PledgeRow>> {
     let mut query = pledges::table
@@ -222,8 +243,8 @@ pub struct FulfilmentRow {
 /// A campaign's pledges in id order, with backer and tier, for its creator.
 pub fn for_campaign(
     conn: &mut DbConn,
-    campaign_id: i64,
-    after_id: Option<i64>,
+    campaign_id: CampaignId,
+    after_id: Option<PledgeId>,
     limit: i64,
 ) -> QueryResult<Vec<FulfilmentRow>> {
     let mut query = pledges::table
@@ -243,22 +264,111 @@ pub fn for_campaign(
     query.order(pledges::id.asc()).limit(limit).load(conn)
 }
 
-/// Releases every active pledge of a campaign; returns (id, amount, tier) of each.
-pub fn release_active(
+/// Releases every pledge of a campaign still in `from`; returns (id, amount, tier) of each.
+pub fn release_all(
     conn: &mut DbConn,
-    campaign_id: i64,
+    campaign_id: CampaignId,
+    from: PledgeStatus,
     now: NaiveDateTime,
-) -> QueryResult<Vec<(i64, i64, Option<i64>)>> {
+) -> QueryResult<Vec<(PledgeId, i64, Option<TierId>)>> {
     diesel::update(
         pledges::table
             .filter(pledges::campaign_id.eq(campaign_id))
-            .filter(pledges::status.eq("active")),
+            .filter(pledges::status.eq(from)),
     )
     .set((
-        pledges::status.eq("released"),
+        pledges::status.eq(PledgeStatus::Released),
         pledges::released_at.eq(now),
         pledges::updated_at.eq(now),
     ))
     .returning((pledges::id, pledges::amount_minor, pledges::tier_id))
     .get_results(conn)
+}
+
+/// → collected, for those of the pledges still in `from`; returns them as they are now.
+pub fn mark_collected(
+    conn: &mut DbConn,
+    pledge_ids: &[PledgeId],
+    from: &[PledgeStatus],
+    now: NaiveDateTime,
+) -> QueryResult<Vec<PledgeRow>> {
+    diesel::update(
+        pledges::table
+            .filter(pledges::id.eq_any(pledge_ids))
+            .filter(pledges::status.eq_any(from)),
+    )
+    .set((
+        pledges::status.eq(PledgeStatus::Collected),
+        pledges::collected_at.eq(now),
+        pledges::updated_at.eq(now),
+        pledges::lease_until.eq(None::<NaiveDateTime>),
+        pledges::next_attempt_at.eq(None::<NaiveDateTime>),
+    ))
+    .returning(pledges::all_columns)
+    .get_results(conn)
+}
+
+/// → errored (or errored again), while still in `from`: the failure, and when to retry. The
+/// first failure's time is kept, since the pledge is dropped a fixed time after it.
+pub fn mark_errored(
+    conn: &mut DbConn,
+    pledge: &PledgeRow,
+    from: &[PledgeStatus],
+    code: &str,
+    retry_at: NaiveDateTime,
+    now: NaiveDateTime,
+) -> QueryResult<Option<PledgeRow>> {
+    diesel::update(
+        pledges::table
+            .find(pledge.id)
+            .filter(pledges::status.eq_any(from)),
+    )
+    .set((
+        pledges::status.eq(PledgeStatus::Errored),
+        pledges::errored_at.eq(pledge.errored_at.unwrap_or(now)),
+        pledges::failure_code.eq(code),
+        pledges::next_attempt_at.eq(retry_at),
+        pledges::updated_at.eq(now),
+        pledges::lease_until.eq(None::<NaiveDateTime>),
+    ))
+    .returning(pledges::all_columns)
+    .get_result(conn)
+    .optional()
+}
+
+/// `from` → dropped.
+pub fn mark_dropped(
+    conn: &mut DbConn,
+    pledge_id: PledgeId,
+    from: PledgeStatus,
+    now: NaiveDateTime,
+) -> QueryResult<Option<PledgeRow>> {
+    diesel::update(pledges::table.find(pledge_id).filter(pledges::status.eq(from)))
+        .set((
+            pledges::status.eq(PledgeStatus::Dropped),
+            pledges::dropped_at.eq(now),
+            pledges::updated_at.eq(now),
+            pledges::next_attempt_at.eq(None::<NaiveDateTime>),
+        ))
+        .returning(pledges::all_columns)
+        .get_result(conn)
+        .optional()
+}
+
+/// `from` → refunded.
+pub fn mark_refunded(
+    conn: &mut DbConn,
+    pledge_id: PledgeId,
+    from: PledgeStatus,
+    now: NaiveDateTime,
+) -> QueryResult<Option<PledgeRow>> {
+    diesel::update(pledges::table.find(pledge_id).filter(pledges::status.eq(from)))
+        .set((
+            pledges::status.eq(PledgeStatus::Refunded),
+            pledges::refunded_at.eq(now),
+            pledges::updated_at.eq(now),
+        ))
+        .returning(pledges::all_columns)
+        .get_result(conn)
+        .optional()
 }

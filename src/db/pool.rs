@@ -9,9 +9,9 @@ use diesel::pg::PgConnection;
 use diesel::r2d2;
 use diesel::sqlite::SqliteConnection;
 
-use super::DbConn;
 use super::checkpoint::Checkpointer;
-use crate::error::ApiError;
+use super::{DbConn, write_transaction};
+use crate::domain::CoreError;
 
 /// A validated `DATABASE_URL`: `sqlite://PATH` (or `sqlite:PATH`) or `postgres://...`.
 ///
@@ -143,6 +143,26 @@ impl r2d2::ManageConnection for ConnectionManager {
 
 pub type DbPool = r2d2::Pool<ConnectionManager>;
 
+/// Why [`Db::run`] could not run its function.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// No connection within the pool's timeout: the database is down or every connection busy.
+    #[error("no database connection: {0}")]
+    NoConnection(r2d2::PoolError),
+    /// The blocking task panicked or was cancelled.
+    #[error("the blocking task failed: {0}")]
+    Task(tokio::task::JoinError),
+}
+
+impl From<RunError> for CoreError {
+    fn from(e: RunError) -> Self {
+        match e {
+            RunError::NoConnection(_) => Self::Unavailable(e.into()),
+            RunError::Task(_) => Self::Unexpected(e.into()),
+        }
+    }
+}
+
 /// The async face of the pool: every query runs on actix's blocking thread pool.
 #[derive(Clone)]
 pub struct Db {
@@ -196,9 +216,10 @@ impl Db {
         })
     }
 
-    /// A connection for start-up work and command-line tools, which may block.
-    pub fn get_blocking(&self) -> anyhow::Result<r2d2::PooledConnection<ConnectionManager>> {
-        Ok(self.pool.get()?)
+    /// A connection, waiting for one: for start-up work, command-line tools and threads of
+    /// their own, which may block.
+    pub fn get_blocking(&self) -> Result<r2d2::PooledConnection<ConnectionManager>, RunError> {
+        self.pool.get().map_err(RunError::NoConnection)
     }
 
     /// [`super::replan`] on each connection idle in the pool now (the caller's own, it replans
@@ -213,19 +234,31 @@ impl Db {
         Ok(())
     }
 
-    /// Runs `f` with a pooled connection on the blocking thread pool.
-    pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
+    /// Runs `f` with a pooled connection on the blocking thread pool, so that diesel never
+    /// blocks an async worker. Generic over the error: the core's, or the HTTP layer's.
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: From<RunError> + Send + 'static,
     {
         let pool = self.pool.clone();
-        actix_web::web::block(move || {
-            let mut conn = pool.get().map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(RunError::NoConnection)?;
             f(&mut conn)
         })
         .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+        .map_err(RunError::Task)?
+    }
+
+    /// [`Db::run`] inside a [`write_transaction`]: a request's writes, committed together.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<RunError> + From<diesel::result::Error> + Send + 'static,
+    {
+        self.run(move |conn| write_transaction(conn, f)).await
     }
 
     /// (connections open, of which idle), for the metrics endpoint.

@@ -3,8 +3,8 @@
 //! diesel caches the prepared statement of most queries, but never of an `UPDATE`, of an
 //! `INSERT` with optional values or of `sql_query`: their SQL may take many shapes, and an
 //! unbounded set of shapes would grow the cache without limit. Uncached, each execution is
-//! parsed and planned again. On the pledge path that was about 0.8 ms of PostgreSQL's 1.9 ms of
-//! statement time per pledge (bench/RESULTS.md).
+//! parsed and planned again, a large part of the pledge path's statement time
+//! (bench/RESULTS.md, "Cost of one pledge").
 //!
 //! [`Prepared`] marks one such query as cacheable. The cache then keys it by its SQL text and
 //! bind types, so a query whose text varies (an optional value rendered as `DEFAULT`) is
@@ -19,8 +19,7 @@
 //! A kept statement must also stay valid. SQLite (3.53, bundled) compiles a `LIMIT` bound to
 //! an integer as a constant, and marks the statement to be prepared again whenever that
 //! parameter is bound, which diesel does on every execution: `.first()` (`LIMIT ?`) is parsed
-//! and planned afresh each time, cache or not. That was a sixth of the SQLite server's CPU per
-//! pledge, on four lookups (bench/RESULTS.md). A lookup by a unique key (a primary key, a
+//! and planned afresh each time, cache or not (bench/RESULTS.md). A lookup by a unique key (a primary key, a
 //! `UNIQUE` constraint, `pledges_one_active_idx`) therefore runs with `get_result`, no `LIMIT`;
 //! `first` stays where several rows may match, and a page's `LIMIT` is left bound.
 
@@ -91,6 +90,7 @@ mod tests {
 
     use super::PreparedDsl;
     use crate::db::DbConn;
+    use crate::domain::{CampaignId, TierId, UserId};
 
     diesel::table! {
         counters (id) {
@@ -167,18 +167,22 @@ mod tests {
         statements.lock().expect("lock").clear();
 
         assert!(
-            crate::db::campaigns::find(&mut conn, 1)
+            crate::db::campaigns::find(&mut conn, CampaignId(1))
                 .expect("campaign")
                 .is_none()
         );
         assert!(
-            crate::db::pledges::active_for(&mut conn, 1, 2)
+            crate::db::pledges::active_for(&mut conn, CampaignId(1), UserId(2))
                 .expect("pledge")
                 .is_none()
         );
-        assert!(crate::db::tiers::find(&mut conn, 1, 1).expect("tier").is_none());
         assert!(
-            crate::db::idempotency::find(&mut conn, 2, "k")
+            crate::db::tiers::find(&mut conn, CampaignId(1), TierId(1))
+                .expect("tier")
+                .is_none()
+        );
+        assert!(
+            crate::db::idempotency::find(&mut conn, UserId(2), "k")
                 .expect("key")
                 .is_none()
         );

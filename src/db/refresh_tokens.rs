@@ -3,12 +3,13 @@ use diesel::prelude::*;
 
 use super::DbConn;
 use super::schema::refresh_tokens;
+use crate::domain::UserId;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = refresh_tokens)]
 pub struct RefreshTokenRow {
     pub id: i64,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub family_id: String,
     pub token_hash: String,
     pub created_at: NaiveDateTime,
@@ -20,7 +21,7 @@ pub struct RefreshTokenRow {
 #[derive(Insertable)]
 #[diesel(table_name = refresh_tokens)]
 pub struct NewRefreshToken<'a> {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub family_id: &'a str,
     pub token_hash: &'a str,
     pub created_at: NaiveDateTime,

@@ -1,6 +1,7 @@
 //! Queries of the settlement pass. Work is claimed with a lease (`pledges.lease_until`) set by
 //! one conditional UPDATE, so concurrent runs — on several instances sharing one database —
 //! never work on the same pledge at once; a run that dies leaves leases that simply expire.
+//! Also the figures of a closed campaign, for its settlement view and the audit.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -10,11 +11,13 @@ use super::DbConn;
 use super::campaigns::CampaignRow;
 use super::pledges::PledgeRow;
 use super::schema::{campaigns, ledger_transactions, pledges};
+use crate::domain::pledge::sql_list;
+use crate::domain::{CampaignId, CampaignStatus, ChargeStatus, PledgeId, PledgeStatus};
 
 /// Live campaigns whose deadline has passed, oldest deadline first.
 pub fn past_deadline(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<CampaignRow>> {
     campaigns::table
-        .filter(campaigns::status.eq("live"))
+        .filter(campaigns::status.eq(CampaignStatus::Live))
         .filter(campaigns::deadline.le(now))
         .order((campaigns::deadline, campaigns::id))
         .limit(limit)
@@ -31,7 +34,7 @@ pub fn ending_soon(
     limit: i64,
 ) -> QueryResult<Vec<CampaignRow>> {
     campaigns::table
-        .filter(campaigns::status.eq("live"))
+        .filter(campaigns::status.eq(CampaignStatus::Live))
         .filter(campaigns::deadline.gt(now))
         .filter(campaigns::deadline.le(until))
         .filter(campaigns::duration_days.gt(2))
@@ -43,7 +46,7 @@ pub fn ending_soon(
 }
 
 /// Claims the "48 hours left" email of a campaign; false if it was already claimed.
-pub fn mark_ending_noticed(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+pub fn mark_ending_noticed(conn: &mut DbConn, id: CampaignId, now: NaiveDateTime) -> QueryResult<bool> {
     diesel::update(
         campaigns::table
             .find(id)
@@ -55,7 +58,7 @@ pub fn mark_ending_noticed(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Qu
 }
 
 /// Freezes the outcome figures of a campaign that has just closed.
-pub fn freeze(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+pub fn freeze(conn: &mut DbConn, id: CampaignId, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(campaigns::table.find(id).filter(campaigns::closed_at.is_null()))
         .set((
             campaigns::final_pledged_minor.eq(campaigns::pledged_minor.nullable()),
@@ -68,7 +71,7 @@ pub fn freeze(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<usi
         .execute(conn)
 }
 
-pub fn mark_completed(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+pub fn mark_completed(conn: &mut DbConn, id: CampaignId, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(campaigns::table.find(id))
         .set(campaigns::completed_at.eq(now))
         .execute(conn)
@@ -82,25 +85,25 @@ pub fn lease_chargeable(
     conn: &mut DbConn,
     now: NaiveDateTime,
     lease_until: NaiveDateTime,
-    after: i64,
+    after: PledgeId,
     limit: i64,
 ) -> QueryResult<Vec<PledgeRow>> {
     let funded = campaigns::table
-        .filter(campaigns::status.eq("funded"))
+        .filter(campaigns::status.eq(CampaignStatus::Funded))
         .select(campaigns::id);
     let candidates = pledges::table
         .filter(pledges::id.gt(after))
         .filter(pledges::campaign_id.eq_any(funded))
         .filter(
-            pledges::status.eq("active").or(pledges::status
-                .eq("errored")
+            pledges::status.eq(PledgeStatus::Active).or(pledges::status
+                .eq(PledgeStatus::Errored)
                 .and(pledges::next_attempt_at.le(now))),
         )
         .filter(pledges::lease_until.is_null().or(pledges::lease_until.lt(now)))
         .order(pledges::id)
         .limit(limit)
         .select(pledges::id)
-        .load::<i64>(conn)?;
+        .load::<PledgeId>(conn)?;
     if candidates.is_empty() {
         return Ok(Vec::new());
     }
@@ -109,7 +112,11 @@ pub fn lease_chargeable(
     diesel::update(
         pledges::table
             .filter(pledges::id.eq_any(&candidates))
-            .filter(pledges::status.eq("active").or(pledges::status.eq("errored")))
+            .filter(
+                pledges::status
+                    .eq(PledgeStatus::Active)
+                    .or(pledges::status.eq(PledgeStatus::Errored)),
+            )
             .filter(pledges::lease_until.is_null().or(pledges::lease_until.lt(now))),
     )
     .set(pledges::lease_until.eq(lease_until))
@@ -117,7 +124,7 @@ pub fn lease_chargeable(
     .get_results(conn)
 }
 
-pub fn release_lease(conn: &mut DbConn, pledge_id: i64) -> QueryResult<usize> {
+pub fn release_lease(conn: &mut DbConn, pledge_id: PledgeId) -> QueryResult<usize> {
     diesel::update(pledges::table.find(pledge_id))
         .set(pledges::lease_until.eq(None::<NaiveDateTime>))
         .execute(conn)
@@ -131,7 +138,7 @@ pub fn droppable(
     limit: i64,
 ) -> QueryResult<Vec<PledgeRow>> {
     pledges::table
-        .filter(pledges::status.eq("errored"))
+        .filter(pledges::status.eq(PledgeStatus::Errored))
         .filter(pledges::errored_at.le(errored_before))
         .filter(pledges::lease_until.is_null().or(pledges::lease_until.lt(now)))
         .order(pledges::id)
@@ -143,79 +150,19 @@ pub fn droppable(
 /// Funded campaigns with no pledge left in flight (active or errored).
 pub fn completable(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<CampaignRow>> {
     let in_flight = pledges::table
-        .filter(pledges::status.eq("active").or(pledges::status.eq("errored")))
+        .filter(
+            pledges::status
+                .eq(PledgeStatus::Active)
+                .or(pledges::status.eq(PledgeStatus::Errored)),
+        )
         .select(pledges::campaign_id);
     campaigns::table
-        .filter(campaigns::status.eq("funded"))
+        .filter(campaigns::status.eq(CampaignStatus::Funded))
         .filter(campaigns::id.ne_all(in_flight))
         .order(campaigns::id)
         .limit(limit)
         .select(CampaignRow::as_select())
         .load(conn)
-}
-
-/// Marks collected those of the pledges still active or errored; returns them as they are now.
-pub fn mark_collected(
-    conn: &mut DbConn,
-    pledge_ids: &[i64],
-    now: NaiveDateTime,
-) -> QueryResult<Vec<PledgeRow>> {
-    diesel::update(
-        pledges::table
-            .filter(pledges::id.eq_any(pledge_ids))
-            .filter(pledges::status.eq_any(["active", "errored"])),
-    )
-    .set((
-        pledges::status.eq("collected"),
-        pledges::collected_at.eq(now),
-        pledges::updated_at.eq(now),
-        pledges::lease_until.eq(None::<NaiveDateTime>),
-        pledges::next_attempt_at.eq(None::<NaiveDateTime>),
-    ))
-    .returning(pledges::all_columns)
-    .get_results(conn)
-}
-
-pub fn mark_errored(
-    conn: &mut DbConn,
-    pledge: &PledgeRow,
-    code: &str,
-    retry_at: NaiveDateTime,
-    now: NaiveDateTime,
-) -> QueryResult<Option<PledgeRow>> {
-    diesel::update(
-        pledges::table
-            .find(pledge.id)
-            .filter(pledges::status.eq_any(["active", "errored"])),
-    )
-    .set((
-        pledges::status.eq("errored"),
-        pledges::errored_at.eq(pledge.errored_at.unwrap_or(now)),
-        pledges::failure_code.eq(code),
-        pledges::next_attempt_at.eq(retry_at),
-        pledges::updated_at.eq(now),
-        pledges::lease_until.eq(None::<NaiveDateTime>),
-    ))
-    .returning(pledges::all_columns)
-    .get_result(conn)
-    .optional()
-}
-
-pub fn mark_dropped(conn: &mut DbConn, pledge_id: i64, now: NaiveDateTime) -> QueryResult<Option<PledgeRow>> {
-    diesel::update(
-        pledges::table
-            .find(pledge_id)
-            .filter(pledges::status.eq("errored")),
-    )
-    .set((
-        pledges::status.eq("dropped"),
-        pledges::dropped_at.eq(now),
-        pledges::updated_at.eq(now),
-        pledges::next_attempt_at.eq(None::<NaiveDateTime>),
-    ))
-    .returning(pledges::all_columns)
-    .get_result(conn)
-    .optional()
 }
 
 #[derive(Debug, QueryableByName)]
@@ -224,34 +171,36 @@ struct Total {
     total: i64,
 }
 
-/// Sum of collected pledges' amounts (only an integer is interpolated).
-pub fn collected_pledges_total(conn: &mut DbConn, campaign_id: i64) -> QueryResult<i64> {
+/// Sum of collected pledges' amounts (only an integer and a status name are interpolated).
+pub fn collected_pledges_total(conn: &mut DbConn, campaign_id: CampaignId) -> QueryResult<i64> {
+    let collected = sql_list([PledgeStatus::Collected]);
     diesel::sql_query(format!(
         "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS total FROM pledges \
-         WHERE campaign_id = {campaign_id} AND status = 'collected'"
+         WHERE campaign_id = {campaign_id} AND status = {collected}"
     ))
     .get_result::<Total>(conn)
     .map(|t| t.total)
 }
 
 /// Processing fees of a campaign's successful charges.
-pub fn fees_total(conn: &mut DbConn, campaign_id: i64) -> QueryResult<i64> {
+pub fn fees_total(conn: &mut DbConn, campaign_id: CampaignId) -> QueryResult<i64> {
+    let succeeded = ChargeStatus::Succeeded.as_str();
     diesel::sql_query(format!(
         "SELECT CAST(COALESCE(SUM(a.fee_minor), 0) AS BIGINT) AS total FROM charge_attempts a \
-         JOIN pledges p ON p.id = a.pledge_id WHERE p.campaign_id = {campaign_id} AND a.status = 'succeeded'"
+         JOIN pledges p ON p.id = a.pledge_id WHERE p.campaign_id = {campaign_id} AND a.status = '{succeeded}'"
     ))
     .get_result::<Total>(conn)
     .map(|t| t.total)
 }
 
 pub struct MoneyCampaign {
-    pub id: i64,
+    pub id: CampaignId,
     pub completed: bool,
 }
 
 /// Campaigns the ledger may have touched (closed ones).
 pub fn campaigns_with_money(conn: &mut DbConn) -> QueryResult<Vec<MoneyCampaign>> {
-    let rows: Vec<(i64, String)> = campaigns::table
+    let rows: Vec<(CampaignId, CampaignStatus)> = campaigns::table
         .filter(campaigns::closed_at.is_not_null())
         .select((campaigns::id, campaigns::status))
         .order(campaigns::id)
@@ -260,7 +209,7 @@ pub fn campaigns_with_money(conn: &mut DbConn) -> QueryResult<Vec<MoneyCampaign>
         .into_iter()
         .map(|(id, status)| MoneyCampaign {
             id,
-            completed: status == "successful",
+            completed: status == CampaignStatus::Successful,
         })
         .collect())
 }
@@ -272,15 +221,15 @@ pub fn ledger_transaction_count(conn: &mut DbConn) -> QueryResult<i64> {
 /// Counts for a dry run.
 pub fn count_chargeable(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<(i64, i64)> {
     let funded = campaigns::table
-        .filter(campaigns::status.eq("funded"))
+        .filter(campaigns::status.eq(CampaignStatus::Funded))
         .select(campaigns::id);
     let active: i64 = pledges::table
         .filter(pledges::campaign_id.eq_any(funded))
-        .filter(pledges::status.eq("active"))
+        .filter(pledges::status.eq(PledgeStatus::Active))
         .count()
         .get_result(conn)?;
     let retries: i64 = pledges::table
-        .filter(pledges::status.eq("errored"))
+        .filter(pledges::status.eq(PledgeStatus::Errored))
         .filter(pledges::next_attempt_at.le(now))
         .count()
         .get_result(conn)?;
@@ -289,33 +238,44 @@ pub fn count_chargeable(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<(i
 
 pub fn count_droppable(conn: &mut DbConn, errored_before: NaiveDateTime) -> QueryResult<i64> {
     pledges::table
-        .filter(pledges::status.eq("errored"))
+        .filter(pledges::status.eq(PledgeStatus::Errored))
         .filter(pledges::errored_at.le(errored_before))
         .count()
         .get_result(conn)
 }
 
-#[derive(Debug, Default, QueryableByName)]
+/// A campaign's pledges in one status: how many, and their total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StatusTotal {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    pub status: String,
-    #[diesel(sql_type = BigInt)]
+    pub status: PledgeStatus,
     pub pledges: i64,
-    #[diesel(sql_type = BigInt)]
     pub amount_minor: i64,
 }
 
-/// Pledges of a campaign by status (only an integer is interpolated).
-pub fn totals_by_status(conn: &mut DbConn, campaign_id: i64) -> QueryResult<Vec<StatusTotal>> {
-    diesel::sql_query(format!(
-        "SELECT status, COUNT(*) AS pledges, CAST(SUM(amount_minor) AS BIGINT) AS amount_minor \
-         FROM pledges WHERE campaign_id = {campaign_id} GROUP BY status"
-    ))
-    .load(conn)
+/// Pledges of a campaign by status.
+pub fn totals_by_status(conn: &mut DbConn, campaign_id: CampaignId) -> QueryResult<Vec<StatusTotal>> {
+    let rows: Vec<(PledgeStatus, i64, Option<i64>)> = pledges::table
+        .filter(pledges::campaign_id.eq(campaign_id))
+        .group_by(pledges::status)
+        .select((
+            pledges::status,
+            diesel::dsl::count_star(),
+            diesel::dsl::sql::<diesel::sql_types::Nullable<BigInt>>("CAST(SUM(amount_minor) AS BIGINT)"),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(status, pledges, amount)| StatusTotal {
+            status,
+            pledges,
+            amount_minor: amount.unwrap_or_default(),
+        })
+        .collect())
 }
 
-/// Sum of a campaign's ledger entries on one account kind (only integers interpolated).
-pub fn ledger_kind_total(conn: &mut DbConn, campaign_id: i64, kind: LedgerKind) -> QueryResult<i64> {
+/// Sum of a campaign's ledger entries on one account kind (only integers and fixed names are
+/// interpolated).
+pub fn ledger_kind_total(conn: &mut DbConn, campaign_id: CampaignId, kind: LedgerKind) -> QueryResult<i64> {
     let (tx_kind, account) = match kind {
         LedgerKind::PlatformFee => ("platform_fee", "platform_revenue".to_owned()),
         LedgerKind::Payout => ("payout", format!("creator_payable:campaign:{campaign_id}")),
@@ -335,24 +295,4 @@ pub enum LedgerKind {
     PlatformFee,
     Payout,
     Refund,
-}
-
-pub fn mark_refunded(
-    conn: &mut DbConn,
-    pledge_id: i64,
-    now: NaiveDateTime,
-) -> QueryResult<Option<PledgeRow>> {
-    diesel::update(
-        pledges::table
-            .find(pledge_id)
-            .filter(pledges::status.eq("collected")),
-    )
-    .set((
-        pledges::status.eq("refunded"),
-        pledges::refunded_at.eq(now),
-        pledges::updated_at.eq(now),
-    ))
-    .returning(pledges::all_columns)
-    .get_result(conn)
-    .optional()
 }

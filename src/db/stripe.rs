@@ -6,8 +6,9 @@ use diesel::sql_types::{BigInt, Text, Timestamp};
 
 use super::DbConn;
 use super::schema::stripe_customers;
+use crate::domain::UserId;
 
-pub fn customer_of(conn: &mut DbConn, user_id: i64) -> QueryResult<Option<String>> {
+pub fn customer_of(conn: &mut DbConn, user_id: UserId) -> QueryResult<Option<String>> {
     stripe_customers::table
         .find(user_id)
         .select(stripe_customers::customer_id)
@@ -19,7 +20,7 @@ pub fn customer_of(conn: &mut DbConn, user_id: i64) -> QueryResult<Option<String
 /// once); returns the one that stands.
 pub fn save_customer(
     conn: &mut DbConn,
-    user_id: i64,
+    user_id: UserId,
     customer_id: &str,
     now: NaiveDateTime,
 ) -> QueryResult<String> {

@@ -4,12 +4,13 @@ use diesel::prelude::*;
 use super::DbConn;
 use super::prepared::PreparedDsl;
 use super::schema::reward_tiers;
+use crate::domain::{CampaignId, TierId};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = reward_tiers)]
 pub struct TierRow {
-    pub id: i64,
-    pub campaign_id: i64,
+    pub id: TierId,
+    pub campaign_id: CampaignId,
     pub title: String,
     pub description: String,
     pub min_amount_minor: i64,
@@ -26,7 +27,7 @@ pub struct TierRow {
 #[derive(Insertable)]
 #[diesel(table_name = reward_tiers)]
 pub struct NewTier<'a> {
-    pub campaign_id: i64,
+    pub campaign_id: CampaignId,
     pub title: &'a str,
     pub description: &'a str,
     pub min_amount_minor: i64,
@@ -61,7 +62,7 @@ pub fn insert(conn: &mut DbConn, new: &NewTier<'_>) -> QueryResult<TierRow> {
         .get_result(conn)
 }
 
-pub fn for_campaign(conn: &mut DbConn, campaign_id: i64) -> QueryResult<Vec<TierRow>> {
+pub fn for_campaign(conn: &mut DbConn, campaign_id: CampaignId) -> QueryResult<Vec<TierRow>> {
     reward_tiers::table
         .filter(reward_tiers::campaign_id.eq(campaign_id))
         .order((reward_tiers::min_amount_minor, reward_tiers::id))
@@ -69,7 +70,7 @@ pub fn for_campaign(conn: &mut DbConn, campaign_id: i64) -> QueryResult<Vec<Tier
         .load(conn)
 }
 
-pub fn find(conn: &mut DbConn, campaign_id: i64, id: i64) -> QueryResult<Option<TierRow>> {
+pub fn find(conn: &mut DbConn, campaign_id: CampaignId, id: TierId) -> QueryResult<Option<TierRow>> {
     reward_tiers::table
         .find(id)
         .filter(reward_tiers::campaign_id.eq(campaign_id))
@@ -78,7 +79,7 @@ pub fn find(conn: &mut DbConn, campaign_id: i64, id: i64) -> QueryResult<Option<
         .optional()
 }
 
-pub fn count_for_campaign(conn: &mut DbConn, campaign_id: i64) -> QueryResult<i64> {
+pub fn count_for_campaign(conn: &mut DbConn, campaign_id: CampaignId) -> QueryResult<i64> {
     reward_tiers::table
         .filter(reward_tiers::campaign_id.eq(campaign_id))
         .count()
@@ -90,7 +91,7 @@ pub fn count_for_campaign(conn: &mut DbConn, campaign_id: i64) -> QueryResult<i6
 /// the frozen-price rule.
 pub fn update_if_claimed(
     conn: &mut DbConn,
-    id: i64,
+    id: TierId,
     expected_claimed: i32,
     update: &TierUpdate,
 ) -> QueryResult<Option<TierRow>> {
@@ -106,7 +107,7 @@ pub fn update_if_claimed(
 }
 
 /// Deletes a tier nobody holds; returns whether it did.
-pub fn delete_unclaimed(conn: &mut DbConn, id: i64) -> QueryResult<bool> {
+pub fn delete_unclaimed(conn: &mut DbConn, id: TierId) -> QueryResult<bool> {
     let deleted =
         diesel::delete(reward_tiers::table.find(id).filter(reward_tiers::claimed.eq(0))).execute(conn)?;
     Ok(deleted == 1)
@@ -114,7 +115,7 @@ pub fn delete_unclaimed(conn: &mut DbConn, id: i64) -> QueryResult<bool> {
 
 /// Takes one unit if any is left: the conditional UPDATE that makes overselling impossible
 /// (with the CHECK constraint behind it). Returns whether a unit was taken.
-pub fn claim(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+pub fn claim(conn: &mut DbConn, id: TierId, now: NaiveDateTime) -> QueryResult<bool> {
     let updated = diesel::update(
         reward_tiers::table.find(id).filter(
             reward_tiers::quantity
@@ -133,7 +134,7 @@ pub fn claim(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<bool
 }
 
 /// Gives a unit back (a pledge canceled, released, dropped or moved to another tier).
-pub fn release(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<()> {
+pub fn release(conn: &mut DbConn, id: TierId, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(reward_tiers::table.find(id).filter(reward_tiers::claimed.gt(0)))
         .set((
             reward_tiers::claimed.eq(reward_tiers::claimed - 1),
@@ -146,7 +147,7 @@ pub fn release(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<()
 }
 
 /// Gives back `units` at once (a campaign's pledges released together).
-pub fn release_many(conn: &mut DbConn, id: i64, units: i32, now: NaiveDateTime) -> QueryResult<()> {
+pub fn release_many(conn: &mut DbConn, id: TierId, units: i32, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(
         reward_tiers::table
             .find(id)

@@ -1,26 +1,29 @@
 //! Campaigns: their states, the one table of allowed transitions, and their validated fields.
 
-use std::fmt;
 use std::str::FromStr;
 
+use diesel::sql_types::{BigInt, Text};
+use diesel::{AsExpression, FromSqlRow};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::money::{Currency, Money};
+use super::sql::{id_column, text_column};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, AsExpression, FromSqlRow,
+)]
 #[serde(transparent)]
+#[diesel(sql_type = BigInt)]
 pub struct CampaignId(pub i64);
-
-impl fmt::Display for CampaignId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+id_column!(CampaignId);
 
 /// Where a campaign is in its life (see the state diagram in the README).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, AsExpression, FromSqlRow,
+)]
 #[serde(rename_all = "lowercase")]
+#[diesel(sql_type = Text)]
 pub enum CampaignStatus {
     Draft,
     Live,
@@ -72,7 +75,14 @@ impl CampaignStatus {
     pub fn is_editable(self) -> bool {
         matches!(self, Self::Draft | Self::Live)
     }
+
+    /// A campaign that ends here charges nobody: its active pledges are released.
+    pub fn releases_pledges(self) -> bool {
+        matches!(self, Self::Failed | Self::Canceled | Self::Suspended)
+    }
 }
+
+text_column!(CampaignStatus);
 
 impl FromStr for CampaignStatus {
     type Err = String;
@@ -86,8 +96,11 @@ impl FromStr for CampaignStatus {
 }
 
 /// The fixed list of categories.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, AsExpression, FromSqlRow,
+)]
 #[serde(rename_all = "lowercase")]
+#[diesel(sql_type = Text)]
 pub enum Category {
     Art,
     Comics,
@@ -145,6 +158,8 @@ impl Category {
         }
     }
 }
+
+text_column!(Category);
 
 impl FromStr for Category {
     type Err = String;

@@ -1,19 +1,27 @@
-//! Domain types: valid by construction, so code that holds one need not check it again.
+//! Domain types: valid by construction, so code that holds one need not check it again. Also
+//! the core's errors, and how these types are stored (`sql`).
 
 pub mod campaign;
+pub mod charge;
 pub mod display_name;
 pub mod email;
+pub mod error;
 pub mod money;
+pub mod outbox;
 pub mod password;
 pub mod pledge;
+mod sql;
 pub mod tier;
 pub mod user;
 
 pub use campaign::{CampaignId, CampaignStatus, Category};
+pub use charge::ChargeStatus;
 pub use display_name::DisplayName;
 pub use email::Email;
+pub use error::{CoreError, FieldError, FieldErrors, Refusal, Resource};
 pub use money::{Currency, Money};
+pub use outbox::OutboxStatus;
 pub use password::NewPassword;
-pub use pledge::PledgeStatus;
+pub use pledge::{PledgeId, PledgeStatus};
 pub use tier::{Shipping, TierId};
-pub use user::{Role, UserId};
+pub use user::{Actor, Role, UserId};

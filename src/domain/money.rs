@@ -7,12 +7,19 @@
 use std::fmt;
 use std::str::FromStr;
 
+use diesel::sql_types::Text;
+use diesel::{AsExpression, FromSqlRow};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::sql::text_column;
+
 /// The currencies a campaign can be run in (ISO 4217).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, AsExpression, FromSqlRow,
+)]
+#[diesel(sql_type = Text)]
 pub enum Currency {
     USD,
     EUR,
@@ -68,6 +75,8 @@ impl Currency {
         10_i64.pow(self.exponent())
     }
 }
+
+text_column!(Currency, code);
 
 impl FromStr for Currency {
     type Err = &'static str;

@@ -1,7 +1,19 @@
 use std::str::FromStr;
 
+use diesel::sql_types::{BigInt, Text};
+use diesel::{AsExpression, FromSqlRow};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+use super::sql::{id_column, text_column};
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, AsExpression, FromSqlRow,
+)]
+#[serde(transparent)]
+#[diesel(sql_type = BigInt)]
+pub struct PledgeId(pub i64);
+id_column!(PledgeId);
 
 /// Where a pledge is in its life.
 ///
@@ -13,8 +25,11 @@ use utoipa::ToSchema;
 ///                                     └─7 days──▶ dropped
 /// collected ──refund──▶ refunded
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, AsExpression, FromSqlRow,
+)]
 #[serde(rename_all = "lowercase")]
+#[diesel(sql_type = Text)]
 pub enum PledgeStatus {
     Active,
     Canceled,
@@ -67,7 +82,35 @@ impl PledgeStatus {
     pub fn holds_a_unit(self) -> bool {
         matches!(self, Self::Active | Self::Collected | Self::Errored)
     }
+
+    /// The statuses a pledge can reach `to` from.
+    pub fn sources(to: PledgeStatus) -> impl Iterator<Item = PledgeStatus> {
+        Self::ALL.into_iter().filter(move |from| from.can_transition(to))
+    }
+
+    /// The statuses that back a campaign ([`PledgeStatus::holds_a_unit`]).
+    pub fn backing() -> impl Iterator<Item = PledgeStatus> {
+        Self::ALL.into_iter().filter(|s| s.holds_a_unit())
+    }
+
+    /// Whether the pledge is still being charged or waits for a retry: not final.
+    pub fn in_flight(self) -> bool {
+        matches!(self, Self::Active | Self::Errored)
+    }
 }
+
+/// Statuses quoted for SQL text, `'active', 'errored'`: for a condition the database must see
+/// in the statement itself (a partial index's, or a plan that depends on it). Their names are
+/// fixed words, never input.
+pub fn sql_list(statuses: impl IntoIterator<Item = PledgeStatus>) -> String {
+    statuses
+        .into_iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+text_column!(PledgeStatus);
 
 impl FromStr for PledgeStatus {
     type Err = String;
@@ -107,5 +150,20 @@ mod tests {
         for s in PledgeStatus::ALL {
             assert_eq!(s.as_str().parse::<PledgeStatus>(), Ok(s));
         }
+    }
+
+    #[test]
+    fn sources_and_backing_follow_the_diagram() {
+        use PledgeStatus::*;
+        assert_eq!(
+            PledgeStatus::sources(Collected).collect::<Vec<_>>(),
+            [Active, Errored]
+        );
+        assert_eq!(PledgeStatus::sources(Refunded).collect::<Vec<_>>(), [Collected]);
+        assert_eq!(
+            PledgeStatus::backing().collect::<Vec<_>>(),
+            [Active, Collected, Errored]
+        );
+        assert_eq!(sql_list([Active, Errored]), "'active', 'errored'");
     }
 }

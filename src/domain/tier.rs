@@ -1,20 +1,22 @@
 //! Reward tiers: validated fields and the rules that protect backers once a tier has them.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use chrono::{DateTime, Datelike, Utc};
+use diesel::sql_types::BigInt;
+use diesel::{AsExpression, FromSqlRow};
+use serde::{Deserialize, Serialize};
 
 use super::money::{Currency, Money};
+use super::sql::id_column;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, AsExpression, FromSqlRow,
+)]
+#[serde(transparent)]
+#[diesel(sql_type = BigInt)]
 pub struct TierId(pub i64);
-
-impl fmt::Display for TierId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+id_column!(TierId);
 
 pub const MAX_QUANTITY: i64 = 1_000_000;
 

@@ -1,23 +1,38 @@
-use std::fmt;
 use std::str::FromStr;
 
+use diesel::sql_types::{BigInt, Text};
+use diesel::{AsExpression, FromSqlRow};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// A user's id; a distinct type so it cannot be passed where another id is expected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct UserId(pub i64);
+use super::sql::{id_column, text_column};
 
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+/// A user's id; a distinct type so it cannot be passed where another id is expected.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, AsExpression, FromSqlRow,
+)]
+#[serde(transparent)]
+#[diesel(sql_type = BigInt)]
+pub struct UserId(pub i64);
+id_column!(UserId);
+
+/// Who a rule decides for: the authenticated caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    pub id: UserId,
+    pub role: Role,
+}
+
+impl Actor {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
     }
 }
 
 /// What a user may do. Admins are made only with `crowdfund create-admin`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, AsExpression, FromSqlRow)]
 #[serde(rename_all = "lowercase")]
+#[diesel(sql_type = Text)]
 pub enum Role {
     User,
     Admin,
@@ -31,6 +46,8 @@ impl Role {
         }
     }
 }
+
+text_column!(Role);
 
 impl FromStr for Role {
     type Err = String;

@@ -4,7 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::error::ApiError;
+use super::error::ApiError;
 
 pub fn encode(kind: &str, key: i64, id: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("{kind}:{key}:{id}"))

@@ -15,11 +15,11 @@ use chrono::Duration;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::auth::AuthUser;
+use super::error::ApiError;
+use super::state::AppState;
 use crate::config::hex;
 use crate::db::{DbConn, idempotency, marker_transaction, write_transaction};
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::domain::{Actor, UserId};
 
 pub const HEADER: &str = "Idempotency-Key";
 pub const KEEP_HOURS: i64 = 24;
@@ -28,17 +28,13 @@ pub const ABANDONED_AFTER_SECS: i64 = 60;
 /// A request's `Idempotency-Key`, scoped to its user and bound to the request's hash.
 #[derive(Clone)]
 pub struct Key {
-    user_id: i64,
+    user_id: UserId,
     key: String,
     hash: String,
 }
 
 /// The request's key, if it has one; a malformed key is a 422.
-pub fn key_from(
-    req: &HttpRequest,
-    user: &AuthUser,
-    request: &impl Serialize,
-) -> Result<Option<Key>, ApiError> {
+pub fn key_from(req: &HttpRequest, user: &Actor, request: &impl Serialize) -> Result<Option<Key>, ApiError> {
     let Some(value) = req.headers().get(HEADER) else {
         return Ok(None);
     };
@@ -51,7 +47,7 @@ pub fn key_from(
     let canonical = serde_json::to_string(request).map_err(|e| ApiError::Internal(e.into()))?;
     let digest = Sha256::digest(format!("{} {}\n{canonical}", req.method(), req.path()).as_bytes());
     Ok(Some(Key {
-        user_id: user.id.0,
+        user_id: user.id,
         key: key.to_owned(),
         hash: hex(&digest),
     }))
@@ -126,7 +122,7 @@ pub enum Start {
 pub async fn start(
     state: &web::Data<AppState>,
     req: &HttpRequest,
-    user: &AuthUser,
+    user: &Actor,
     request: &impl Serialize,
 ) -> Result<Start, ApiError> {
     let key = key_from(req, user, request)?;
@@ -244,7 +240,7 @@ impl Creation {
         if let Some(key) = self.key {
             state
                 .db
-                .run(move |conn| Ok(idempotency::delete(conn, key.user_id, &key.key)?))
+                .run(move |conn| Ok::<_, ApiError>(idempotency::delete(conn, key.user_id, &key.key)?))
                 .await?;
         }
         Ok(())

@@ -14,7 +14,8 @@ use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::error::{ApiError, FieldError};
+use super::error::ApiError;
+use crate::domain::FieldError;
 
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 64 * 1024;

@@ -10,6 +10,7 @@ use prometheus::{
 };
 
 use crate::db::Db;
+use crate::domain::OutboxStatus;
 
 pub struct Metrics {
     registry: Registry,
@@ -94,10 +95,10 @@ impl Metrics {
 
     /// The Prometheus text exposition, with pool gauges read at scrape time and the outbox
     /// counts the caller read from the database.
-    pub fn render(&self, db: &Db, outbox: &[(String, i64)]) -> anyhow::Result<String> {
-        for status in ["queued", "sent", "failed"] {
-            let count = outbox.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
-            self.outbox.with_label_values(&[status]).set(count);
+    pub fn render(&self, db: &Db, outbox: &[(OutboxStatus, i64)]) -> anyhow::Result<String> {
+        for status in OutboxStatus::ALL {
+            let count = outbox.iter().find(|(s, _)| *s == status).map_or(0, |(_, n)| *n);
+            self.outbox.with_label_values(&[status.as_str()]).set(count);
         }
         let (open, idle) = db.pool_state();
         self.pool_connections

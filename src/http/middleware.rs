@@ -7,8 +7,8 @@ use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, web};
 use tracing_actix_web::RequestId;
 
-use crate::error::ApiError;
-use crate::state::AppState;
+use super::error::ApiError;
+use super::state::AppState;
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 

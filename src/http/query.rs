@@ -6,8 +6,8 @@ use std::future::{Ready, ready};
 use actix_web::{FromRequest, HttpRequest, dev::Payload};
 use serde::de::DeserializeOwned;
 
+use super::error::ApiError;
 use super::json::field_error;
-use crate::error::ApiError;
 
 pub struct Query<T>(pub T);
 

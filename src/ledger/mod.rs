@@ -17,25 +17,25 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::db::{DbConn, ledger};
-use crate::error::ApiError;
+use crate::domain::{CampaignId, CoreError, Currency, PledgeId};
 
 pub const BACKERS: &str = "backers";
 pub const PROCESSOR_FEES: &str = "processor_fees";
 pub const PLATFORM_REVENUE: &str = "platform_revenue";
 
-pub fn escrow(campaign_id: i64) -> String {
+pub fn escrow(campaign_id: CampaignId) -> String {
     format!("escrow:campaign:{campaign_id}")
 }
 
-pub fn creator_payable(campaign_id: i64) -> String {
+pub fn creator_payable(campaign_id: CampaignId) -> String {
     format!("creator_payable:campaign:{campaign_id}")
 }
 
 pub struct Posting<'a> {
     pub kind: &'a str,
-    pub campaign_id: i64,
-    pub pledge_id: Option<i64>,
-    pub currency: &'a str,
+    pub campaign_id: CampaignId,
+    pub pledge_id: Option<PledgeId>,
+    pub currency: Currency,
     /// What caused it; a reference already posted is not posted again.
     pub reference: &'a str,
     pub entries: &'a [(&'a str, i64)],
@@ -43,17 +43,21 @@ pub struct Posting<'a> {
 
 /// Posts a balanced transaction unless its reference was posted before; returns whether it
 /// posted. Run it in the transaction that makes the change it records.
-pub fn post(conn: &mut DbConn, posting: &Posting<'_>, now: DateTime<Utc>) -> Result<bool, ApiError> {
+pub fn post(conn: &mut DbConn, posting: &Posting<'_>, now: DateTime<Utc>) -> Result<bool, CoreError> {
     Ok(post_many(conn, std::slice::from_ref(posting), now)? == 1)
 }
 
 /// [`post`] for many postings in two statements (the transactions, then all their entries);
 /// returns how many were new.
-pub fn post_many(conn: &mut DbConn, postings: &[Posting<'_>], now: DateTime<Utc>) -> Result<usize, ApiError> {
+pub fn post_many(
+    conn: &mut DbConn,
+    postings: &[Posting<'_>],
+    now: DateTime<Utc>,
+) -> Result<usize, CoreError> {
     for posting in postings {
         let sum: i64 = posting.entries.iter().map(|(_, amount)| amount).sum();
         if sum != 0 {
-            return Err(ApiError::Internal(anyhow::anyhow!(
+            return Err(CoreError::unexpected(format!(
                 "unbalanced ledger transaction {}: entries sum to {sum}",
                 posting.reference
             )));

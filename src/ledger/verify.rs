@@ -4,7 +4,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::{DbConn, ledger, settlement};
-use crate::error::ApiError;
+use crate::domain::CoreError;
 
 /// What the audit found; `ok` is true when every list is empty.
 #[derive(Debug, Serialize, ToSchema)]
@@ -19,7 +19,7 @@ pub struct AuditReport {
     pub escrow_not_empty: Vec<String>,
 }
 
-pub fn run(conn: &mut DbConn) -> Result<AuditReport, ApiError> {
+pub fn run(conn: &mut DbConn) -> Result<AuditReport, CoreError> {
     let unbalanced = ledger::unbalanced(conn)?
         .into_iter()
         .map(|u| format!("transaction {} sums to {}", u.transaction_id, u.total))

@@ -20,9 +20,9 @@ use super::render::{self, Common};
 use super::transport::{self, SendError, Transport};
 use crate::clock::Clock;
 use crate::config::MailSettings;
+use crate::db::Db;
 use crate::db::outbox::{self, OutboxRow};
-use crate::db::{Db, write_transaction};
-use crate::error::ApiError;
+use crate::domain::{CoreError, OutboxStatus};
 
 /// How long a worker holds the rows it claimed; far longer than one SMTP exchange.
 const LEASE: Duration = Duration::minutes(5);
@@ -81,17 +81,19 @@ impl Mailer {
     }
 
     /// Sends everything that is due now, batch after batch.
-    pub async fn deliver_due(&self) -> Result<Delivery, ApiError> {
+    pub async fn deliver_due(&self) -> Result<Delivery, CoreError> {
         let mut delivery = Delivery::default();
         loop {
             let now = self.clock.now();
             let claimed = self
                 .db
-                .run(move |conn| {
-                    write_transaction(conn, |conn| {
-                        outbox::claim_due(conn, now.naive_utc(), (now + LEASE).naive_utc(), BATCH)
-                    })
-                    .map_err(ApiError::from)
+                .write(move |conn| {
+                    Ok::<_, CoreError>(outbox::claim_due(
+                        conn,
+                        now.naive_utc(),
+                        (now + LEASE).naive_utc(),
+                        BATCH,
+                    )?)
                 })
                 .await?;
             let full = claimed.len() as i64 >= BATCH;
@@ -104,18 +106,18 @@ impl Mailer {
         }
     }
 
-    async fn deliver(&self, row: OutboxRow, delivery: &mut Delivery) -> Result<(), ApiError> {
+    async fn deliver(&self, row: OutboxRow, delivery: &mut Delivery) -> Result<(), CoreError> {
         let outcome = self.attempt(&row).await;
         let now = self.clock.now().naive_utc();
         let id = row.id;
         let label = match outcome {
             Ok(()) => {
                 self.db
-                    .run(move |conn| Ok(outbox::mark_sent(conn, id, now)?))
+                    .run(move |conn| Ok::<_, CoreError>(outbox::mark_sent(conn, id, now)?))
                     .await?;
                 delivery.sent += 1;
                 tracing::info!(outbox.id = id, template = %row.template, "email sent");
-                "sent"
+                OutboxStatus::Sent.as_str()
             }
             Err(SendError { permanent, message }) => {
                 let give_up = permanent || row.attempts >= self.max_attempts;
@@ -129,11 +131,13 @@ impl Mailer {
                     "email not sent"
                 );
                 self.db
-                    .run(move |conn| Ok(outbox::mark_attempt_failed(conn, id, &message, retry_at)?))
+                    .run(move |conn| {
+                        Ok::<_, CoreError>(outbox::mark_attempt_failed(conn, id, &message, retry_at)?)
+                    })
                     .await?;
                 if give_up {
                     delivery.failed += 1;
-                    "failed"
+                    OutboxStatus::Failed.as_str()
                 } else {
                     delivery.retrying += 1;
                     "retry"

@@ -8,7 +8,22 @@ pub mod sandbox;
 pub mod stripe;
 pub mod stripe_signature;
 
-use crate::domain::Money;
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::config::{PaymentProviderKind, Settings};
+use crate::db::Db;
+use crate::domain::{Money, UserId};
+
+/// The provider the settings name (`PAYMENT_PROVIDER`).
+pub fn from_settings(settings: &Settings, db: &Db, clock: &Clock) -> Arc<dyn PaymentProvider> {
+    match &settings.payment_provider {
+        PaymentProviderKind::Sandbox => Arc::new(sandbox::Sandbox::new(db.clone(), clock.clone())),
+        PaymentProviderKind::Stripe(stripe) => {
+            Arc::new(stripe::Stripe::new(db.clone(), clock.clone(), stripe.clone()))
+        }
+    }
+}
 
 /// A payment method saved for later, off-session charges.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,8 +79,8 @@ pub struct RefundOutcome {
 pub trait PaymentProvider: Send + Sync {
     fn name(&self) -> &'static str;
     /// Saves `token` (what the web app got from the provider) for off-session charges of
-    /// `backer_id`'s pledge.
-    fn save_payment_method(&self, backer_id: i64, token: &str) -> Result<SavedMethod, SaveError>;
+    /// `backer`'s pledge.
+    fn save_payment_method(&self, backer: UserId, token: &str) -> Result<SavedMethod, SaveError>;
     /// Whether [`PaymentProvider::save_payment_method`] answers without I/O (no network, no
     /// database) and keeps nothing, so that a request may call it in place instead of on the
     /// blocking pool, and before its `Idempotency-Key` is looked at: a call that has no effect

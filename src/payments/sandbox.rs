@@ -28,6 +28,7 @@ use crate::clock::Clock;
 use crate::db::schema::{sandbox_charges, sandbox_refunds};
 use crate::db::{Db, DbConn, on_backend, write_transaction};
 use crate::domain::money::basis_points_half_even;
+use crate::domain::{ChargeStatus, Currency, UserId};
 
 pub const METHODS: [(&str, Option<&str>); 4] = [
     ("pm_card_visa", None),
@@ -69,8 +70,8 @@ struct ChargeRecord {
     id: i64,
     payment_method: String,
     amount_minor: i64,
-    currency: String,
-    status: String,
+    currency: Currency,
+    status: ChargeStatus,
     failure_code: Option<String>,
     fee_minor: i64,
 }
@@ -90,8 +91,8 @@ struct NewCharge<'a> {
     idempotency_key: &'a str,
     payment_method: &'a str,
     amount_minor: i64,
-    currency: &'static str,
-    status: &'static str,
+    currency: Currency,
+    status: ChargeStatus,
     failure_code: Option<&'static str>,
     fee_minor: i64,
     created_at: chrono::NaiveDateTime,
@@ -108,8 +109,12 @@ impl<'a> NewCharge<'a> {
             idempotency_key: request.idempotency_key,
             payment_method: request.payment_method,
             amount_minor: request.amount.minor(),
-            currency: request.amount.currency().code(),
-            status: if failure.is_none() { "succeeded" } else { "failed" },
+            currency: request.amount.currency(),
+            status: if failure.is_none() {
+                ChargeStatus::Succeeded
+            } else {
+                ChargeStatus::Failed
+            },
             failure_code: failure,
             fee_minor: if failure.is_none() {
                 Sandbox::fee(request.amount)
@@ -122,8 +127,8 @@ impl<'a> NewCharge<'a> {
 }
 
 fn outcome(record: &ChargeRecord) -> ChargeOutcome {
-    match record.status.as_str() {
-        "succeeded" => ChargeOutcome::Succeeded {
+    match record.status {
+        ChargeStatus::Succeeded => ChargeOutcome::Succeeded {
             charge_id: format!("ch_sandbox_{}", record.id),
             fee_minor: record.fee_minor,
         },
@@ -146,7 +151,7 @@ impl PaymentProvider for Sandbox {
         true
     }
 
-    fn save_payment_method(&self, _backer_id: i64, token: &str) -> Result<SavedMethod, SaveError> {
+    fn save_payment_method(&self, _backer: UserId, token: &str) -> Result<SavedMethod, SaveError> {
         if METHODS.iter().any(|(method, _)| *method == token) {
             Ok(SavedMethod {
                 reference: token.to_owned(),
@@ -205,7 +210,7 @@ impl PaymentProvider for Sandbox {
                     .ok_or_else(|| anyhow::anyhow!("charge {} vanished", request.idempotency_key))?;
                 let same = record.payment_method == request.payment_method
                     && record.amount_minor == request.amount.minor()
-                    && record.currency == request.amount.currency().code();
+                    && record.currency == request.amount.currency();
                 anyhow::ensure!(
                     same,
                     "idempotency key {} was used with other parameters",

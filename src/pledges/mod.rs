@@ -1,9 +1,13 @@
-//! Pledges: the rules a pledge must satisfy and the transactions that make, change and cancel
-//! one. Each transaction claims or releases tier units, moves the campaign's running totals and
-//! appends to `pledge_events` together; the campaign's totals are moved by one conditional
-//! UPDATE that also re-checks "live, before the deadline" and the last-24-hours rule, so
-//! concurrent requests cannot slip past them.
+//! Pledges: the rules a pledge must satisfy (`terms`), the backer's transactions that make,
+//! change and cancel one (`service`), every status change and the event log (`lifecycle`),
+//! refunds (`refund`), and saving payment methods (`payment`). Each backer transaction claims
+//! or releases tier units, moves the campaign's running totals and appends to `pledge_events`
+//! together; the campaign's totals are moved by one conditional UPDATE that also re-checks
+//! "live, before the deadline" and the last-24-hours rule, so concurrent requests cannot slip
+//! past them.
 
+pub mod lifecycle;
+pub mod payment;
 pub mod refund;
 pub mod service;
 pub mod terms;

@@ -2,10 +2,10 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::campaigns::tiers::stored_shipping;
 use crate::db::DbConn;
 use crate::db::tiers::{self, TierRow};
-use crate::domain::{Currency, Money, Shipping};
-use crate::error::{ApiError, FieldErrors};
+use crate::domain::{CampaignId, CoreError, Currency, FieldErrors, Money, Refusal, TierId};
 
 /// A pledge's terms as checked: ready to store.
 #[derive(Debug, Clone)]
@@ -20,13 +20,13 @@ pub struct Terms {
 /// window (409 outside it) and its shipping destinations. Sold-out is the claim's job.
 pub fn check(
     conn: &mut DbConn,
-    campaign_id: i64,
+    campaign_id: CampaignId,
     currency: Currency,
-    tier_id: Option<i64>,
+    tier_id: Option<TierId>,
     amount: &str,
     shipping_country: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<Terms, ApiError> {
+) -> Result<Terms, CoreError> {
     let mut errors = FieldErrors::default();
     let amount = errors.check("amount", Money::parse_positive(amount, currency));
     let country = shipping_country.map(|c| c.trim().to_ascii_uppercase());
@@ -49,26 +49,26 @@ pub fn check(
         None => None,
     };
     errors.finish()?;
-    let amount = amount.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("amount checked")))?;
+    let amount =
+        amount.ok_or_else(|| CoreError::unexpected("the amount passed validation without a value"))?;
 
     let (minimum, fee, country) = match &tier {
         Some(tier) => {
             let at = now.naive_utc();
             if tier.starts_at.is_some_and(|s| at < s) {
-                return Err(ApiError::Conflict("this reward is not available yet".into()));
+                return Err(Refusal::conflict("this reward is not available yet").into());
             }
             if tier.ends_at.is_some_and(|e| e <= at) {
-                return Err(ApiError::Conflict("this reward is no longer available".into()));
+                return Err(Refusal::conflict("this reward is no longer available").into());
             }
-            match tier.shipping.as_deref().map(Shipping::from_json).transpose() {
-                Err(e) => return Err(ApiError::Internal(e.into())),
-                Ok(None) => (tier.min_amount_minor, 0, None),
-                Ok(Some(shipping)) => {
+            match stored_shipping(tier)? {
+                None => (tier.min_amount_minor, 0, None),
+                Some(shipping) => {
                     let country = country.ok_or_else(|| {
-                        ApiError::field("shipping_country", "is required: this reward ships")
+                        Refusal::field("shipping_country", "is required: this reward ships")
                     })?;
                     let fee = shipping.fee_for(&country).ok_or_else(|| {
-                        ApiError::field(
+                        Refusal::field(
                             "shipping_country",
                             format!("this reward does not ship to {country}"),
                         )
@@ -86,7 +86,7 @@ pub fn check(
         } else {
             format!("must be at least {minimum}")
         };
-        return Err(ApiError::field("amount", detail));
+        return Err(Refusal::field("amount", detail).into());
     }
     Ok(Terms {
         tier,

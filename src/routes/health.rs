@@ -3,8 +3,8 @@ use diesel::connection::SimpleConnection;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::http::AppState;
+use crate::http::error::ApiError;
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {

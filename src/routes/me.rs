@@ -3,11 +3,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::AuthUser;
 use crate::db::users::{self, UserRow};
 use crate::domain::Role;
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::http::{ApiError, AppState, AuthUser};
 
 /// An account as its owner sees it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -22,20 +20,15 @@ pub struct UserResponse {
     pub created_at: DateTime<Utc>,
 }
 
-impl TryFrom<UserRow> for UserResponse {
-    type Error = ApiError;
-
-    fn try_from(row: UserRow) -> Result<Self, ApiError> {
-        Ok(Self {
-            role: row
-                .role
-                .parse()
-                .map_err(|e: String| ApiError::Internal(anyhow::anyhow!(e)))?,
-            id: row.id,
+impl From<UserRow> for UserResponse {
+    fn from(row: UserRow) -> Self {
+        Self {
+            role: row.role,
+            id: row.id.0,
             email: row.email,
             display_name: row.display_name,
             created_at: row.created_at.and_utc(),
-        })
+        }
     }
 }
 
@@ -50,13 +43,13 @@ impl TryFrom<UserRow> for UserResponse {
 )]
 #[get("/me")]
 #[tracing::instrument(skip_all, fields(user.id = %user.id))]
-pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+pub async fn me(state: web::Data<AppState>, AuthUser(user): AuthUser) -> Result<HttpResponse, ApiError> {
     let row = state
         .db
         .run(move |conn| {
-            users::find(conn, user.id.0)?
+            users::find(conn, user.id)?
                 .ok_or_else(|| ApiError::Unauthorized("the account no longer exists".into()))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(UserResponse::try_from(row)?))
+    Ok(HttpResponse::Ok().json(UserResponse::from(row)))
 }

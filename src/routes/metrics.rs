@@ -1,7 +1,7 @@
 use actix_web::{HttpResponse, get, web};
 
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::domain::CoreError;
+use crate::http::{ApiError, AppState};
 
 /// Prometheus metrics in the text exposition format.
 #[utoipa::path(
@@ -12,7 +12,7 @@ use crate::state::AppState;
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let outbox = state
         .db
-        .run(|conn| Ok(crate::db::outbox::counts_by_status(conn)?))
+        .run(|conn| Ok::<_, CoreError>(crate::db::outbox::counts_by_status(conn)?))
         .await?;
     let body = state.metrics.render(&state.db, &outbox)?;
     Ok(HttpResponse::Ok()

@@ -1,12 +1,16 @@
-//! The route table. Every route is registered here through `utoipa-actix-web`, which also puts
-//! it in the OpenAPI document: a route cannot be served without being documented.
+//! The HTTP surface: the route table, the application that serves it (`app`) and its OpenAPI
+//! document (`openapi`). Every route is registered here through `utoipa-actix-web`, which also
+//! puts it in the document: a route cannot be served without being documented. A handler
+//! extracts its input, calls one rule, and answers.
 
 mod admin;
+pub mod app;
 mod auth;
 pub mod campaigns;
 mod health;
 mod me;
 mod metrics;
+pub mod openapi;
 pub mod pledges;
 mod settlement;
 mod tiers;

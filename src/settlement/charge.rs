@@ -4,17 +4,16 @@
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
-use super::record::{Answer, Recorded, event, record_outcomes};
-use super::{DROP_AFTER, LEASE, Settlement, Summary};
+use super::record::{Answer, Recorded, record_outcomes};
+use super::{DROP_AFTER, LEASE, Settlement, Summary, failed_on};
 use crate::db::campaigns::CampaignRow;
 use crate::db::charge_attempts::{self, AttemptRow, NewAttempt};
 use crate::db::pledges::PledgeRow;
 use crate::db::settlement;
-use crate::db::{DbConn, campaigns, tiers, write_transaction};
-use crate::domain::Money;
-use crate::error::ApiError;
-use crate::mail::queue;
+use crate::db::{DbConn, campaigns, write_transaction};
+use crate::domain::{CampaignId, CoreError, Money, PledgeId};
 use crate::payments::ChargeRequest;
+use crate::pledges::lifecycle;
 
 /// Pledges charged between two checks of the time budget.
 const CHUNK: usize = 100;
@@ -29,10 +28,8 @@ const REPLAN_UNTIL: u64 = (CHUNK as u64) << 6;
 /// attempt or provider table would otherwise keep, on each connection, plans made for a nearly
 /// empty table (sequential scans, in the foreign-key check of each ledger entry among others)
 /// while it writes tens of thousands of rows; PostgreSQL plans again only after an `ANALYZE`,
-/// which autovacuum runs up to a minute later and a database without autovacuum never. Measured
-/// in bench/RESULTS.md: such a first pass charged 5 400 to 8 300 pledges in its 10 s where the
-/// later ones charged 30 000 to 42 000. Each replan costs every statement a few plannings; seven
-/// per pass at most.
+/// which autovacuum runs up to a minute later and a database without autovacuum never
+/// (bench/RESULTS.md, "A first pass on an empty ledger"). Seven replans per pass at most.
 fn replan_due(charged: u64) -> bool {
     let chunk = CHUNK as u64;
     std::iter::successors(Some(chunk), |mark| Some(mark * 2))
@@ -48,19 +45,18 @@ fn replan_due(charged: u64) -> bool {
 /// pass takes them at once.
 ///
 /// A batch is leased past the highest id the pass leased before, so the pass goes through the
-/// chargeable pledges in id order once and each lookup reads about a batch's worth of rows.
-/// Looked up from the start each time, a batch passed every pledge charged before it: 15 ms per
-/// batch after 16 000 pledges and growing, quadratic in the campaign's size. A pledge below
-/// that id that falls due during the pass (a retry whose time comes, a payment method just
-/// replaced) is charged by the next pass.
+/// chargeable pledges in id order once and each lookup reads about a batch's worth of rows;
+/// looked up from the start each time, the lookups were quadratic in the campaign's size
+/// (bench/RESULTS.md). A pledge below that id that falls due during the pass (a retry whose
+/// time comes, a payment method just replaced) is charged by the next pass.
 pub fn batch(
     run: &Settlement,
     conn: &mut DbConn,
     summary: &mut Summary,
     deadline: std::time::Instant,
-) -> anyhow::Result<bool> {
+) -> Result<bool, CoreError> {
     let now = run.clock.now();
-    let after = run.leased_up_to.load(Ordering::Relaxed);
+    let after = run.last_leased();
     let leased = write_transaction(conn, |conn| {
         settlement::lease_chargeable(
             conn,
@@ -71,7 +67,7 @@ pub fn batch(
         )
     })?;
     if let Some(last) = leased.iter().map(|p| p.id).max() {
-        run.leased_up_to.store(last, Ordering::Relaxed);
+        run.leased_up_to.store(last.0, Ordering::Relaxed);
     }
     for (i, chunk) in leased.chunks(CHUNK).enumerate() {
         // At least one chunk per batch, so that even a tiny budget makes progress.
@@ -104,12 +100,12 @@ fn charge_chunk(
     conn: &mut DbConn,
     pledges: &[PledgeRow],
     summary: &mut Summary,
-) -> anyhow::Result<()> {
-    let mut campaign_rows: HashMap<i64, CampaignRow> = HashMap::new();
+) -> Result<(), CoreError> {
+    let mut campaign_rows: HashMap<CampaignId, CampaignRow> = HashMap::new();
     for pledge in pledges {
         if !campaign_rows.contains_key(&pledge.campaign_id) {
             let campaign = campaigns::find(conn, pledge.campaign_id)?
-                .ok_or_else(|| anyhow::anyhow!("pledge {} has no campaign", pledge.id))?;
+                .ok_or_else(|| CoreError::unexpected(format!("pledge {} has no campaign", pledge.id)))?;
             campaign_rows.insert(campaign.id, campaign);
         }
     }
@@ -117,13 +113,13 @@ fn charge_chunk(
     // (1) The attempts and their keys, committed before the provider hears of them. A pending
     // attempt left by an interrupted run is replayed with its own key and parameters.
     let now = run.clock.now();
-    let ids: Vec<i64> = pledges.iter().map(|p| p.id).collect();
+    let ids: Vec<PledgeId> = pledges.iter().map(|p| p.id).collect();
     let mut attempts = write_transaction(conn, |conn| {
         let mut attempts = charge_attempts::pending_attempts(conn, &ids)?;
         let new: Vec<NewAttempt<'_>> = pledges
             .iter()
             .filter(|p| !attempts.contains_key(&p.id))
-            .map(|p| NewAttempt::next(p, &campaign_rows[&p.campaign_id].currency, now.naive_utc()))
+            .map(|p| NewAttempt::next(p, campaign_rows[&p.campaign_id].currency, now.naive_utc()))
             .collect();
         attempts.extend(charge_attempts::insert_attempts(conn, &new)?);
         Ok::<_, diesel::result::Error>(attempts)
@@ -133,19 +129,19 @@ fn charge_chunk(
         .map(|pledge| {
             let attempt = attempts
                 .remove(&pledge.id)
-                .ok_or_else(|| anyhow::anyhow!("pledge {} has no attempt", pledge.id))?;
+                .ok_or_else(|| CoreError::unexpected(format!("pledge {} has no attempt", pledge.id)))?;
             Ok(Charge {
                 campaign: &campaign_rows[&pledge.campaign_id],
                 pledge,
                 attempt,
             })
         })
-        .collect::<anyhow::Result<_>>()?;
+        .collect::<Result<_, CoreError>>()?;
 
     // (2) and (3), spread over the workers: each charges its share, then records it.
     let workers = run.config.concurrency.clamp(1, charges.len().max(1));
     let share = charges.len().div_ceil(workers);
-    let totals: Vec<anyhow::Result<Summary>> = std::thread::scope(|scope| {
+    let totals: Vec<Result<Summary, CoreError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = charges
             .chunks(share.max(1))
             .map(|part| scope.spawn(move || charge_and_record(run, part)))
@@ -154,7 +150,7 @@ fn charge_chunk(
             .into_iter()
             .map(|h| {
                 h.join()
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a charging thread panicked")))
+                    .unwrap_or_else(|_| Err(CoreError::unexpected("a charging thread panicked")))
             })
             .collect()
     });
@@ -168,20 +164,16 @@ fn charge_chunk(
 }
 
 /// Calls the provider for the charges, then records every answer in one transaction.
-fn charge_and_record(run: &Settlement, charges: &[Charge<'_>]) -> anyhow::Result<Summary> {
+fn charge_and_record(run: &Settlement, charges: &[Charge<'_>]) -> Result<Summary, CoreError> {
     let mut summary = Summary::default();
     let requests: Vec<ChargeRequest<'_>> = charges
         .iter()
-        .map(|charge| {
-            let currency =
-                crate::campaigns::currency_of(charge.campaign).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            Ok(ChargeRequest {
-                idempotency_key: &charge.attempt.idempotency_key,
-                payment_method: &charge.attempt.payment_method,
-                amount: Money::from_minor(charge.attempt.amount_minor, currency),
-            })
+        .map(|charge| ChargeRequest {
+            idempotency_key: &charge.attempt.idempotency_key,
+            payment_method: &charge.attempt.payment_method,
+            amount: Money::from_minor(charge.attempt.amount_minor, charge.campaign.currency),
         })
-        .collect::<anyhow::Result<_>>()?;
+        .collect();
     let mut answered = Vec::with_capacity(charges.len());
     for (charge, outcome) in charges.iter().zip(run.provider.charge_many(&requests)) {
         match outcome {
@@ -189,7 +181,7 @@ fn charge_and_record(run: &Settlement, charges: &[Charge<'_>]) -> anyhow::Result
             Err(e) => {
                 // Unknown outcome: the attempt stays pending; the lease expires and a later pass
                 // replays the same key.
-                tracing::warn!(pledge.id = charge.pledge.id, error = %e, "charge outcome unknown; will replay");
+                tracing::warn!(pledge.id = %charge.pledge.id, error = %e, "charge outcome unknown; will replay");
                 summary.pledges.deferred += 1;
             }
         }
@@ -209,7 +201,7 @@ fn charge_and_record(run: &Settlement, charges: &[Charge<'_>]) -> anyhow::Result
         })
         .collect();
     let recorded = write_transaction(&mut conn, |conn| record_outcomes(conn, &answers, now))
-        .map_err(|e| anyhow::anyhow!("recording {} charges: {e:?}", answers.len()))?;
+        .map_err(failed_on(format!("recording {} charges", answers.len())))?;
     for r in recorded {
         match r {
             Recorded::Collected => summary.pledges.collected += 1,
@@ -226,7 +218,7 @@ pub fn drop_batch(
     conn: &mut DbConn,
     summary: &mut Summary,
     _deadline: std::time::Instant,
-) -> anyhow::Result<bool> {
+) -> Result<bool, CoreError> {
     let now = run.clock.now();
     let due = settlement::droppable(
         conn,
@@ -240,20 +232,14 @@ pub fn drop_batch(
             if charge_attempts::pending_attempts(conn, &[pledge.id])?.contains_key(&pledge.id) {
                 return Ok(());
             }
-            let Some(dropped) = settlement::mark_dropped(conn, pledge.id, now.naive_utc())? else {
-                return Ok(());
-            };
-            if let Some(tier) = dropped.tier_id {
-                tiers::release(conn, tier, now.naive_utc())?;
+            let campaign = campaigns::find(conn, pledge.campaign_id)?
+                .ok_or_else(|| CoreError::unexpected(format!("pledge {} has no campaign", pledge.id)))?;
+            if lifecycle::drop(conn, &campaign, pledge, "payment failed for 7 days", now)?.is_some() {
+                summary.pledges.dropped += 1;
             }
-            event(conn, &dropped, "errored", "payment failed for 7 days", now)?;
-            if let Some(campaign) = campaigns::find(conn, dropped.campaign_id)? {
-                queue::pledge_dropped(conn, &campaign, &dropped, now)?;
-            }
-            summary.pledges.dropped += 1;
-            Ok::<_, ApiError>(())
+            Ok::<_, CoreError>(())
         })
-        .map_err(|e| anyhow::anyhow!("dropping pledge {}: {e:?}", pledge.id))?;
+        .map_err(failed_on(format!("dropping pledge {}", pledge.id)))?;
     }
     Ok(due.len() as i64 >= run.config.batch_size)
 }

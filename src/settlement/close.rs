@@ -1,12 +1,19 @@
-//! Step 1: live campaigns past their deadline become funded or failed.
+//! Closing campaigns. Step 1 of a pass: live campaigns past their deadline become funded or
+//! failed. A campaign also closes early: canceled by its creator or suspended by an admin.
+//! Whichever way, [`close`] makes the transition, and a campaign that charges nobody has its
+//! active pledges released in the same transaction.
 
 use std::time::Instant;
 
-use super::{Settlement, Summary};
-use crate::campaigns::lifecycle;
+use chrono::{DateTime, Utc};
+
+use super::{Settlement, Summary, failed_on};
+use crate::campaigns::{access, lifecycle, reached_goal};
+use crate::db::campaigns::{self, CampaignRow};
 use crate::db::{DbConn, settlement, write_transaction};
-use crate::domain::CampaignStatus;
-use crate::error::ApiError;
+use crate::domain::campaign::text;
+use crate::domain::{Actor, CampaignId, CampaignStatus, CoreError, Refusal, Resource, UserId};
+use crate::pledges;
 
 /// Closes one batch; returns whether the batch was full (more may be waiting).
 pub fn batch(
@@ -14,43 +21,102 @@ pub fn batch(
     conn: &mut DbConn,
     summary: &mut Summary,
     _deadline: Instant,
-) -> anyhow::Result<bool> {
+) -> Result<bool, CoreError> {
     let now = run.clock.now();
     let due = settlement::past_deadline(conn, now.naive_utc(), run.config.batch_size)?;
     for campaign in &due {
-        let funded = campaign
-            .goal_minor
-            .is_some_and(|goal| campaign.pledged_minor >= goal);
-        let to = if funded {
+        let to = if reached_goal(campaign) {
             CampaignStatus::Funded
         } else {
             CampaignStatus::Failed
         };
         let closed = write_transaction(conn, |conn| {
             settlement::freeze(conn, campaign.id, now.naive_utc())?;
-            // The transition first: it refuses if another run closed the campaign, and it
-            // queues the backers' emails while their pledges are still active.
-            lifecycle::transition(conn, campaign, to, None, None, now)?;
-            let released = if funded {
-                0
-            } else {
-                crate::pledges::service::release_all(conn, campaign.id, None, "campaign failed", now)?
-            };
-            Ok::<_, ApiError>(released)
+            close(conn, campaign, to, None, None, now)
         });
         match closed {
-            Ok(released) => {
+            Ok((_, released)) => {
                 summary.pledges.released += released as u64;
-                if funded {
-                    summary.campaigns.funded += 1;
-                } else {
-                    summary.campaigns.failed += 1;
+                match to {
+                    CampaignStatus::Funded => summary.campaigns.funded += 1,
+                    _ => summary.campaigns.failed += 1,
                 }
             }
             // Another run closed it first.
-            Err(ApiError::Conflict(_)) => {}
-            Err(e) => return Err(anyhow::anyhow!("closing campaign {}: {e:?}", campaign.id)),
+            Err(e) if e.refusal() == Some(&Refusal::Stale(Resource::Campaign)) => {}
+            Err(e) => return Err(failed_on(format!("closing campaign {}", campaign.id))(e)),
         }
     }
     Ok(due.len() as i64 >= run.config.batch_size)
+}
+
+/// Moves `campaign` to the closed status `to`; if that status charges nobody (failed,
+/// canceled, suspended), releases its active pledges. The transition comes first: it refuses
+/// if someone closed the campaign meanwhile, and it queues the backers' emails while their
+/// pledges are still active. Returns the campaign as it is now and how many pledges it
+/// released.
+pub fn close(
+    conn: &mut DbConn,
+    campaign: &CampaignRow,
+    to: CampaignStatus,
+    actor: Option<UserId>,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(CampaignRow, usize), CoreError> {
+    let closed = lifecycle::transition(conn, campaign, to, actor, reason, now)?;
+    let released = if to.releases_pledges() {
+        let why = match to {
+            CampaignStatus::Canceled => "campaign canceled by its creator",
+            CampaignStatus::Suspended => "campaign suspended",
+            _ => "campaign failed",
+        };
+        pledges::lifecycle::release_all(conn, campaign.id, actor, why, now)?
+    } else {
+        0
+    };
+    Ok((closed, released))
+}
+
+/// The creator cancels their live campaign: nobody is charged.
+pub fn cancel(
+    conn: &mut DbConn,
+    id: CampaignId,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<CampaignRow, CoreError> {
+    let campaign = access::owned_by(campaigns::find(conn, id)?, actor)?;
+    Ok(close(
+        conn,
+        &campaign,
+        CampaignStatus::Canceled,
+        Some(actor.id),
+        None,
+        now,
+    )?
+    .0)
+}
+
+/// An admin suspends a live campaign, saying why (1–500 characters, kept in its event log):
+/// nobody is charged.
+pub fn suspend(
+    conn: &mut DbConn,
+    id: CampaignId,
+    actor: &Actor,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<CampaignRow, CoreError> {
+    if !actor.is_admin() {
+        return Err(Refusal::forbidden("only admins can suspend campaigns").into());
+    }
+    let reason = text(reason, 1, 500, true).map_err(|m| Refusal::field("reason", m))?;
+    let campaign = access::visible(campaigns::find(conn, id)?, Some(actor))?;
+    Ok(close(
+        conn,
+        &campaign,
+        CampaignStatus::Suspended,
+        Some(actor.id),
+        Some(&reason),
+        now,
+    )?
+    .0)
 }

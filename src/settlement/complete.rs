@@ -4,12 +4,11 @@
 
 use std::time::Instant;
 
-use super::{Settlement, Summary};
+use super::{Settlement, Summary, failed_on};
 use crate::campaigns::lifecycle;
 use crate::db::{DbConn, ledger as ledger_db, settlement, write_transaction};
-use crate::domain::CampaignStatus;
 use crate::domain::money::basis_points_half_even;
-use crate::error::ApiError;
+use crate::domain::{CampaignStatus, CoreError, PledgeStatus, Refusal, Resource};
 use crate::ledger::{self, PLATFORM_REVENUE, Posting};
 use crate::mail::queue;
 
@@ -18,7 +17,7 @@ pub fn batch(
     conn: &mut DbConn,
     summary: &mut Summary,
     _deadline: Instant,
-) -> anyhow::Result<bool> {
+) -> Result<bool, CoreError> {
     let now = run.clock.now();
     let ready = settlement::completable(conn, run.config.batch_size)?;
     for campaign in &ready {
@@ -36,7 +35,7 @@ pub fn batch(
                     kind: "platform_fee",
                     campaign_id: campaign.id,
                     pledge_id: None,
-                    currency: &campaign.currency,
+                    currency: campaign.currency,
                     reference: &reference,
                     entries: &[(&escrow_account, -platform_fee), (PLATFORM_REVENUE, platform_fee)],
                 },
@@ -50,7 +49,7 @@ pub fn batch(
                     kind: "payout",
                     campaign_id: campaign.id,
                     pledge_id: None,
-                    currency: &campaign.currency,
+                    currency: campaign.currency,
                     reference: &reference,
                     entries: &[(&escrow_account, -payout), (&payable, payout)],
                 },
@@ -59,7 +58,7 @@ pub fn batch(
             lifecycle::transition(conn, campaign, CampaignStatus::Successful, None, None, now)?;
             settlement::mark_completed(conn, campaign.id, now.naive_utc())?;
             let by_status = settlement::totals_by_status(conn, campaign.id)?;
-            let pledges_in = |status: &str| {
+            let pledges_in = |status: PledgeStatus| {
                 by_status
                     .iter()
                     .find(|t| t.status == status)
@@ -70,20 +69,21 @@ pub fn batch(
                 campaign,
                 &queue::Payout {
                     collected_minor: collected,
-                    collected_pledges: pledges_in("collected"),
-                    dropped_pledges: pledges_in("dropped"),
+                    collected_pledges: pledges_in(PledgeStatus::Collected),
+                    dropped_pledges: pledges_in(PledgeStatus::Dropped),
                     processing_fees_minor: collected - escrow,
                     platform_fee_minor: platform_fee,
                     payout_minor: payout,
                 },
                 now,
             )?;
-            Ok::<_, ApiError>(())
+            Ok::<_, CoreError>(())
         });
         match done {
             Ok(()) => summary.campaigns.successful += 1,
-            Err(ApiError::Conflict(_)) => {} // completed by another run
-            Err(e) => return Err(anyhow::anyhow!("completing campaign {}: {e:?}", campaign.id)),
+            // Completed by another run.
+            Err(e) if e.refusal() == Some(&Refusal::Stale(Resource::Campaign)) => {}
+            Err(e) => return Err(failed_on(format!("completing campaign {}", campaign.id))(e)),
         }
     }
     Ok(ready.len() as i64 >= run.config.batch_size)

@@ -6,6 +6,8 @@
 //! campaigns and (3) retries errored ones that are due — every 48 hours, or at once after the
 //! backer replaced the payment method — and drops those errored for 7 days; (4) completes
 //! funded campaigns with nothing left in flight (successful, payout posted to the ledger).
+//! Closing a campaign early (canceled, suspended) is `close` too, and the provider's own
+//! reports of charges and refunds (its webhooks) are applied by `provider_events`.
 //!
 //! - **Exactly once**: each charge attempt is written, with its idempotency key
 //!   `pledge-{id}-attempt-{n}`, before the provider is called; a pass that finds an attempt still
@@ -19,8 +21,10 @@
 //!   stops starting new batches after `SETTLEMENT_TIME_BUDGET_MS`; `more: true` says so.
 
 mod charge;
-mod close;
+pub mod close;
 mod complete;
+pub mod figures;
+pub mod provider_events;
 mod record;
 pub use record::{Recorded, record_outcome};
 mod remind;
@@ -33,8 +37,11 @@ use chrono::Duration;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::campaigns::reached_goal;
 use crate::clock::Clock;
+use crate::config::Settings;
 use crate::db::{Db, DbConn, settlement};
+use crate::domain::{CoreError, PledgeId};
 use crate::payments::PaymentProvider;
 
 /// Between two charge attempts of an errored pledge.
@@ -53,6 +60,17 @@ pub struct Config {
     pub concurrency: usize,
     pub time_budget: StdDuration,
     pub platform_fee_bps: i64,
+}
+
+impl Config {
+    pub fn from_settings(settings: &Settings) -> Self {
+        Self {
+            batch_size: i64::from(settings.settlement_batch_size),
+            concurrency: settings.settlement_concurrency as usize,
+            time_budget: StdDuration::from_millis(u64::from(settings.settlement_time_budget_ms)),
+            platform_fee_bps: i64::from(settings.platform_fee_bps),
+        }
+    }
 }
 
 /// What one pass did (or, for a dry run, would do).
@@ -86,7 +104,15 @@ pub struct PledgeCounts {
 
 /// One step of a pass: works through one batch and says whether it was full (more may be
 /// waiting). Steps that can stop inside a batch honour `deadline`.
-type Step = fn(&Settlement, &mut DbConn, &mut Summary, Instant) -> anyhow::Result<bool>;
+type Step = fn(&Settlement, &mut DbConn, &mut Summary, Instant) -> Result<bool, CoreError>;
+
+/// Names the item a step failed on, keeping the cause chain (and an outage an outage).
+fn failed_on(what: String) -> impl FnOnce(CoreError) -> CoreError {
+    move |e| match e {
+        CoreError::Unavailable(cause) => CoreError::Unavailable(cause.context(what)),
+        other => CoreError::Unexpected(anyhow::Error::new(other).context(what)),
+    }
+}
 
 pub struct Settlement {
     pub db: Db,
@@ -109,8 +135,28 @@ impl Settlement {
         }
     }
 
+    /// The pass the settings describe, over `db`, `provider` and `clock`: what the cron route,
+    /// `crowdfund settle` and the tests all run. Its charging threads take at most half of the
+    /// pool, each holding a connection, leaving the rest to requests and to the pass itself.
+    pub fn from_settings(
+        settings: &Settings,
+        db: Db,
+        provider: Arc<dyn PaymentProvider>,
+        clock: Clock,
+    ) -> Self {
+        let mut config = Config::from_settings(settings);
+        let half_pool = (db.max_size() / 2).max(1) as usize;
+        config.concurrency = config.concurrency.min(half_pool);
+        Self::new(db, provider, clock, config)
+    }
+
+    /// The highest pledge id this pass has leased to charge.
+    fn last_leased(&self) -> PledgeId {
+        PledgeId(self.leased_up_to.load(Ordering::Relaxed))
+    }
+
     /// One pass. Blocking: run it on the blocking pool or a thread of its own.
-    pub fn run(&self) -> anyhow::Result<Summary> {
+    pub fn run(&self) -> Result<Summary, CoreError> {
         self.leased_up_to.store(0, Ordering::Relaxed);
         let deadline = Instant::now() + self.config.time_budget;
         let mut summary = Summary::default();
@@ -135,7 +181,7 @@ impl Settlement {
     }
 
     /// What a pass would do now, changing nothing.
-    pub fn dry_run(&self) -> anyhow::Result<Summary> {
+    pub fn dry_run(&self) -> Result<Summary, CoreError> {
         let now = self.clock.now().naive_utc();
         let mut conn = self.db.get_blocking()?;
         let mut summary = Summary {
@@ -146,7 +192,7 @@ impl Settlement {
             settlement::ending_soon(&mut conn, now, now + ENDING_NOTICE, i64::MAX)?.len() as u64;
         let due = settlement::past_deadline(&mut conn, now, i64::MAX)?;
         for campaign in &due {
-            if campaign.pledged_minor >= campaign.goal_minor.unwrap_or(i64::MAX) {
+            if reached_goal(campaign) {
                 summary.campaigns.funded += 1;
             } else {
                 summary.campaigns.failed += 1;
@@ -156,7 +202,7 @@ impl Settlement {
         let (active, retries) = settlement::count_chargeable(&mut conn, now)?;
         let newly_funded: i64 = due
             .iter()
-            .filter(|c| c.pledged_minor >= c.goal_minor.unwrap_or(i64::MAX))
+            .filter(|c| reached_goal(c))
             .map(|c| i64::from(c.backer_count))
             .sum();
         // Charges that would be attempted (their outcomes are the provider's to tell).

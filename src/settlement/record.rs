@@ -1,19 +1,19 @@
-//! Recording the provider's answers: the attempt, the pledge's new status and event, the
-//! ledger postings of a success, and the backer's email, in the caller's transaction.
+//! Recording the provider's answers: the attempt, the pledge's transition (its event and the
+//! backer's email), and the ledger postings of a success, in the caller's transaction.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 
 use super::{DROP_AFTER, RETRY_EVERY};
+use crate::db::DbConn;
 use crate::db::campaigns::CampaignRow;
 use crate::db::charge_attempts::{self, AttemptRow};
-use crate::db::pledges::{self, NewPledgeEvent, PledgeRow};
-use crate::db::{DbConn, settlement};
-use crate::error::ApiError;
+use crate::db::pledges::PledgeRow;
+use crate::domain::{ChargeStatus, CoreError};
 use crate::ledger::{self, BACKERS, PROCESSOR_FEES, Posting};
-use crate::mail::queue;
 use crate::payments::ChargeOutcome;
+use crate::pledges::lifecycle::{self, Collection, Decline};
 
 /// What recording an answer did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +40,7 @@ pub fn record_outcome(
     attempt: &AttemptRow,
     outcome: &ChargeOutcome,
     now: DateTime<Utc>,
-) -> Result<Recorded, ApiError> {
+) -> Result<Recorded, CoreError> {
     let answer = Answer {
         campaign,
         pledge,
@@ -59,7 +59,7 @@ pub fn record_outcomes(
     conn: &mut DbConn,
     answers: &[Answer<'_>],
     now: DateTime<Utc>,
-) -> Result<Vec<Recorded>, ApiError> {
+) -> Result<Vec<Recorded>, CoreError> {
     let naive = now.naive_utc();
     let mut recorded = vec![Recorded::Already; answers.len()];
     // Successes: (answer index, charge id, fee).
@@ -83,52 +83,35 @@ pub fn record_outcomes(
         return Ok(recorded);
     }
 
-    let ids: Vec<i64> = succeeded.iter().map(|(i, _, _)| answers[*i].pledge.id).collect();
-    let collected: HashMap<i64, PledgeRow> = settlement::mark_collected(conn, &ids, naive)?
-        .into_iter()
-        .map(|row| (row.id, row))
-        .collect();
-    // Only the pledges this call collected go on; another writer got to the rest first.
-    succeeded.retain(|(i, _, _)| collected.contains_key(&answers[*i].pledge.id));
-
-    let events: Vec<NewPledgeEvent<'_>> = succeeded
+    let charged: Vec<Collection<'_>> = succeeded
         .iter()
-        .map(|(i, _, _)| {
-            let before = answers[*i].pledge;
-            let after = &collected[&before.id];
-            NewPledgeEvent {
-                pledge_id: after.id,
-                actor_id: None,
-                from_status: Some(&before.status),
-                to_status: &after.status,
-                reason: "charge succeeded",
-                amount_minor: after.amount_minor,
-                tier_id: after.tier_id,
-                created_at: naive,
-            }
+        .map(|(i, charge_id, _)| Collection {
+            campaign: answers[*i].campaign,
+            pledge: answers[*i].pledge,
+            charge_id,
         })
         .collect();
-    pledges::append_events(conn, &events)?;
+    let collected = lifecycle::collect(conn, &charged, now)?;
+    // Only the pledges this call collected go on; another writer got to the rest first.
+    succeeded.retain(|(i, _, _)| collected.contains_key(&answers[*i].pledge.id));
 
     // Two postings per charge: the amount into the campaign's escrow, the fee out of it.
     struct Names {
         escrow: String,
         charge: String,
         fee: String,
-        currency: &'static str,
     }
     let names: Vec<Names> = succeeded
         .iter()
         .map(|(i, _, _)| {
             let answer = &answers[*i];
-            Ok(Names {
+            Names {
                 escrow: ledger::escrow(answer.campaign.id),
                 charge: format!("charge:{}", answer.attempt.idempotency_key),
                 fee: format!("processing_fee:{}", answer.attempt.idempotency_key),
-                currency: crate::campaigns::currency_of(answer.campaign)?.code(),
-            })
+            }
         })
-        .collect::<Result<_, ApiError>>()?;
+        .collect();
     let entries: Vec<[[(&str, i64); 2]; 2]> = succeeded
         .iter()
         .zip(&names)
@@ -150,7 +133,7 @@ pub fn record_outcomes(
                 kind,
                 campaign_id: answer.campaign.id,
                 pledge_id: Some(answer.pledge.id),
-                currency: n.currency,
+                currency: answer.campaign.currency,
                 reference,
                 entries,
             };
@@ -161,15 +144,6 @@ pub fn record_outcomes(
         })
         .collect();
     ledger::post_many(conn, &postings, now)?;
-
-    let receipts: Vec<(&CampaignRow, &PledgeRow, &str)> = succeeded
-        .iter()
-        .map(|(i, charge_id, _)| {
-            let answer = &answers[*i];
-            (answer.campaign, &collected[&answer.pledge.id], *charge_id)
-        })
-        .collect();
-    queue::payment_receipts(conn, &receipts, now)?;
     for (i, _, _) in &succeeded {
         recorded[*i] = Recorded::Collected;
     }
@@ -182,59 +156,29 @@ fn record_failure(
     answer: &Answer<'_>,
     code: &str,
     now: DateTime<Utc>,
-) -> Result<Recorded, ApiError> {
-    let naive = now.naive_utc();
-    let (campaign, pledge, attempt) = (answer.campaign, answer.pledge, answer.attempt);
-    if !charge_attempts::finish_attempt(conn, attempt.id, "failed", None, None, Some(code), naive)? {
+) -> Result<Recorded, CoreError> {
+    let attempt = answer.attempt;
+    if !charge_attempts::finish_attempt(
+        conn,
+        attempt.id,
+        ChargeStatus::Failed,
+        None,
+        None,
+        Some(code),
+        now.naive_utc(),
+    )? {
         return Ok(Recorded::Already);
     }
-    let retry_at = (now + RETRY_EVERY).naive_utc();
-    let Some(errored) = settlement::mark_errored(conn, pledge, code, retry_at, naive)? else {
-        return Ok(Recorded::Already);
+    let decline = Decline {
+        attempt_id: attempt.id,
+        code,
+        retry_at: (now + RETRY_EVERY).naive_utc(),
+        drop_after: DROP_AFTER,
     };
-    event(
-        conn,
-        &errored,
-        &pledge.status,
-        &format!("charge failed: {code}"),
-        now,
-    )?;
-    let first_failure = errored.errored_at.unwrap_or(naive);
-    queue::payment_failed(
-        conn,
-        campaign,
-        &errored,
-        &queue::Failure {
-            attempt_id: attempt.id,
-            code,
-            retry_at,
-            drop_at: first_failure + DROP_AFTER,
+    Ok(
+        match lifecycle::decline(conn, answer.campaign, answer.pledge, &decline, now)? {
+            Some(_) => Recorded::Errored,
+            None => Recorded::Already,
         },
-        now,
-    )?;
-    Ok(Recorded::Errored)
-}
-
-/// Appends the event of a settlement change to the pledge's log (no actor: the system did it).
-pub(super) fn event(
-    conn: &mut DbConn,
-    pledge: &PledgeRow,
-    from: &str,
-    reason: &str,
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    pledges::append_event(
-        conn,
-        &NewPledgeEvent {
-            pledge_id: pledge.id,
-            actor_id: None,
-            from_status: Some(from),
-            to_status: &pledge.status,
-            reason,
-            amount_minor: pledge.amount_minor,
-            tier_id: pledge.tier_id,
-            created_at: now.naive_utc(),
-        },
-    )?;
-    Ok(())
+    )
 }

@@ -3,9 +3,9 @@
 
 use std::time::Instant;
 
-use super::{ENDING_NOTICE, Settlement, Summary};
+use super::{ENDING_NOTICE, Settlement, Summary, failed_on};
 use crate::db::{DbConn, settlement, write_transaction};
-use crate::error::ApiError;
+use crate::domain::CoreError;
 use crate::mail::queue;
 
 pub fn batch(
@@ -13,7 +13,7 @@ pub fn batch(
     conn: &mut DbConn,
     summary: &mut Summary,
     _deadline: Instant,
-) -> anyhow::Result<bool> {
+) -> Result<bool, CoreError> {
     let now = run.clock.now();
     let due = settlement::ending_soon(
         conn,
@@ -28,9 +28,12 @@ pub fn batch(
                 queue::campaign_ending(conn, campaign, now)?;
                 summary.campaigns.reminded += 1;
             }
-            Ok::<_, ApiError>(())
+            Ok::<_, CoreError>(())
         })
-        .map_err(|e| anyhow::anyhow!("reminding the creator of campaign {}: {e:?}", campaign.id))?;
+        .map_err(failed_on(format!(
+            "reminding the creator of campaign {}",
+            campaign.id
+        )))?;
     }
     Ok(due.len() as i64 >= run.config.batch_size)
 }

@@ -77,6 +77,7 @@ async fn the_active_pledge_lookup_uses_its_unique_index_whatever_the_values() {
     use crowdfund::db::DbConn;
     use crowdfund::db::pledges::active_of;
     use crowdfund::db::schema::pledges;
+    use crowdfund::domain::{CampaignId, UserId};
     use diesel::prelude::*;
 
     #[derive(QueryableByName)]
@@ -92,7 +93,7 @@ async fn the_active_pledge_lookup_uses_its_unique_index_whatever_the_values() {
 
     let app = spawn_app_with(&[("MAIL_WORKER", "off")]).await;
     let query = pledges::table
-        .filter(active_of(1, 2))
+        .filter(active_of(CampaignId(1), UserId(2)))
         .select(pledges::id)
         .limit(1);
     let mut conn = app.connection();
@@ -140,6 +141,7 @@ async fn a_pledge_updates_its_campaign_in_place_unless_the_ranking_moves() {
     use crowdfund::db::DbConn;
     use crowdfund::db::campaigns::adjust_totals;
     use crowdfund::db::schema::campaigns;
+    use crowdfund::domain::CampaignId;
     use diesel::connection::SimpleConnection;
     use diesel::prelude::*;
 
@@ -170,8 +172,9 @@ async fn a_pledge_updates_its_campaign_in_place_unless_the_ranking_moves() {
             .unwrap()
     };
     // One pledge of 10.00 at a time, as the pledge path moves the totals.
-    let pledge =
-        |conn: &mut DbConn| assert!(adjust_totals(conn, id, 1000, 1, now, now - Duration::days(1)).unwrap());
+    let pledge = |conn: &mut DbConn| {
+        assert!(adjust_totals(conn, CampaignId(id), 1000, 1, now, now - Duration::days(1)).unwrap())
+    };
 
     if matches!(&*conn, DbConn::Pg(_)) {
         // A campaign with 1 000 backers and its ranking exact; count what one more pledge's
@@ -197,7 +200,7 @@ async fn a_pledge_updates_its_campaign_in_place_unless_the_ranking_moves() {
                 let before = count(conn)?;
                 assert!(adjust_totals(
                     conn,
-                    other,
+                    CampaignId(other),
                     amount,
                     1,
                     now,

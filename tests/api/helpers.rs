@@ -4,7 +4,7 @@ use actix_web::dev::ServerHandle;
 use chrono::Utc;
 use crowdfund::clock::Clock;
 use crowdfund::config::Settings;
-use crowdfund::startup::Application;
+use crowdfund::routes::app::Application;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};

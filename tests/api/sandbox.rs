@@ -3,7 +3,7 @@
 
 use crowdfund::clock::Clock;
 use crowdfund::db::{DatabaseUrl, Db};
-use crowdfund::domain::{Currency, Money};
+use crowdfund::domain::{Currency, Money, UserId};
 use crowdfund::payments::sandbox::Sandbox;
 use crowdfund::payments::{ChargeOutcome, ChargeRequest, PaymentProvider, RefundRequest, SaveError};
 
@@ -33,7 +33,10 @@ async fn test_methods_save_and_charge_as_documented() {
         ("pm_card_authenticationRequired", Some("authentication_required")),
     ];
     for (i, (method, failure)) in cases.into_iter().enumerate() {
-        assert_eq!(sandbox.save_payment_method(1, method).unwrap().reference, method);
+        assert_eq!(
+            sandbox.save_payment_method(UserId(1), method).unwrap().reference,
+            method
+        );
         let key = format!("pledge-{i}-attempt-1");
         let outcome = sandbox
             .charge(&ChargeRequest {
@@ -49,11 +52,11 @@ async fn test_methods_save_and_charge_as_documented() {
         }
     }
     assert!(matches!(
-        sandbox.save_payment_method(1, "pm_card_unknown"),
+        sandbox.save_payment_method(UserId(1), "pm_card_unknown"),
         Err(SaveError::Rejected(_))
     ));
     assert!(matches!(
-        sandbox.save_payment_method(1, "4242424242424242"),
+        sandbox.save_payment_method(UserId(1), "4242424242424242"),
         Err(SaveError::Rejected(_))
     ));
 }

@@ -27,8 +27,9 @@ use serde_json::{Map, Value, json};
 use super::Template;
 use crate::db::DbConn;
 use crate::db::campaigns::CampaignRow;
-use crate::db::outbox::{self, Backers, ToUser};
+use crate::db::outbox::{self, ToUser};
 use crate::db::pledges::PledgeRow;
+use crate::domain::{PledgeStatus, UserId};
 
 mod creator;
 pub use creator::{Payout, campaign_ending, campaign_launched, campaign_successful};
@@ -58,7 +59,7 @@ fn with(campaign: &CampaignRow, extra: Value) -> String {
 fn to_user(
     conn: &mut DbConn,
     template: Template,
-    user_id: i64,
+    user_id: UserId,
     subject_id: &str,
     context: &str,
     now: DateTime<Utc>,
@@ -161,6 +162,7 @@ pub fn pledge_canceled(
     about_pledge(conn, Template::PledgeCanceled, campaign, pledge, json!({}), now)
 }
 
+/// To every backer whose pledge is still active: about to be released or charged.
 fn to_active_backers(
     conn: &mut DbConn,
     template: Template,
@@ -172,7 +174,7 @@ fn to_active_backers(
         conn,
         template.as_str(),
         campaign.id,
-        Backers::Active,
+        &[PledgeStatus::Active],
         "pledge:",
         &with(campaign, extra),
         now.naive_utc(),
@@ -180,18 +182,31 @@ fn to_active_backers(
     .map(drop)
 }
 
+/// What `campaign_canceled` says beside the campaign's fields.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Cancellation {
+    /// Suspended by the platform, rather than canceled by its creator.
+    pub suspended: bool,
+}
+
+impl Cancellation {
+    pub fn context(self) -> Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
 /// To every backer whose pledge the cancellation (or suspension) is about to release.
 pub fn campaign_canceled(
     conn: &mut DbConn,
     campaign: &CampaignRow,
-    suspended: bool,
+    cancellation: Cancellation,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
     to_active_backers(
         conn,
         Template::CampaignCanceled,
         campaign,
-        json!({ "suspended": suspended }),
+        cancellation.context(),
         now,
     )
 }
@@ -314,11 +329,12 @@ pub fn campaign_update(
     update: &Update<'_>,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
+    let backing: Vec<PledgeStatus> = PledgeStatus::backing().collect();
     outbox::queue_for_backers(
         conn,
         Template::CampaignUpdate.as_str(),
         campaign.id,
-        Backers::Current,
+        &backing,
         &format!("update:{}:pledge:", update.id),
         &with(
             campaign,

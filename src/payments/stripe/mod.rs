@@ -30,6 +30,7 @@ use super::{
 use crate::clock::Clock;
 use crate::config::StripeSettings;
 use crate::db::{Db, stripe as stripe_db};
+use crate::domain::UserId;
 
 pub struct Stripe {
     db: Db,
@@ -47,7 +48,7 @@ impl Stripe {
     }
 
     /// The backer's Customer, created at their first pledge.
-    fn customer_for(&self, backer_id: i64) -> anyhow::Result<String> {
+    fn customer_for(&self, backer_id: UserId) -> anyhow::Result<String> {
         // No pooled connection is held while Stripe answers.
         let (customer, user) = {
             let mut conn = self.db.get_blocking()?;
@@ -132,7 +133,7 @@ impl PaymentProvider for Stripe {
         "stripe"
     }
 
-    fn save_payment_method(&self, backer_id: i64, token: &str) -> Result<SavedMethod, SaveError> {
+    fn save_payment_method(&self, backer_id: UserId, token: &str) -> Result<SavedMethod, SaveError> {
         if !token.starts_with("pm_") || token.len() > 255 || token.contains(['/', '?', '#']) {
             return Err(SaveError::Rejected(
                 "is not a Stripe PaymentMethod id (pm_…, from Stripe.js)".into(),

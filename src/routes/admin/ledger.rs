@@ -1,9 +1,8 @@
 use actix_web::{HttpResponse, get, web};
 
-use crate::auth::AuthUser;
-use crate::error::{ApiError, FieldError};
+use crate::domain::FieldError;
+use crate::http::{ApiError, AppState, AuthUser};
 use crate::ledger::verify::AuditReport;
-use crate::state::AppState;
 
 /// Verifies the ledger (admins only): every transaction balances, each closed campaign's
 /// collected total equals its collected pledges, completed campaigns' escrow is zero.
@@ -20,7 +19,10 @@ use crate::state::AppState;
 )]
 #[get("/admin/ledger/verify")]
 #[tracing::instrument(skip_all)]
-pub async fn verify_ledger(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+pub async fn verify_ledger(
+    state: web::Data<AppState>,
+    AuthUser(user): AuthUser,
+) -> Result<HttpResponse, ApiError> {
     if !user.is_admin() {
         return Err(ApiError::Forbidden("only admins can audit the ledger".into()));
     }

@@ -2,16 +2,10 @@ use actix_web::{HttpResponse, post, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::auth::AuthUser;
-use crate::campaigns::{access, lifecycle};
-use crate::db::{campaigns, write_transaction};
-use crate::domain::CampaignStatus;
-use crate::domain::campaign::text;
-use crate::error::ApiError;
-use crate::http::Json;
-use crate::routes::campaigns::get::full_view;
-use crate::routes::campaigns::view::CampaignResponse;
-use crate::state::AppState;
+use crate::domain::CampaignId;
+use crate::http::{ApiError, AppState, AuthUser, Json};
+use crate::routes::campaigns::view::{CampaignResponse, full_view};
+use crate::settlement::close;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -44,32 +38,17 @@ pub struct SuspendRequest {
 #[tracing::instrument(skip_all, fields(campaign.id = %path))]
 pub async fn suspend(
     state: web::Data<AppState>,
-    user: AuthUser,
-    path: web::Path<i64>,
+    AuthUser(user): AuthUser,
+    path: web::Path<CampaignId>,
     Json(body): Json<SuspendRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    if !user.is_admin() {
-        return Err(ApiError::Forbidden("only admins can suspend campaigns".into()));
-    }
-    let reason = text(&body.reason, 1, 500, true).map_err(|m| ApiError::field("reason", m))?;
     let id = path.into_inner();
     let now = state.clock.now();
     let response = state
         .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                let row = access::visible(campaigns::find(conn, id)?, Some(&user))?;
-                let row = lifecycle::transition(
-                    conn,
-                    &row,
-                    CampaignStatus::Suspended,
-                    Some(user.id),
-                    Some(&reason),
-                    now,
-                )?;
-                let owner = campaigns::owner_name(conn, row.owner_id)?;
-                full_view(conn, row, owner, now)
-            })
+        .write(move |conn| {
+            let row = close::suspend(conn, id, &user, &body.reason, now)?;
+            full_view(conn, row, now)
         })
         .await?;
     Ok(HttpResponse::Ok().json(response))

@@ -4,11 +4,9 @@ use utoipa::ToSchema;
 
 use super::{RefreshTokenTransport, SessionResponse, session_answer};
 use crate::auth::{password, session};
-use crate::db::{users, write_transaction};
-use crate::domain::{Email, UserId};
-use crate::error::ApiError;
-use crate::http::Json;
-use crate::state::AppState;
+use crate::db::users;
+use crate::domain::{CoreError, Email};
+use crate::http::{ApiError, AppState, Json};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -45,9 +43,9 @@ pub async fn login(
     let transport = body.refresh_token_transport;
     let user = state
         .db
-        .run(move |conn| Ok(users::find_by_email(conn, email.as_str())?))
+        .run(move |conn| Ok::<_, CoreError>(users::find_by_email(conn, email.as_str())?))
         .await?;
-    let (user, verified) = web::block(move || {
+    let (user, verified) = tokio::task::spawn_blocking(move || {
         let verified = match &user {
             Some(user) => password::verify(&body.password, &user.password_hash),
             None => {
@@ -58,16 +56,16 @@ pub async fn login(
         (user, verified)
     })
     .await
-    .map_err(|e| ApiError::Internal(e.into()))?;
+    .map_err(|e| CoreError::Unexpected(e.into()))?;
     let user = match (user, verified) {
         (Some(user), true) => user,
         _ => return Err(ApiError::Unauthorized("wrong email or password".into())),
     };
     let now = state.clock.now();
-    let user_id = UserId(user.id);
+    let user_id = user.id;
     let refresh_token = state
         .db
-        .run(move |conn| write_transaction(conn, |conn| Ok(session::start(conn, user_id, now)?)))
+        .write(move |conn| Ok::<_, CoreError>(session::start(conn, user_id, now)?))
         .await?;
     tracing::info!(user.id = %user_id, "logged in");
     Ok(session_answer(

@@ -4,10 +4,8 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::auth::{cookie, session};
-use crate::db::write_transaction;
-use crate::error::ApiError;
-use crate::http::Json;
-use crate::state::AppState;
+use crate::domain::CoreError;
+use crate::http::{ApiError, AppState, Json};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -43,7 +41,7 @@ pub async fn logout(
     let now = state.clock.now();
     state
         .db
-        .run(move |conn| write_transaction(conn, |conn| Ok(session::revoke(conn, &token, now)?)))
+        .write(move |conn| Ok::<_, CoreError>(session::revoke(conn, &token, now)?))
         .await?;
     Ok(HttpResponse::NoContent()
         .insert_header((header::SET_COOKIE, cookie::clear()))

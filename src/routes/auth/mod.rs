@@ -15,9 +15,8 @@ use crate::auth::cookie;
 
 use crate::auth::session::REFRESH_TOKEN_TTL_DAYS;
 use crate::db::users::UserRow;
-use crate::error::ApiError;
+use crate::http::{ApiError, AppState};
 use crate::routes::UserResponse;
-use crate::state::AppState;
 
 /// A new session: a short-lived access token and the refresh token that renews it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -46,8 +45,8 @@ impl SessionResponse {
         refresh_token: String,
         now: DateTime<Utc>,
     ) -> Result<Self, ApiError> {
-        let user = UserResponse::try_from(user)?;
-        let (access_token, expires_in) = state.jwt.issue(crate::domain::UserId(user.id), user.role, now)?;
+        let (access_token, expires_in) = state.jwt.issue(user.id, user.role, now)?;
+        let user = UserResponse::from(user);
         Ok(Self {
             access_token,
             token_type: "Bearer",

@@ -5,10 +5,9 @@ use utoipa::ToSchema;
 use super::{RefreshTokenTransport, SessionResponse, session_answer};
 use crate::auth::cookie;
 use crate::auth::session::{self, Rotation};
-use crate::db::{users, write_transaction};
-use crate::error::ApiError;
-use crate::http::Json;
-use crate::state::AppState;
+use crate::db::users;
+use crate::domain::{CoreError, Refusal};
+use crate::http::{ApiError, AppState, Json};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -61,17 +60,15 @@ pub async fn refresh(
     let now = state.clock.now();
     let rotated = state
         .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                match session::rotate(conn, &token, now)? {
-                    Rotation::Rotated { user, refresh_token } => {
-                        let row = users::find(conn, user.0)?.ok_or(ApiError::NotFound)?;
-                        Ok(Some((row, refresh_token)))
-                    }
-                    // Commit: a detected reuse has just revoked the family.
-                    Rotation::Refused => Ok(None),
+        .write(move |conn| {
+            match session::rotate(conn, &token, now)? {
+                Rotation::Rotated { user, refresh_token } => {
+                    let row = users::find(conn, user)?.ok_or(Refusal::NotFound)?;
+                    Ok::<_, CoreError>(Some((row, refresh_token)))
                 }
-            })
+                // Commit: a detected reuse has just revoked the family.
+                Rotation::Refused => Ok(None),
+            }
         })
         .await?;
     let Some((user, refresh_token)) = rotated else {

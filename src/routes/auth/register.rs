@@ -4,11 +4,9 @@ use utoipa::ToSchema;
 
 use super::{RefreshTokenTransport, SessionResponse, session_answer};
 use crate::auth::{password, session};
-use crate::db::{users, write_transaction};
-use crate::domain::{DisplayName, Email, NewPassword, Role, UserId};
-use crate::error::{ApiError, FieldErrors};
-use crate::http::Json;
-use crate::state::AppState;
+use crate::db::users;
+use crate::domain::{CoreError, DisplayName, Email, FieldErrors, NewPassword, Refusal, Role};
+use crate::http::{ApiError, AppState, Json};
 use crate::telemetry::mask_email;
 
 #[derive(Deserialize, ToSchema)]
@@ -53,9 +51,7 @@ impl TryFrom<RegisterRequest> for Registration {
                 display_name,
                 password,
             }),
-            _ => Err(ApiError::Internal(anyhow::anyhow!(
-                "validation passed without values"
-            ))),
+            _ => Err(CoreError::unexpected("validation passed without values").into()),
         }
     }
 }
@@ -84,34 +80,31 @@ pub async fn register(
         display_name,
         password,
     } = body.try_into()?;
-    let hash = web::block(move || password::hash(password.expose()))
+    let hash = tokio::task::spawn_blocking(move || password::hash(password.expose()))
         .await
-        .map_err(|e| ApiError::Internal(e.into()))??;
+        .map_err(|e| CoreError::Unexpected(e.into()))?
+        .map_err(CoreError::Unexpected)?;
     let now = state.clock.now();
     tracing::info!(email = %mask_email(email.as_str()), "registering");
     let (user, refresh_token) = state
         .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                if users::find_by_email(conn, email.as_str())?.is_some() {
-                    return Err(ApiError::Conflict(
-                        "an account with this email already exists".into(),
-                    ));
-                }
-                let user = users::insert(
-                    conn,
-                    &users::NewUser {
-                        email: email.as_str(),
-                        display_name: display_name.as_str(),
-                        password_hash: &hash,
-                        role: Role::User.as_str(),
-                        created_at: now.naive_utc(),
-                        updated_at: now.naive_utc(),
-                    },
-                )?;
-                let refresh_token = session::start(conn, UserId(user.id), now)?;
-                Ok((user, refresh_token))
-            })
+        .write(move |conn| {
+            if users::find_by_email(conn, email.as_str())?.is_some() {
+                return Err(Refusal::conflict("an account with this email already exists").into());
+            }
+            let user = users::insert(
+                conn,
+                &users::NewUser {
+                    email: email.as_str(),
+                    display_name: display_name.as_str(),
+                    password_hash: &hash,
+                    role: Role::User,
+                    created_at: now.naive_utc(),
+                    updated_at: now.naive_utc(),
+                },
+            )?;
+            let refresh_token = session::start(conn, user.id, now)?;
+            Ok::<_, CoreError>((user, refresh_token))
         })
         .await?;
     Ok(session_answer(

@@ -1,12 +1,9 @@
 use actix_web::{HttpResponse, post, web};
 
-use super::view::CampaignResponse;
-use crate::auth::AuthUser;
-use crate::campaigns::{access, lifecycle};
-use crate::db::{campaigns, write_transaction};
-use crate::domain::CampaignStatus;
-use crate::error::ApiError;
-use crate::state::AppState;
+use super::view::{CampaignResponse, full_view};
+use crate::domain::CampaignId;
+use crate::http::{ApiError, AppState, AuthUser};
+use crate::settlement::close;
 
 /// Cancels a live campaign (owner only). Nobody is charged.
 #[utoipa::path(
@@ -25,21 +22,16 @@ use crate::state::AppState;
 #[tracing::instrument(skip_all, fields(campaign.id = %path))]
 pub async fn cancel(
     state: web::Data<AppState>,
-    user: AuthUser,
-    path: web::Path<i64>,
+    AuthUser(user): AuthUser,
+    path: web::Path<CampaignId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let now = state.clock.now();
     let response = state
         .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                let row = access::owned_by(campaigns::find(conn, id)?, &user)?;
-                let row =
-                    lifecycle::transition(conn, &row, CampaignStatus::Canceled, Some(user.id), None, now)?;
-                let owner = campaigns::owner_name(conn, row.owner_id)?;
-                super::get::full_view(conn, row, owner, now)
-            })
+        .write(move |conn| {
+            let row = close::cancel(conn, id, &user, now)?;
+            full_view(conn, row, now)
         })
         .await?;
     Ok(HttpResponse::Ok().json(response))

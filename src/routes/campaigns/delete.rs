@@ -1,10 +1,8 @@
 use actix_web::{HttpResponse, delete, web};
 
-use crate::auth::AuthUser;
-use crate::campaigns::access;
-use crate::db::{campaigns, write_transaction};
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::campaigns::edit;
+use crate::domain::CampaignId;
+use crate::http::{ApiError, AppState, AuthUser};
 
 /// Deletes a draft with its tiers (owner only). A launched campaign is canceled instead.
 #[utoipa::path(
@@ -23,24 +21,10 @@ use crate::state::AppState;
 #[tracing::instrument(skip_all, fields(campaign.id = %path))]
 pub async fn delete(
     state: web::Data<AppState>,
-    user: AuthUser,
-    path: web::Path<i64>,
+    AuthUser(user): AuthUser,
+    path: web::Path<CampaignId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    state
-        .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                let row = access::owned_by(campaigns::find(conn, id)?, &user)?;
-                if campaigns::delete_draft(conn, row.id)? {
-                    Ok(())
-                } else {
-                    Err(ApiError::Conflict(
-                        "only drafts can be deleted; cancel a live campaign instead".into(),
-                    ))
-                }
-            })
-        })
-        .await?;
+    state.db.write(move |conn| edit::delete(conn, id, &user)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

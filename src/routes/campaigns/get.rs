@@ -1,37 +1,16 @@
 use actix_web::{HttpResponse, get, web};
-use chrono::{DateTime, Utc};
 
-use super::view::{CampaignResponse, CampaignSummary, TierResponse, currency_of};
-use crate::auth::MaybeAuthUser;
+use super::view::{CampaignResponse, full_view};
 use crate::campaigns::access;
+use crate::db::DbConn;
 use crate::db::campaigns::{self, CampaignRow};
-use crate::db::{DbConn, tiers};
-use crate::error::ApiError;
-use crate::state::AppState;
-
-/// The campaign page: summary, description and tiers.
-pub fn full_view(
-    conn: &mut DbConn,
-    row: CampaignRow,
-    owner_name: String,
-    now: DateTime<Utc>,
-) -> Result<CampaignResponse, ApiError> {
-    let currency = currency_of(&row)?;
-    let tiers = tiers::for_campaign(conn, row.id)?
-        .iter()
-        .map(|tier| TierResponse::new(tier, currency, now))
-        .collect::<Result<_, _>>()?;
-    Ok(CampaignResponse {
-        summary: CampaignSummary::new(&row, owner_name, now)?,
-        description: row.description,
-        tiers,
-    })
-}
+use crate::domain::{CampaignId, CoreError};
+use crate::http::{ApiError, AppState, MaybeAuthUser};
 
 /// Finds a campaign by numeric id or by slug.
-pub fn find_by_id_or_slug(conn: &mut DbConn, id_or_slug: &str) -> Result<Option<CampaignRow>, ApiError> {
+pub fn find_by_id_or_slug(conn: &mut DbConn, id_or_slug: &str) -> Result<Option<CampaignRow>, CoreError> {
     Ok(match id_or_slug.parse::<i64>() {
-        Ok(id) => campaigns::find(conn, id)?,
+        Ok(id) => campaigns::find(conn, CampaignId(id))?,
         Err(_) => campaigns::find_by_slug(conn, id_or_slug)?,
     })
 }
@@ -59,8 +38,7 @@ pub async fn get(
         .db
         .run(move |conn| {
             let row = access::visible(find_by_id_or_slug(conn, &id_or_slug)?, viewer.0.as_ref())?;
-            let owner = campaigns::owner_name(conn, row.owner_id)?;
-            full_view(conn, row, owner, now)
+            full_view(conn, row, now)
         })
         .await?;
     Ok(HttpResponse::Ok().json(response))

@@ -4,10 +4,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::view::{CampaignPage, CampaignSummary};
 use crate::db::campaign_list::{self, After, PublicFilter, Sort};
-use crate::domain::{CampaignStatus, Category};
-use crate::error::ApiError;
-use crate::http::{Query, cursor};
-use crate::state::AppState;
+use crate::domain::{CampaignId, CampaignStatus, Category, CoreError};
+use crate::http::{ApiError, AppState, Query, cursor};
 
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -100,16 +98,19 @@ pub async fn list(
         .as_deref()
         .map(|c| cursor::decode(sort.name(), c))
         .transpose()?
-        .map(|(key, id)| After { key, id });
+        .map(|(key, id)| After {
+            key,
+            id: CampaignId(id),
+        });
     let now = state.clock.now();
     let rows = state
         .db
         .run(move |conn| {
-            Ok(campaign_list::public(
+            Ok::<_, CoreError>(campaign_list::public(
                 conn,
                 &PublicFilter {
-                    status: status.as_str(),
-                    category: query.category.map(Category::as_str),
+                    status,
+                    category: query.category,
                     text: text.as_deref(),
                     sort: sort.sort(),
                     after,
@@ -123,10 +124,10 @@ pub async fn list(
     let next_cursor = rows
         .last()
         .filter(|_| has_more)
-        .map(|(row, _)| cursor::encode(sort.name(), campaign_list::sort_key(row, sort.sort()), row.id));
+        .map(|(row, _)| cursor::encode(sort.name(), campaign_list::sort_key(row, sort.sort()), row.id.0));
     let items = rows
         .iter()
         .map(|(row, owner)| CampaignSummary::new(row, owner.clone(), now))
-        .collect::<Result<_, _>>()?;
+        .collect();
     Ok(HttpResponse::Ok().json(CampaignPage { items, next_cursor }))
 }

@@ -3,12 +3,9 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::view::{CampaignPage, CampaignSummary};
-use crate::auth::AuthUser;
 use crate::db::{campaign_list, users};
-use crate::domain::CampaignStatus;
-use crate::error::ApiError;
-use crate::http::{Query, cursor};
-use crate::state::AppState;
+use crate::domain::{CampaignId, CampaignStatus, CoreError};
+use crate::http::{ApiError, AppState, AuthUser, Query, cursor};
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -38,7 +35,7 @@ pub struct MineQuery {
 #[tracing::instrument(skip_all, fields(user.id = %user.id))]
 pub async fn mine(
     state: web::Data<AppState>,
-    user: AuthUser,
+    AuthUser(user): AuthUser,
     Query(query): Query<MineQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = cursor::limit(query.limit)?;
@@ -47,17 +44,16 @@ pub async fn mine(
         .as_deref()
         .map(|c| cursor::decode("mine", c))
         .transpose()?
-        .map(|(_, id)| id);
+        .map(|(_, id)| CampaignId(id));
     let now = state.clock.now();
     let (rows, owner) = state
         .db
         .run(move |conn| {
-            let status = query.status.map(CampaignStatus::as_str);
-            let rows = campaign_list::owned(conn, user.id.0, status, after, limit + 1)?;
-            let owner = users::find(conn, user.id.0)?
+            let rows = campaign_list::owned(conn, user.id, query.status, after, limit + 1)?;
+            let owner = users::find(conn, user.id)?
                 .map(|u| u.display_name)
                 .unwrap_or_default();
-            Ok((rows, owner))
+            Ok::<_, CoreError>((rows, owner))
         })
         .await?;
     let has_more = rows.len() as i64 > limit;
@@ -65,10 +61,10 @@ pub async fn mine(
     let next_cursor = rows
         .last()
         .filter(|_| has_more)
-        .map(|row| cursor::encode("mine", 0, row.id));
+        .map(|row| cursor::encode("mine", 0, row.id.0));
     let items = rows
         .iter()
         .map(|row| CampaignSummary::new(row, owner.clone(), now))
-        .collect::<Result<_, _>>()?;
+        .collect();
     Ok(HttpResponse::Ok().json(CampaignPage { items, next_cursor }))
 }

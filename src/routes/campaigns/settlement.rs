@@ -3,14 +3,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::view::currency_of;
-use crate::auth::AuthUser;
-use crate::campaigns::access;
-use crate::db::settlement::{self, LedgerKind};
-use crate::db::{campaigns, ledger};
-use crate::domain::{CampaignStatus, Currency, Money};
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::domain::{CampaignId, CampaignStatus, Currency, Money};
+use crate::http::{ApiError, AppState, AuthUser};
+use crate::settlement::figures::{self, Figures};
 
 /// A count of pledges and their total.
 #[derive(Debug, Serialize, ToSchema)]
@@ -62,64 +57,40 @@ pub struct SettlementResponse {
 #[tracing::instrument(skip_all, fields(campaign.id = %path))]
 pub async fn settlement_view(
     state: web::Data<AppState>,
-    user: AuthUser,
-    path: web::Path<i64>,
+    AuthUser(user): AuthUser,
+    path: web::Path<CampaignId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let response = state
-        .db
-        .run(move |conn| {
-            let campaign = access::owned_or_admin(campaigns::find(conn, id)?, &user)?;
-            let (Some(final_pledged), Some(final_backers)) =
-                (campaign.final_pledged_minor, campaign.final_backer_count)
-            else {
-                return Err(ApiError::Conflict("the campaign has not been settled yet".into()));
-            };
-            let currency = currency_of(&campaign)?;
-            let money = |minor: i64| Money::from_minor(minor, currency).to_decimal_string();
-            let by_status = settlement::totals_by_status(conn, campaign.id)?;
-            let tally = |statuses: &[&str]| {
-                let (pledges, amount) = by_status
-                    .iter()
-                    .filter(|t| statuses.contains(&t.status.as_str()))
-                    .fold((0, 0), |(n, a), t| (n + t.pledges, a + t.amount_minor));
-                Tally {
-                    pledges,
-                    amount: money(amount),
-                }
-            };
-            Ok(SettlementResponse {
-                campaign_id: campaign.id,
-                status: campaign
-                    .status
-                    .parse()
-                    .map_err(|e: String| ApiError::Internal(anyhow::anyhow!(e)))?,
-                currency,
-                goal: money(campaign.goal_minor.unwrap_or_default()),
-                pledged_at_deadline: money(final_pledged),
-                backers_at_deadline: final_backers,
-                // Refunded pledges were collected first; their refunds come out of the payout.
-                collected: tally(&["collected", "refunded"]),
-                in_flight: tally(&["active", "errored"]),
-                dropped: tally(&["dropped"]),
-                released: tally(&["released"]),
-                refunded: tally(&["refunded"]),
-                processing_fees: money(settlement::fees_total(conn, campaign.id)?),
-                platform_fee: money(settlement::ledger_kind_total(
-                    conn,
-                    campaign.id,
-                    LedgerKind::PlatformFee,
-                )?),
-                payout: money(settlement::ledger_kind_total(
-                    conn,
-                    campaign.id,
-                    LedgerKind::Payout,
-                )?),
-                in_escrow: money(ledger::escrow_balance(conn, campaign.id)?),
-                closed_at: campaign.closed_at.map(|t| t.and_utc()),
-                completed_at: campaign.completed_at.map(|t| t.and_utc()),
-            })
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(response))
+    let figures = state.db.run(move |conn| figures::of(conn, id, &user)).await?;
+    Ok(HttpResponse::Ok().json(SettlementResponse::from(figures)))
+}
+
+impl From<Figures> for SettlementResponse {
+    fn from(f: Figures) -> Self {
+        let currency = f.campaign.currency;
+        let money = |minor: i64| Money::from_minor(minor, currency).to_decimal_string();
+        let tally = |t: figures::Tally| Tally {
+            pledges: t.pledges,
+            amount: money(t.amount_minor),
+        };
+        Self {
+            campaign_id: f.campaign.id.0,
+            status: f.campaign.status,
+            currency,
+            goal: money(f.campaign.goal_minor.unwrap_or_default()),
+            pledged_at_deadline: money(f.pledged_at_deadline_minor),
+            backers_at_deadline: f.backers_at_deadline,
+            collected: tally(f.collected),
+            in_flight: tally(f.in_flight),
+            dropped: tally(f.dropped),
+            released: tally(f.released),
+            refunded: tally(f.refunded),
+            processing_fees: money(f.processing_fees_minor),
+            platform_fee: money(f.platform_fee_minor),
+            payout: money(f.payout_minor),
+            in_escrow: money(f.in_escrow_minor),
+            closed_at: f.campaign.closed_at.map(|t| t.and_utc()),
+            completed_at: f.campaign.completed_at.map(|t| t.and_utc()),
+        }
+    }
 }

@@ -2,14 +2,11 @@ use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::view::currency_of;
-use crate::auth::AuthUser;
 use crate::campaigns::access;
 use crate::db::campaign_list::funded_bps;
 use crate::db::{campaign_stats, campaigns, tiers};
-use crate::domain::{Currency, Money};
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::domain::{CampaignId, CoreError, Currency, Money, TierId};
+use crate::http::{ApiError, AppState, AuthUser};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TierStats {
@@ -61,18 +58,18 @@ pub struct CampaignStats {
 #[tracing::instrument(skip_all, fields(campaign.id = %path))]
 pub async fn stats(
     state: web::Data<AppState>,
-    user: AuthUser,
-    path: web::Path<i64>,
+    AuthUser(user): AuthUser,
+    path: web::Path<CampaignId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let response = state
         .db
         .run(move |conn| {
             let campaign = access::owned_or_admin(campaigns::find(conn, id)?, &user)?;
-            let currency = currency_of(&campaign)?;
+            let currency = campaign.currency;
             let money = |minor| Money::from_minor(minor, currency).to_decimal_string();
             let totals = campaign_stats::by_tier(conn, campaign.id)?;
-            let total_of = |tier: Option<i64>| {
+            let total_of = |tier: Option<TierId>| {
                 totals
                     .iter()
                     .find(|t| t.tier_id == tier)
@@ -83,7 +80,7 @@ pub async fn stats(
                 .map(|tier| {
                     let (backers, amount) = total_of(Some(tier.id));
                     TierStats {
-                        tier_id: Some(tier.id),
+                        tier_id: Some(tier.id.0),
                         title: Some(tier.title),
                         backers,
                         amount: money(amount),
@@ -105,8 +102,8 @@ pub async fn stats(
                     amount: money(d.amount_minor),
                 })
                 .collect();
-            Ok(CampaignStats {
-                campaign_id: campaign.id,
+            Ok::<_, CoreError>(CampaignStats {
+                campaign_id: campaign.id.0,
                 currency,
                 goal: campaign.goal_minor.map(money),
                 pledged: money(campaign.pledged_minor),

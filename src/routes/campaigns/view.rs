@@ -6,12 +6,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use crate::campaigns::currency_of;
+use crate::campaigns::tiers::stored_shipping;
+use crate::db::DbConn;
 use crate::db::campaign_list::funded_bps;
-use crate::db::campaigns::CampaignRow;
-use crate::db::tiers::TierRow;
-use crate::domain::{CampaignStatus, Category, Currency, Money, Shipping};
-use crate::error::ApiError;
+use crate::db::campaigns::{self, CampaignRow};
+use crate::db::tiers::{self, TierRow};
+use crate::domain::{CampaignStatus, Category, CoreError, Currency, Money};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Owner {
@@ -73,30 +73,39 @@ pub struct CampaignPage {
     pub next_cursor: Option<String>,
 }
 
-fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError::Internal(anyhow::anyhow!("stored value is invalid: {e}"))
+/// The campaign page: summary, description and tiers, as `now` sees them.
+pub fn full_view(
+    conn: &mut DbConn,
+    row: CampaignRow,
+    now: DateTime<Utc>,
+) -> Result<CampaignResponse, CoreError> {
+    let owner = campaigns::owner_name(conn, row.owner_id)?;
+    let tiers = tiers::for_campaign(conn, row.id)?
+        .iter()
+        .map(|tier| TierResponse::new(tier, row.currency, now))
+        .collect::<Result<_, _>>()?;
+    Ok(CampaignResponse {
+        summary: CampaignSummary::new(&row, owner, now),
+        description: row.description,
+        tiers,
+    })
 }
 
 impl CampaignSummary {
-    pub fn new(row: &CampaignRow, owner_name: String, now: DateTime<Utc>) -> Result<Self, ApiError> {
-        let currency = currency_of(row)?;
-        let status: CampaignStatus = row.status.parse().map_err(internal)?;
+    pub fn new(row: &CampaignRow, owner_name: String, now: DateTime<Utc>) -> Self {
+        let currency = row.currency;
+        let status = row.status;
         let deadline = row.deadline.map(|d| d.and_utc());
-        Ok(Self {
-            id: row.id,
+        Self {
+            id: row.id.0,
             slug: row.slug.clone(),
             owner: Owner {
-                id: row.owner_id,
+                id: row.owner_id.0,
                 display_name: owner_name,
             },
             title: row.title.clone(),
             blurb: row.blurb.clone(),
-            category: row
-                .category
-                .as_deref()
-                .map(str::parse)
-                .transpose()
-                .map_err(internal)?,
+            category: row.category,
             currency,
             goal: row
                 .goal_minor
@@ -114,7 +123,7 @@ impl CampaignSummary {
             },
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
-        })
+        }
     }
 }
 
@@ -148,28 +157,22 @@ pub struct TierResponse {
 }
 
 impl TierResponse {
-    pub fn new(row: &TierRow, currency: Currency, now: DateTime<Utc>) -> Result<Self, ApiError> {
+    pub fn new(row: &TierRow, currency: Currency, now: DateTime<Utc>) -> Result<Self, CoreError> {
         let remaining = row.quantity.map(|q| (q - row.claimed).max(0));
         let now = now.naive_utc();
         let in_window = row.starts_at.is_none_or(|s| s <= now) && row.ends_at.is_none_or(|e| now < e);
-        let shipping = row
-            .shipping
-            .as_deref()
-            .map(Shipping::from_json)
-            .transpose()
-            .map_err(internal)?
-            .map(|s| {
-                s.entries()
-                    .map(|(country, fee)| {
-                        (
-                            country.clone(),
-                            Money::from_minor(*fee, currency).to_decimal_string(),
-                        )
-                    })
-                    .collect()
-            });
+        let shipping = stored_shipping(row)?.map(|s| {
+            s.entries()
+                .map(|(country, fee)| {
+                    (
+                        country.clone(),
+                        Money::from_minor(*fee, currency).to_decimal_string(),
+                    )
+                })
+                .collect()
+        });
         Ok(Self {
-            id: row.id,
+            id: row.id.0,
             title: row.title.clone(),
             description: row.description.clone(),
             min_amount: Money::from_minor(row.min_amount_minor, currency).to_decimal_string(),

@@ -1,11 +1,9 @@
 use actix_web::{HttpResponse, delete, web};
 
-use super::view::{PledgeResponse, currency_of};
-use crate::auth::AuthUser;
-use crate::db::write_transaction;
-use crate::error::ApiError;
+use super::view::PledgeResponse;
+use crate::domain::PledgeId;
+use crate::http::{ApiError, AppState, AuthUser};
 use crate::pledges::service;
-use crate::state::AppState;
 
 /// Cancels a pledge (the backer, until the deadline); its reward unit goes back on offer.
 /// In the last 24 hours a campaign that has reached its goal cannot be taken below it (409).
@@ -24,19 +22,14 @@ use crate::state::AppState;
 #[tracing::instrument(skip_all, fields(pledge.id = %path))]
 pub async fn cancel(
     state: web::Data<AppState>,
-    user: AuthUser,
-    path: web::Path<i64>,
+    AuthUser(user): AuthUser,
+    path: web::Path<PledgeId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let now = state.clock.now();
-    let response = state
+    let (campaign, pledge) = state
         .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                let (campaign, pledge) = service::cancel(conn, id, &user, now)?;
-                PledgeResponse::new(&pledge, currency_of(&campaign)?, true)
-            })
-        })
+        .write(move |conn| service::cancel(conn, id, &user, now))
         .await?;
-    Ok(HttpResponse::Ok().json(response))
+    Ok(HttpResponse::Ok().json(PledgeResponse::new(&pledge, campaign.currency, true)))
 }

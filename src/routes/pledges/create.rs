@@ -3,14 +3,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::view::{PledgeResponse, currency_of};
-use crate::auth::AuthUser;
+use super::view::PledgeResponse;
 use crate::db::DbConn;
-use crate::error::ApiError;
-use crate::http::{Json, idempotency};
+use crate::domain::{Actor, CampaignId, CoreError, TierId};
+use crate::http::{ApiError, AppState, AuthUser, Json, idempotency};
 use crate::payments::SavedMethod;
+use crate::pledges::payment;
 use crate::pledges::service::{self, NewTerms};
-use crate::state::AppState;
 
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -53,8 +52,8 @@ pub struct CreatePledgeRequest {
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
-    user: AuthUser,
-    path: web::Path<i64>,
+    AuthUser(user): AuthUser,
+    path: web::Path<CampaignId>,
     Json(body): Json<CreatePledgeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let campaign_id = path.into_inner();
@@ -63,10 +62,10 @@ pub async fn create(
         // The provider answers at once and keeps nothing (the sandbox), so there is nothing to
         // wait for between the key's reservation and the pledge: one trip to the database.
         let key = idempotency::key_from(&req, &user, &body)?;
-        let saved = super::saved(provider.save_payment_method(user.id.0, &body.payment_method))?;
+        let saved = payment::saved(provider.save_payment_method(user.id, &body.payment_method))?;
         let now = state.clock.now();
         return idempotency::create(&state, key, move |conn| {
-            pledge(conn, campaign_id, &user, &body, saved, now)
+            Ok(pledge(conn, campaign_id, &user, &body, saved, now)?)
         })
         .await;
     }
@@ -74,18 +73,18 @@ pub async fn create(
         idempotency::Start::Run(creation) => creation,
         idempotency::Start::Replayed(response) => return Ok(response),
     };
-    let saved = match super::save_payment_method(&state, user.id.0, body.payment_method.clone()).await {
+    let saved = match payment::save(provider, user.id, body.payment_method.clone()).await {
         Ok(method) => method,
         Err(e) => {
             creation.abandon(&state).await?;
-            return Err(e);
+            return Err(e.into());
         }
     };
     // After the provider's answer, which may take a while: the deadline is checked against it.
     let now = state.clock.now();
     creation
         .commit(&state, move |conn| {
-            pledge(conn, campaign_id, &user, &body, saved, now)
+            Ok(pledge(conn, campaign_id, &user, &body, saved, now)?)
         })
         .await
 }
@@ -93,19 +92,19 @@ pub async fn create(
 /// The pledge's transaction: the pledge and the answer to send.
 fn pledge(
     conn: &mut DbConn,
-    campaign_id: i64,
-    user: &AuthUser,
+    campaign_id: CampaignId,
+    user: &Actor,
     body: &CreatePledgeRequest,
     saved: SavedMethod,
     now: DateTime<Utc>,
-) -> Result<(PledgeResponse, String), ApiError> {
+) -> Result<(PledgeResponse, String), CoreError> {
     let terms = NewTerms {
-        tier_id: body.tier_id,
+        tier_id: body.tier_id.map(TierId),
         amount: &body.amount,
         shipping_country: body.shipping_country.as_deref(),
     };
     let (campaign, pledge) = service::create(conn, campaign_id, user, &terms, &saved.reference, now)?;
-    let mut response = PledgeResponse::new(&pledge, currency_of(&campaign)?, true)?;
+    let mut response = PledgeResponse::new(&pledge, campaign.currency, true);
     response.setup_intent_client_secret = saved.client_secret;
     Ok((response, format!("/api/v1/pledges/{}", pledge.id)))
 }

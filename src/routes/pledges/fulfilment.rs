@@ -10,15 +10,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::mine::PageQuery;
-use super::view::{PledgeResponse, currency_of};
-use crate::auth::AuthUser;
+use super::view::PledgeResponse;
 use crate::campaigns::access;
 use crate::db::pledges::{self, FulfilmentRow};
 use crate::db::{Db, campaigns};
-use crate::domain::{Currency, Money};
-use crate::error::ApiError;
-use crate::http::{Query, cursor};
-use crate::state::AppState;
+use crate::domain::{CampaignId, CoreError, Currency, Money, PledgeId};
+use crate::http::{ApiError, AppState, AuthUser, Query, cursor};
 
 /// Rows fetched per database round trip while streaming CSV.
 const CSV_PAGE: i64 = 1_000;
@@ -66,16 +63,16 @@ pub struct FulfilmentPage {
 pub async fn list(
     state: web::Data<AppState>,
     req: HttpRequest,
-    user: AuthUser,
-    path: web::Path<i64>,
+    AuthUser(user): AuthUser,
+    path: web::Path<CampaignId>,
     Query(query): Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let campaign = state
         .db
-        .run(move |conn| access::owned_or_admin(campaigns::find(conn, id)?, &user))
+        .run(move |conn| Ok::<_, CoreError>(access::owned_or_admin(campaigns::find(conn, id)?, &user)?))
         .await?;
-    let currency = currency_of(&campaign)?;
+    let currency = campaign.currency;
     let wants_csv = req
         .headers()
         .get(header::ACCEPT)
@@ -96,27 +93,25 @@ pub async fn list(
         .as_deref()
         .map(|c| cursor::decode("fulfilment", c))
         .transpose()?
-        .map(|(_, id)| id);
+        .map(|(_, id)| PledgeId(id));
     let rows = state
         .db
-        .run(move |conn| Ok(pledges::for_campaign(conn, id, after, limit + 1)?))
+        .run(move |conn| Ok::<_, CoreError>(pledges::for_campaign(conn, id, after, limit + 1)?))
         .await?;
     let has_more = rows.len() as i64 > limit;
     let items = rows
         .into_iter()
         .take(limit as usize)
-        .map(|row| {
-            Ok(FulfilmentItem {
-                pledge: PledgeResponse::new(&row.pledge, currency, false)?,
-                backer: Backer {
-                    id: row.pledge.backer_id,
-                    display_name: row.backer_name,
-                    email: row.backer_email,
-                },
-                tier_title: row.tier_title,
-            })
+        .map(|row| FulfilmentItem {
+            pledge: PledgeResponse::new(&row.pledge, currency, false),
+            backer: Backer {
+                id: row.pledge.backer_id.0,
+                display_name: row.backer_name,
+                email: row.backer_email,
+            },
+            tier_title: row.tier_title,
         })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+        .collect::<Vec<_>>();
     let next_cursor = items
         .last()
         .filter(|_| has_more)
@@ -129,15 +124,17 @@ const CSV_HEADER: &str =
 
 fn csv_stream(
     db: Db,
-    campaign_id: i64,
+    campaign_id: CampaignId,
     currency: Currency,
 ) -> impl futures_util::Stream<Item = Result<Bytes, ApiError>> {
-    let rows = stream::unfold(Some(None), move |after: Option<Option<i64>>| {
+    let rows = stream::unfold(Some(None), move |after: Option<Option<PledgeId>>| {
         let db = db.clone();
         async move {
             let after = after?;
             let page = db
-                .run(move |conn| Ok(pledges::for_campaign(conn, campaign_id, after, CSV_PAGE)?))
+                .run(move |conn| {
+                    Ok::<_, ApiError>(pledges::for_campaign(conn, campaign_id, after, CSV_PAGE)?)
+                })
                 .await;
             match page {
                 Err(e) => Some((Err(e), None)),
@@ -167,7 +164,7 @@ fn csv_line(out: &mut String, row: &FulfilmentRow, currency: Currency) {
         Money::from_minor(pledge.amount_minor, currency).to_decimal_string(),
         currency.code().to_owned(),
         pledge.shipping_country.clone().unwrap_or_default(),
-        pledge.status.clone(),
+        pledge.status.as_str().to_owned(),
         pledge
             .created_at
             .and_utc()

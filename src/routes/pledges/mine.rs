@@ -2,12 +2,10 @@ use actix_web::{HttpResponse, get, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::view::{PledgePage, PledgeResponse, currency_of};
-use crate::auth::AuthUser;
+use super::view::{PledgePage, PledgeResponse};
 use crate::db::{campaigns, pledges};
-use crate::error::ApiError;
-use crate::http::{Query, cursor};
-use crate::state::AppState;
+use crate::domain::{CoreError, PledgeId, Refusal};
+use crate::http::{ApiError, AppState, AuthUser, Query, cursor};
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -35,7 +33,7 @@ pub struct PageQuery {
 #[tracing::instrument(skip_all, fields(user.id = %user.id))]
 pub async fn mine(
     state: web::Data<AppState>,
-    user: AuthUser,
+    AuthUser(user): AuthUser,
     Query(query): Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = cursor::limit(query.limit)?;
@@ -44,22 +42,22 @@ pub async fn mine(
         .as_deref()
         .map(|c| cursor::decode("my_pledges", c))
         .transpose()?
-        .map(|(_, id)| id);
+        .map(|(_, id)| PledgeId(id));
     let page = state
         .db
         .run(move |conn| {
-            let rows = pledges::for_backer(conn, user.id.0, after, limit + 1)?;
+            let rows = pledges::for_backer(conn, user.id, after, limit + 1)?;
             let has_more = rows.len() as i64 > limit;
             let mut items = Vec::new();
             for pledge in rows.iter().take(limit as usize) {
-                let campaign = campaigns::find(conn, pledge.campaign_id)?.ok_or(ApiError::NotFound)?;
-                items.push(PledgeResponse::new(pledge, currency_of(&campaign)?, true)?);
+                let campaign = campaigns::find(conn, pledge.campaign_id)?.ok_or(Refusal::NotFound)?;
+                items.push(PledgeResponse::new(pledge, campaign.currency, true));
             }
             let next_cursor = items
                 .last()
                 .filter(|_| has_more)
                 .map(|p: &PledgeResponse| cursor::encode("my_pledges", 0, p.id));
-            Ok(PledgePage { items, next_cursor })
+            Ok::<_, CoreError>(PledgePage { items, next_cursor })
         })
         .await?;
     Ok(HttpResponse::Ok().json(page))

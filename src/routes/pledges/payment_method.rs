@@ -2,13 +2,10 @@ use actix_web::{HttpResponse, put, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::view::{PledgeResponse, currency_of};
-use crate::auth::AuthUser;
-use crate::db::{pledges, write_transaction};
-use crate::error::ApiError;
-use crate::http::Json;
-use crate::pledges::service;
-use crate::state::AppState;
+use super::view::PledgeResponse;
+use crate::domain::PledgeId;
+use crate::http::{ApiError, AppState, AuthUser, Json};
+use crate::pledges::{payment, service};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -36,34 +33,24 @@ pub struct PaymentMethodRequest {
 #[tracing::instrument(skip_all, fields(pledge.id = %path))]
 pub async fn replace(
     state: web::Data<AppState>,
-    user: AuthUser,
-    path: web::Path<i64>,
+    AuthUser(user): AuthUser,
+    path: web::Path<PledgeId>,
     Json(body): Json<PaymentMethodRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     // Ownership first, so nobody can probe other pledges through the provider.
     state
         .db
-        .run(move |conn| service::own(conn, id, &user).map(|_| ()))
+        .run(move |conn| service::own(conn, id, &user).map(drop))
         .await?;
-    let saved = super::save_payment_method(&state, user.id.0, body.payment_method).await?;
+    let saved = payment::save(state.payments.clone(), user.id, body.payment_method).await?;
     let now = state.clock.now();
-    let response = state
+    let reference = saved.reference;
+    let (campaign, pledge) = state
         .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                let (campaign, _) = service::own(conn, id, &user)?;
-                let pledge = pledges::set_payment_method(conn, id, &saved.reference, now.naive_utc())?
-                    .ok_or_else(|| {
-                        ApiError::Conflict(
-                            "only an active or errored pledge takes a new payment method".into(),
-                        )
-                    })?;
-                let mut response = PledgeResponse::new(&pledge, currency_of(&campaign)?, true)?;
-                response.setup_intent_client_secret = saved.client_secret;
-                Ok(response)
-            })
-        })
+        .write(move |conn| service::replace_payment_method(conn, id, &user, &reference, now))
         .await?;
+    let mut response = PledgeResponse::new(&pledge, campaign.currency, true);
+    response.setup_intent_client_secret = saved.client_secret;
     Ok(HttpResponse::Ok().json(response))
 }

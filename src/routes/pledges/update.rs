@@ -2,14 +2,11 @@ use actix_web::{HttpResponse, patch, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::view::{PledgeResponse, currency_of};
-use crate::auth::AuthUser;
-use crate::db::write_transaction;
-use crate::error::ApiError;
-use crate::http::Json;
-use crate::pledges::service;
+use super::view::PledgeResponse;
+use crate::domain::{PledgeId, TierId};
+use crate::http::{ApiError, AppState, AuthUser, Json};
+use crate::pledges::service::{self, TermsPatch};
 use crate::routes::campaigns::view::double_option;
-use crate::state::AppState;
 
 /// Changes to a pledge; absent fields stay. The whole result is checked as a new pledge would be.
 #[derive(Deserialize, ToSchema)]
@@ -43,28 +40,22 @@ pub struct UpdatePledgeRequest {
 #[tracing::instrument(skip_all, fields(pledge.id = %path))]
 pub async fn update(
     state: web::Data<AppState>,
-    user: AuthUser,
-    path: web::Path<i64>,
+    AuthUser(user): AuthUser,
+    path: web::Path<PledgeId>,
     Json(body): Json<UpdatePledgeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let now = state.clock.now();
-    let response = state
+    let (campaign, pledge) = state
         .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                let (campaign, pledge) = service::change(
-                    conn,
-                    id,
-                    &user,
-                    body.tier_id,
-                    body.amount.as_deref(),
-                    body.shipping_country.as_ref().map(Option::as_deref),
-                    now,
-                )?;
-                PledgeResponse::new(&pledge, currency_of(&campaign)?, true)
-            })
+        .write(move |conn| {
+            let patch = TermsPatch {
+                tier_id: body.tier_id.map(|tier| tier.map(TierId)),
+                amount: body.amount.as_deref(),
+                shipping_country: body.shipping_country.as_ref().map(Option::as_deref),
+            };
+            service::change(conn, id, &user, &patch, now)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(response))
+    Ok(HttpResponse::Ok().json(PledgeResponse::new(&pledge, campaign.currency, true)))
 }

@@ -2,10 +2,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use crate::campaigns::currency_of;
 use crate::db::pledges::PledgeRow;
 use crate::domain::{Currency, Money, PledgeStatus};
-use crate::error::ApiError;
 
 /// A pledge. `payment_method` is shown to the backer only, never to the creator.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -56,20 +54,17 @@ fn utc(t: Option<NaiveDateTime>) -> Option<DateTime<Utc>> {
 
 impl PledgeResponse {
     /// `for_backer`: whether the viewer is the backer (who alone sees the payment method).
-    pub fn new(pledge: &PledgeRow, currency: Currency, for_backer: bool) -> Result<Self, ApiError> {
-        Ok(Self {
-            id: pledge.id,
-            campaign_id: pledge.campaign_id,
-            backer_id: pledge.backer_id,
-            tier_id: pledge.tier_id,
+    pub fn new(pledge: &PledgeRow, currency: Currency, for_backer: bool) -> Self {
+        Self {
+            id: pledge.id.0,
+            campaign_id: pledge.campaign_id.0,
+            backer_id: pledge.backer_id.0,
+            tier_id: pledge.tier_id.map(|t| t.0),
             amount: Money::from_minor(pledge.amount_minor, currency).to_decimal_string(),
             shipping_fee: Money::from_minor(pledge.shipping_fee_minor, currency).to_decimal_string(),
             currency,
             shipping_country: pledge.shipping_country.clone(),
-            status: pledge
-                .status
-                .parse()
-                .map_err(|e: String| ApiError::Internal(anyhow::anyhow!(e)))?,
+            status: pledge.status,
             payment_method: for_backer.then(|| pledge.payment_method.clone()),
             created_at: pledge.created_at.and_utc(),
             updated_at: pledge.updated_at.and_utc(),
@@ -80,6 +75,6 @@ impl PledgeResponse {
             dropped_at: utc(pledge.dropped_at),
             refunded_at: utc(pledge.refunded_at),
             setup_intent_client_secret: None,
-        })
+        }
     }
 }

@@ -6,10 +6,9 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use utoipa::IntoParams;
 
-use crate::error::ApiError;
-use crate::http::Query;
+use crate::domain::CoreError;
+use crate::http::{ApiError, AppState, Query};
 use crate::settlement::Summary;
-use crate::state::AppState;
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -62,7 +61,7 @@ pub async fn run(
     check_cron_secret(&req, &state)?;
     let _turn = state.settlement_turn.lock().await;
     let settlement = state.settlement();
-    let summary = web::block(move || {
+    let summary = tokio::task::spawn_blocking(move || {
         if query.dry_run {
             settlement.dry_run()
         } else {
@@ -70,7 +69,7 @@ pub async fn run(
         }
     })
     .await
-    .map_err(|e| ApiError::Internal(e.into()))??;
+    .map_err(|e| CoreError::Unexpected(e.into()))??;
     tracing::info!(?summary, "settlement pass");
     Ok(HttpResponse::Ok().json(summary))
 }

@@ -1,10 +1,8 @@
 use actix_web::{HttpResponse, delete, web};
 
-use crate::auth::AuthUser;
-use crate::campaigns::access;
-use crate::db::{campaigns, tiers, write_transaction};
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::campaigns::tiers;
+use crate::domain::{CampaignId, TierId};
+use crate::http::{ApiError, AppState, AuthUser};
 
 /// Deletes a tier nobody has pledged for (owner only).
 #[utoipa::path(
@@ -26,24 +24,13 @@ use crate::state::AppState;
 #[tracing::instrument(skip_all, fields(campaign.id = %path.0, tier.id = %path.1))]
 pub async fn delete(
     state: web::Data<AppState>,
-    user: AuthUser,
-    path: web::Path<(i64, i64)>,
+    AuthUser(user): AuthUser,
+    path: web::Path<(CampaignId, TierId)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, tier_id) = path.into_inner();
     state
         .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                let campaign = access::owned_by(campaigns::find(conn, id)?, &user)?;
-                super::require_editable(&campaign)?;
-                let tier = tiers::find(conn, campaign.id, tier_id)?.ok_or(ApiError::NotFound)?;
-                if tiers::delete_unclaimed(conn, tier.id)? {
-                    Ok(())
-                } else {
-                    Err(ApiError::Conflict("a tier with backers cannot be deleted".into()))
-                }
-            })
-        })
+        .write(move |conn| tiers::delete(conn, id, tier_id, &user))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

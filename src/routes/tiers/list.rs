@@ -1,11 +1,10 @@
 use actix_web::{HttpResponse, get, web};
 
-use crate::auth::MaybeAuthUser;
 use crate::campaigns::access;
 use crate::db::{campaigns, tiers};
-use crate::error::ApiError;
-use crate::routes::campaigns::view::{TierResponse, currency_of};
-use crate::state::AppState;
+use crate::domain::{CampaignId, CoreError};
+use crate::http::{ApiError, AppState, MaybeAuthUser};
+use crate::routes::campaigns::view::TierResponse;
 
 /// A campaign's reward tiers, cheapest first, with what remains of each.
 #[utoipa::path(
@@ -22,7 +21,7 @@ use crate::state::AppState;
 pub async fn list(
     state: web::Data<AppState>,
     viewer: MaybeAuthUser,
-    path: web::Path<i64>,
+    path: web::Path<CampaignId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let now = state.clock.now();
@@ -30,11 +29,10 @@ pub async fn list(
         .db
         .run(move |conn| {
             let campaign = access::visible(campaigns::find(conn, id)?, viewer.0.as_ref())?;
-            let currency = currency_of(&campaign)?;
             tiers::for_campaign(conn, campaign.id)?
                 .iter()
-                .map(|tier| TierResponse::new(tier, currency, now))
-                .collect()
+                .map(|tier| TierResponse::new(tier, campaign.currency, now))
+                .collect::<Result<_, CoreError>>()
         })
         .await?;
     Ok(HttpResponse::Ok().json(response))

@@ -3,15 +3,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::UpdateResponse;
-use crate::auth::AuthUser;
-use crate::campaigns::{access, lifecycle};
-use crate::db::campaign_updates::{self, NewUpdate};
-use crate::db::campaigns;
-use crate::domain::CampaignStatus;
-use crate::domain::campaign::text;
-use crate::error::{ApiError, FieldErrors};
-use crate::http::{Json, idempotency};
-use crate::state::AppState;
+use crate::campaigns::updates::{self, Post};
+use crate::domain::CampaignId;
+use crate::http::{ApiError, AppState, AuthUser, Json, idempotency};
 
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -50,51 +44,17 @@ pub struct CreateUpdateRequest {
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
-    user: AuthUser,
-    path: web::Path<i64>,
+    AuthUser(user): AuthUser,
+    path: web::Path<CampaignId>,
     Json(body): Json<CreateUpdateRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut errors = FieldErrors::default();
-    let title = errors.check("title", text(&body.title, 1, 120, false));
-    let text_body = errors.check("body", text(&body.body, 1, 20_000, true));
-    errors.finish()?;
-    let (title, text_body) = title
-        .zip(text_body)
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("checked")))?;
+    let post = Post::parse(&body.title, &body.body, body.backers_only)?;
     let id = path.into_inner();
     let now = state.clock.now();
     let key = idempotency::key_from(&req, &user, &body)?;
     idempotency::create(&state, key, move |conn| {
-        let campaign = access::owned_by(campaigns::find(conn, id)?, &user)?;
-        let status = lifecycle::status_of(&campaign)?;
-        if matches!(status, CampaignStatus::Draft | CampaignStatus::Suspended) {
-            return Err(ApiError::Conflict(format!(
-                "a {} campaign cannot post updates",
-                status.as_str()
-            )));
-        }
-        let row = campaign_updates::insert(
-            conn,
-            &NewUpdate {
-                campaign_id: campaign.id,
-                author_id: user.id.0,
-                title: &title,
-                body: &text_body,
-                backers_only: body.backers_only,
-                created_at: now.naive_utc(),
-            },
-        )?;
-        crate::mail::queue::campaign_update(
-            conn,
-            &campaign,
-            &crate::mail::queue::Update {
-                id: row.id,
-                title: &row.title,
-                body: &row.body,
-            },
-            now,
-        )?;
-        let location = format!("/api/v1/campaigns/{}/updates", campaign.id);
+        let row = updates::publish(conn, id, &user, &post, now)?;
+        let location = format!("/api/v1/campaigns/{}/updates", row.campaign_id);
         Ok((UpdateResponse::new(row, true), location))
     })
     .await

@@ -1,13 +1,10 @@
 use actix_web::{HttpResponse, get, web};
 
 use super::{UpdatePage, UpdateResponse};
-use crate::auth::MaybeAuthUser;
-use crate::campaigns::access;
-use crate::db::{campaign_updates, campaigns, pledges};
-use crate::error::ApiError;
-use crate::http::{Query, cursor};
+use crate::campaigns::updates;
+use crate::domain::CampaignId;
+use crate::http::{ApiError, AppState, MaybeAuthUser, Query, cursor};
 use crate::routes::pledges::mine::PageQuery;
-use crate::state::AppState;
 
 /// A campaign's updates, newest first. The body of a `backers_only` update is shown only to
 /// its backers (pledges active, collected or errored), the creator and admins.
@@ -26,7 +23,7 @@ use crate::state::AppState;
 pub async fn list(
     state: web::Data<AppState>,
     viewer: MaybeAuthUser,
-    path: web::Path<i64>,
+    path: web::Path<CampaignId>,
     Query(query): Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
@@ -37,29 +34,19 @@ pub async fn list(
         .map(|c| cursor::decode("updates", c))
         .transpose()?
         .map(|(_, id)| id);
-    let page = state
+    let (rows, may_read) = state
         .db
-        .run(move |conn| {
-            let viewer = viewer.0;
-            let campaign = access::visible(campaigns::find(conn, id)?, viewer.as_ref())?;
-            let may_read = match viewer {
-                None => false,
-                Some(user) if user.is_admin() || user.id.0 == campaign.owner_id => true,
-                Some(user) => pledges::has_backed(conn, campaign.id, user.id.0)?,
-            };
-            let rows = campaign_updates::for_campaign(conn, campaign.id, before, limit + 1)?;
-            let has_more = rows.len() as i64 > limit;
-            let items: Vec<UpdateResponse> = rows
-                .into_iter()
-                .take(limit as usize)
-                .map(|row| UpdateResponse::new(row, may_read))
-                .collect();
-            let next_cursor = items
-                .last()
-                .filter(|_| has_more)
-                .map(|u| cursor::encode("updates", 0, u.id));
-            Ok(UpdatePage { items, next_cursor })
-        })
+        .run(move |conn| updates::page(conn, id, viewer.0.as_ref(), before, limit + 1))
         .await?;
-    Ok(HttpResponse::Ok().json(page))
+    let has_more = rows.len() as i64 > limit;
+    let items: Vec<UpdateResponse> = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(|row| UpdateResponse::new(row, may_read))
+        .collect();
+    let next_cursor = items
+        .last()
+        .filter(|_| has_more)
+        .map(|u| cursor::encode("updates", 0, u.id));
+    Ok(HttpResponse::Ok().json(UpdatePage { items, next_cursor }))
 }

@@ -34,7 +34,7 @@ impl UpdateResponse {
         let locked = row.backers_only && !may_read;
         Self {
             id: row.id,
-            campaign_id: row.campaign_id,
+            campaign_id: row.campaign_id.0,
             title: row.title,
             body: (!locked).then_some(row.body),
             backers_only: row.backers_only,

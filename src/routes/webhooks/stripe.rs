@@ -1,26 +1,17 @@
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use serde::Serialize;
-use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::config::PaymentProviderKind;
-use crate::db::charge_attempts::{self, FoundAttempt};
-use crate::db::{campaigns, pledges, stripe as stripe_db, write_transaction};
-use crate::domain::Money;
-use crate::error::ApiError;
-use crate::payments::{ChargeOutcome, ChargeRequest, stripe_signature};
-use crate::settlement::record_outcome;
-use crate::state::AppState;
+use crate::http::{ApiError, AppState};
+use crate::payments::stripe_signature;
+use crate::settlement::provider_events::{self, Event};
 
 /// What happened to an event.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookAnswer {
     /// `applied`, `duplicate` (applied before, by event id) or `ignored` (not about our charges).
     pub result: &'static str,
-}
-
-fn answer(result: &'static str) -> HttpResponse {
-    HttpResponse::Ok().json(WebhookAnswer { result })
 }
 
 /// Stripe's notifications. The `Stripe-Signature` header must sign the raw body with
@@ -70,163 +61,9 @@ pub async fn stripe(
         state.clock.now().timestamp(),
     )
     .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let event: Value =
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("not JSON: {e}")))?;
-    let (Some(id), Some(kind)) = (event["id"].as_str(), event["type"].as_str()) else {
-        return Err(ApiError::BadRequest("not a Stripe event (no id or type)".into()));
-    };
-    let (id, kind) = (id.to_owned(), kind.to_owned());
-    let object = event["data"]["object"].clone();
-    match kind.as_str() {
-        "payment_intent.succeeded" | "payment_intent.payment_failed" => {
-            payment_intent(&state, id, kind, &object).await
-        }
-        "charge.refunded" | "charge.dispute.created" => charge_event(&state, id, kind, object).await,
-        _ => Ok(answer("ignored")),
-    }
-}
-
-/// Settles a pending attempt by replaying its key (no second charge: Stripe answers with the
-/// first PaymentIntent), then records the outcome and the event together.
-async fn payment_intent(
-    state: &web::Data<AppState>,
-    id: String,
-    kind: String,
-    intent: &Value,
-) -> Result<HttpResponse, ApiError> {
-    let Some(key) = intent["metadata"]["idempotency_key"].as_str().map(str::to_owned) else {
-        return Ok(answer("ignored"));
-    };
-    let Some(found) = state
-        .db
-        .run(move |conn| Ok(charge_attempts::by_key(conn, &key)?))
-        .await?
-    else {
-        return Ok(answer("ignored"));
-    };
-    let now = state.clock.now();
-    if found.status != "pending" {
-        let applied = state
-            .db
-            .run(move |conn| Ok(stripe_db::remember_event(conn, &id, &kind, now.naive_utc())?))
-            .await?;
-        return Ok(answer(if applied { "applied" } else { "duplicate" }));
-    }
-    let currency = found
-        .row
-        .currency
-        .parse::<crate::domain::Currency>()
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))?;
-    let provider = state.payments.clone();
-    let attempt = found.row.clone();
-    let outcome = web::block(move || {
-        provider.charge(&ChargeRequest {
-            idempotency_key: &attempt.idempotency_key,
-            payment_method: &attempt.payment_method,
-            amount: Money::from_minor(attempt.amount_minor, currency),
-        })
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?
-    .map_err(|e| ApiError::Unavailable(format!("replaying the charge at Stripe: {e:#}")))?;
-    let applied = state
-        .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                if !stripe_db::remember_event(conn, &id, &kind, now.naive_utc())? {
-                    return Ok(false);
-                }
-                record(conn, &found, &outcome, now)?;
-                Ok(true)
-            })
-        })
-        .await?;
-    Ok(answer(if applied { "applied" } else { "duplicate" }))
-}
-
-fn record(
-    conn: &mut crate::db::DbConn,
-    found: &FoundAttempt,
-    outcome: &ChargeOutcome,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<(), ApiError> {
-    let pledge = pledges::find(conn, found.pledge_id)?.ok_or(ApiError::NotFound)?;
-    let campaign = campaigns::find(conn, pledge.campaign_id)?.ok_or(ApiError::NotFound)?;
-    record_outcome(conn, &campaign, &pledge, &found.row, outcome, now)?;
-    Ok(())
-}
-
-/// `charge.refunded` and `charge.dispute.created`, found by the PaymentIntent they belong to.
-async fn charge_event(
-    state: &web::Data<AppState>,
-    id: String,
-    kind: String,
-    object: Value,
-) -> Result<HttpResponse, ApiError> {
-    let Some(intent) = object["payment_intent"].as_str().map(str::to_owned) else {
-        return Ok(answer("ignored"));
-    };
-    let key = object["metadata"]["idempotency_key"].as_str().map(str::to_owned);
-    let now = state.clock.now();
-    let result = state
-        .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                let found = match charge_attempts::by_provider_charge(conn, &intent)? {
-                    Some(found) => found,
-                    // Not recorded yet: ours if it carries one of our attempt keys.
-                    None => match key.as_deref() {
-                        Some(key) => match charge_attempts::by_key(conn, key)? {
-                            Some(found) if found.status == "pending" => {
-                                return Err(ApiError::Conflict(
-                                    "the charge is still being recorded; deliver the event again later"
-                                        .into(),
-                                ));
-                            }
-                            Some(found) => found,
-                            None => return Ok("ignored"),
-                        },
-                        None => return Ok("ignored"),
-                    },
-                };
-                if !stripe_db::remember_event(conn, &id, &kind, now.naive_utc())? {
-                    return Ok("duplicate");
-                }
-                let pledge = pledges::find(conn, found.pledge_id)?.ok_or(ApiError::NotFound)?;
-                let campaign = campaigns::find(conn, pledge.campaign_id)?.ok_or(ApiError::NotFound)?;
-                if kind == "charge.refunded" {
-                    let full = object["amount_refunded"].as_i64() >= object["amount"].as_i64()
-                        && object["amount"].as_i64().is_some();
-                    if !full {
-                        tracing::warn!(
-                            pledge.id = pledge.id,
-                            "partial refund made in Stripe; not reflected"
-                        );
-                        return Ok("ignored");
-                    }
-                    if pledge.status == "collected" {
-                        crate::pledges::refund::record(conn, &campaign, pledge.id, None, now)?;
-                    }
-                } else {
-                    let reason = object["reason"].as_str().unwrap_or("unspecified");
-                    tracing::warn!(pledge.id = pledge.id, reason, "a backer disputed a charge");
-                    pledges::append_event(
-                        conn,
-                        &pledges::NewPledgeEvent {
-                            pledge_id: pledge.id,
-                            actor_id: None,
-                            from_status: Some(&pledge.status),
-                            to_status: &pledge.status,
-                            reason: &format!("dispute opened at Stripe: {reason}"),
-                            amount_minor: pledge.amount_minor,
-                            tier_id: pledge.tier_id,
-                            created_at: now.naive_utc(),
-                        },
-                    )?;
-                }
-                Ok("applied")
-            })
-        })
-        .await?;
-    Ok(answer(result))
+    let event = Event::parse(&body).map_err(ApiError::BadRequest)?;
+    let applied = provider_events::apply(&state.db, state.payments.clone(), &state.clock, event).await?;
+    Ok(HttpResponse::Ok().json(WebhookAnswer {
+        result: applied.as_str(),
+    }))
 }

@@ -3,34 +3,26 @@ use std::future::{Ready, ready};
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
-use crate::domain::{Role, UserId};
-use crate::error::ApiError;
-use crate::state::AppState;
+use super::error::ApiError;
+use super::state::AppState;
+use crate::domain::Actor;
 
-/// The authenticated caller, from `Authorization: Bearer <access token>`.
-/// Taking it as a handler argument makes the route require a valid token (401 otherwise).
+/// The authenticated caller, from `Authorization: Bearer <access token>`, as the actor the
+/// rules see. Taking it as a handler argument makes the route require a valid token (401
+/// otherwise).
 #[derive(Debug, Clone, Copy)]
-pub struct AuthUser {
-    pub id: UserId,
-    pub role: Role,
-}
-
-impl AuthUser {
-    pub fn is_admin(&self) -> bool {
-        self.role == Role::Admin
-    }
-}
+pub struct AuthUser(pub Actor);
 
 impl FromRequest for AuthUser {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req))
+        ready(authenticate(req).map(Self))
     }
 }
 
-fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
+fn authenticate(req: &HttpRequest) -> Result<Actor, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
@@ -48,14 +40,14 @@ fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
         .jwt
         .verify(token, &state.clock)
         .map_err(|_| ApiError::Unauthorized("the access token is invalid or expired".into()))?;
-    Ok(AuthUser { id, role })
+    Ok(Actor { id, role })
 }
 
 /// The caller if a token is sent, `None` for anonymous requests. A token that is sent but
 /// invalid is still a 401: a client with an expired token should refresh, not silently see
 /// the anonymous view.
 #[derive(Debug, Clone, Copy)]
-pub struct MaybeAuthUser(pub Option<AuthUser>);
+pub struct MaybeAuthUser(pub Option<Actor>);
 
 impl FromRequest for MaybeAuthUser {
     type Error = ApiError;

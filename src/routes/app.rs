@@ -1,4 +1,4 @@
-//! Builds the HTTP server: pool, migrations, listener, middleware and routes.
+//! The application: pool, migrations, listener, middleware, routes and the email worker.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -14,18 +14,15 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::JwtKeys;
 use crate::clock::Clock;
-use crate::config::{PaymentProviderKind, Settings};
+use crate::config::Settings;
 use crate::db::{Db, run_migrations};
+use crate::http::AppState;
 use crate::http::fallback::{RouteIndex, fallback};
 use crate::http::metrics::Metrics;
 use crate::http::middleware::{REQUEST_ID_HEADER, request_id, track};
 use crate::http::path_config;
 use crate::http::rate_limit::RateLimiter;
 use crate::mail::worker::{Mailer, Worker};
-use crate::payments::PaymentProvider;
-use crate::payments::sandbox::Sandbox;
-use crate::payments::stripe::Stripe;
-use crate::state::AppState;
 
 /// Seconds a stopping server gives in-flight requests to finish.
 const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
@@ -44,7 +41,7 @@ impl Application {
         let listener = TcpListener::bind(settings.bind_addr)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind_addr))?;
         let port = listener.local_addr()?.port();
-        let payments = payment_provider(&settings, &db, &clock);
+        let payments = crate::payments::from_settings(&settings, &db, &clock);
         let metrics = Metrics::new()?;
         let mail_worker = if settings.mail.worker {
             let mailer = Mailer::new(
@@ -73,7 +70,7 @@ impl Application {
             settings,
             settlement_turn: tokio::sync::Mutex::new(()),
         });
-        let openapi = crate::openapi::document();
+        let openapi = super::openapi::document();
         let routes = web::Data::new(RouteIndex::from_document(&openapi));
         let server = HttpServer::new(move || {
             let (app, _) = App::new()
@@ -85,7 +82,7 @@ impl Application {
                 .wrap(from_fn(request_id))
                 .wrap(TracingLogger::default())
                 .into_utoipa_app()
-                .configure(crate::routes::configure)
+                .configure(super::configure)
                 .split_for_parts();
             app.service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", openapi.clone()))
                 .service(web::redirect("/docs", "/docs/"))
@@ -121,21 +118,11 @@ impl Application {
     }
 }
 
-/// The configured payment provider.
-pub fn payment_provider(settings: &Settings, db: &Db, clock: &Clock) -> Arc<dyn PaymentProvider> {
-    match &settings.payment_provider {
-        PaymentProviderKind::Sandbox => Arc::new(Sandbox::new(db.clone(), clock.clone())),
-        PaymentProviderKind::Stripe(stripe) => {
-            Arc::new(Stripe::new(db.clone(), clock.clone(), stripe.clone()))
-        }
-    }
-}
-
 /// Opens the pool and brings the schema up to date, off the async runtime.
 pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
     let url = settings.database_url.clone();
     let size = settings.database_pool_size;
-    web::block(move || {
+    tokio::task::spawn_blocking(move || {
         let db = Db::connect_serving(&url, size)?;
         let applied = run_migrations(&mut *db.get_blocking()?)?;
         if !applied.is_empty() {
@@ -144,6 +131,18 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
         Ok::<_, anyhow::Error>(db)
     })
     .await?
+}
+
+/// `crowdfund serve`: serves until SIGINT or SIGTERM, on the system clock.
+pub fn serve(settings: Settings) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let backend = settings.database_url.backend();
+        let app = Application::build(settings, Clock::system()).await?;
+        tracing::info!(port = app.port(), backend, "crowdfund listening");
+        app.run_until_stopped().await?;
+        tracing::info!("stopped");
+        Ok(())
+    })
 }
 
 /// CORS for the backers' SPA: only the configured origins, with the headers the API uses.

@@ -1,4 +1,6 @@
 //! One error type for the whole HTTP surface, answered as RFC 9457 `application/problem+json`.
+//! The core's errors become one here, in [`From<CoreError>`], the only place that picks a
+//! status for them.
 //!
 //! The `type` member is a relative URI reference (`/problems/validation`, ...): a stable
 //! identifier clients can branch on, listed in the README.
@@ -6,9 +8,11 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
-use diesel::result::DatabaseErrorKind;
 use serde::Serialize;
 use utoipa::ToSchema;
+
+use crate::db::RunError;
+use crate::domain::{CoreError, FieldError, Refusal};
 
 /// A problem detail (RFC 9457).
 #[derive(Debug, Serialize, ToSchema)]
@@ -36,48 +40,6 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "/api/v1/pledges/17")]
     pub existing: Option<String>,
-}
-
-/// One invalid field: a JSON path into the request (`tiers[0].title`) or a parameter name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
-
-/// Collects every invalid field of a request so that one 422 names them all.
-#[derive(Debug, Default)]
-pub struct FieldErrors(Vec<FieldError>);
-
-impl FieldErrors {
-    /// The value if `result` is valid; otherwise records the error under `field`.
-    pub fn check<T, M: Into<String>>(&mut self, field: &str, result: Result<T, M>) -> Option<T> {
-        result
-            .map_err(|message| self.0.push(FieldError::new(field, message)))
-            .ok()
-    }
-
-    pub fn push(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldError::new(field, message));
-    }
-
-    /// `Ok(())` when every check passed, else the 422.
-    pub fn finish(self) -> Result<(), ApiError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Validation(self.0))
-        }
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -219,21 +181,42 @@ impl ResponseError for ApiError {
     }
 }
 
+impl From<CoreError> for ApiError {
+    fn from(e: CoreError) -> Self {
+        match e {
+            CoreError::Refused(refusal) => refusal.into(),
+            CoreError::Unavailable(cause) => Self::Unavailable(format!("{cause:#}")),
+            CoreError::Database(cause) => Self::Internal(cause.into()),
+            CoreError::Unexpected(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::NotFound => Self::NotFound,
+            Refusal::Forbidden(reason) => Self::Forbidden(reason),
+            Refusal::Conflict(reason) => Self::Conflict(reason),
+            Refusal::Stale(resource) => Self::Conflict(format!(
+                "the {} changed meanwhile; reload it and retry",
+                resource.as_str()
+            )),
+            Refusal::Duplicate { detail, existing } => Self::Duplicate { detail, existing },
+            Refusal::Invalid(errors) => Self::Validation(errors),
+        }
+    }
+}
+
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
-        match e {
-            diesel::result::Error::NotFound => Self::NotFound,
-            diesel::result::Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                Self::Conflict(match info.constraint_name() {
-                    Some(name) => format!("conflicts with an existing record ({name})"),
-                    None => "conflicts with an existing record".into(),
-                })
-            }
-            diesel::result::Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
-                Self::Conflict("other records still refer to it".into())
-            }
-            other => Self::Internal(other.into()),
-        }
+        CoreError::from(e).into()
+    }
+}
+
+impl From<RunError> for ApiError {
+    fn from(e: RunError) -> Self {
+        CoreError::from(e).into()
     }
 }
 

@@ -9,7 +9,8 @@ use utoipa::openapi::{Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
-use crate::error::{FieldError, Problem};
+use crate::domain::FieldError;
+use crate::http::error::Problem;
 
 pub const BEARER: &str = "bearer";
 
@@ -23,7 +24,7 @@ pub const BEARER: &str = "bearer";
         license(name = "MIT")
     ),
     // Schemas referenced only from query parameters, which utoipa-actix-web does not collect.
-    components(schemas(Problem, FieldError, crate::routes::campaigns::list::SortParam)),
+    components(schemas(Problem, FieldError, super::campaigns::list::SortParam)),
     modifiers(&Common),
     tags(
         (name = "auth", description = "Accounts, logins and sessions"),
@@ -150,7 +151,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let (_, mut openapi) = actix_web::App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
-        .configure(crate::routes::configure)
+        .configure(super::configure)
         .split_for_parts();
     add_body_errors(&mut openapi);
     add_problem_bodies(&mut openapi);
@@ -161,4 +162,24 @@ pub fn document() -> utoipa::openapi::OpenApi {
 /// The document as pretty JSON with a trailing newline: the form committed in `openapi/`.
 pub fn document_json() -> anyhow::Result<String> {
     Ok(document().to_pretty_json()? + "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::http::fallback::RouteIndex;
+
+    #[test]
+    fn documented_paths_answer_with_their_methods() {
+        let index = RouteIndex::from_document(&super::document());
+        assert_eq!(index.methods("/api/v1/campaigns"), Some(&["GET", "POST"][..]));
+        assert_eq!(
+            index.methods("/api/v1/campaigns/12"),
+            Some(&["GET", "PATCH", "DELETE"][..])
+        );
+        assert_eq!(index.methods("/api/v1/pledges/7/refund"), Some(&["POST"][..]));
+        assert_eq!(index.methods("/health/live"), Some(&["GET"][..]));
+        assert_eq!(index.methods("/api/v1/campaigns/12/nothing"), None);
+        assert_eq!(index.methods("/api/v1/campaigns//tiers"), None);
+        assert_eq!(index.methods("/nothing"), None);
+    }
 }

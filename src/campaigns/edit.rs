@@ -1,0 +1,217 @@
+//! A campaign's own fields: what a draft may hold, what freezes at launch, slugs, deletion.
+//!
+//! A draft changes freely, except that its currency cannot change while it has tiers (their
+//! prices are in that currency) and a goal already set must be restated when the currency
+//! changes. A live campaign changes only its title, blurb, description and category. Any
+//! other status changes nothing.
+
+use chrono::{DateTime, Utc};
+
+use super::{access, lifecycle};
+use crate::db::DbConn;
+use crate::db::campaigns::{self, CampaignChanges, CampaignRow, NewCampaign};
+use crate::db::tiers;
+use crate::domain::campaign as fields;
+use crate::domain::{
+    Actor, CampaignId, CampaignStatus, Category, CoreError, Currency, FieldErrors, Refusal, Resource,
+};
+
+/// A campaign's fields as sent; absent ones are left as they are (or empty, for a new draft).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Input<'a> {
+    pub title: Option<&'a str>,
+    pub slug: Option<&'a str>,
+    pub blurb: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub category: Option<Category>,
+    pub currency: Option<Currency>,
+    pub goal: Option<&'a str>,
+    pub duration_days: Option<i64>,
+}
+
+/// The fields of an [`Input`], each validated, in the campaign's currency.
+struct Fields {
+    title: Option<String>,
+    slug: Option<String>,
+    blurb: Option<String>,
+    description: Option<String>,
+    goal_minor: Option<i64>,
+    duration_days: Option<i32>,
+}
+
+impl Fields {
+    /// Every invalid field is named in one refusal.
+    fn parse(input: &Input<'_>, currency: Currency) -> Result<Self, Refusal> {
+        let mut errors = FieldErrors::default();
+        let parsed = Self {
+            title: input.title.and_then(|t| errors.check("title", fields::title(t))),
+            slug: input.slug.and_then(|s| errors.check("slug", fields::slug(s))),
+            blurb: input.blurb.and_then(|b| errors.check("blurb", fields::blurb(b))),
+            description: input
+                .description
+                .and_then(|d| errors.check("description", fields::description(d))),
+            goal_minor: input
+                .goal
+                .and_then(|g| errors.check("goal", fields::goal(g, currency).map(|m| m.minor()))),
+            duration_days: input
+                .duration_days
+                .and_then(|d| errors.check("duration_days", fields::duration_days(d))),
+        };
+        errors.finish()?;
+        Ok(parsed)
+    }
+}
+
+/// A new draft, valid: `title` and `currency` are required, the rest may come later
+/// (launching needs more).
+pub struct Draft {
+    title: String,
+    currency: Currency,
+    category: Option<Category>,
+    fields: Fields,
+}
+
+impl Draft {
+    pub fn parse(input: &Input<'_>) -> Result<Self, Refusal> {
+        let currency = input
+            .currency
+            .ok_or_else(|| Refusal::field("currency", "is required"))?;
+        let mut fields = Fields::parse(input, currency)?;
+        let title = fields
+            .title
+            .take()
+            .ok_or_else(|| Refusal::field("title", "is required"))?;
+        Ok(Self {
+            title,
+            currency,
+            category: input.category,
+            fields,
+        })
+    }
+}
+
+/// Creates a draft owned by `actor`. The slug is derived from the title unless given.
+pub fn create(
+    conn: &mut DbConn,
+    actor: &Actor,
+    draft: &Draft,
+    now: DateTime<Utc>,
+) -> Result<CampaignRow, CoreError> {
+    let fields = &draft.fields;
+    let slug = match &fields.slug {
+        Some(slug) if campaigns::slug_taken(conn, slug)? => {
+            return Err(Refusal::Conflict(format!("the slug {slug:?} is taken")).into());
+        }
+        Some(slug) => slug.clone(),
+        None => free_slug(conn, &fields::slugify(&draft.title))?,
+    };
+    let row = campaigns::insert(
+        conn,
+        &NewCampaign {
+            owner_id: actor.id,
+            slug: &slug,
+            title: &draft.title,
+            blurb: fields.blurb.as_deref().unwrap_or_default(),
+            description: fields.description.as_deref().unwrap_or_default(),
+            category: draft.category,
+            currency: draft.currency,
+            goal_minor: fields.goal_minor,
+            duration_days: fields.duration_days,
+            created_at: now.naive_utc(),
+            updated_at: now.naive_utc(),
+        },
+    )?;
+    lifecycle::record_created(conn, &row, actor.id, now)?;
+    Ok(row)
+}
+
+/// Applies the owner's changes, within what the campaign's status still allows.
+pub fn update(
+    conn: &mut DbConn,
+    id: CampaignId,
+    actor: &Actor,
+    input: &Input<'_>,
+    now: DateTime<Utc>,
+) -> Result<CampaignRow, CoreError> {
+    let row = access::owned_by(campaigns::find(conn, id)?, actor)?;
+    check_editable(&row, input)?;
+    let currency = input.currency.unwrap_or(row.currency);
+    if currency != row.currency {
+        if tiers::count_for_campaign(conn, row.id)? > 0 {
+            return Err(Refusal::conflict("the currency cannot change while the campaign has tiers").into());
+        }
+        if row.goal_minor.is_some() && input.goal.is_none() {
+            return Err(Refusal::field("goal", "must be sent again when the currency changes").into());
+        }
+    }
+    let fields = Fields::parse(input, currency)?;
+    if let Some(slug) = fields.slug.as_deref()
+        && slug != row.slug
+        && campaigns::slug_taken(conn, slug)?
+    {
+        return Err(Refusal::Conflict(format!("the slug {slug:?} is taken")).into());
+    }
+    let changes = CampaignChanges {
+        slug: fields.slug,
+        title: fields.title,
+        blurb: fields.blurb,
+        description: fields.description,
+        category: input.category,
+        currency: input.currency,
+        goal_minor: fields.goal_minor,
+        duration_days: fields.duration_days,
+        updated_at: Some(now.naive_utc()),
+    };
+    Ok(campaigns::update(conn, row.id, row.status, &changes)?.ok_or(Refusal::Stale(Resource::Campaign))?)
+}
+
+/// What a campaign in its status refuses to change.
+fn check_editable(campaign: &CampaignRow, input: &Input<'_>) -> Result<(), Refusal> {
+    let frozen: Vec<&str> = [
+        ("slug", input.slug.is_some()),
+        ("currency", input.currency.is_some()),
+        ("goal", input.goal.is_some()),
+        ("duration_days", input.duration_days.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, present)| present.then_some(name))
+    .collect();
+    match campaign.status {
+        CampaignStatus::Draft => Ok(()),
+        CampaignStatus::Live if frozen.is_empty() => Ok(()),
+        CampaignStatus::Live => Err(Refusal::Conflict(format!(
+            "{} cannot change once the campaign is live",
+            frozen.join(", ")
+        ))),
+        other => Err(Refusal::Conflict(format!(
+            "a {} campaign can no longer be edited",
+            other.as_str()
+        ))),
+    }
+}
+
+/// Deletes the owner's draft with its tiers and history; a launched campaign is canceled
+/// instead.
+pub fn delete(conn: &mut DbConn, id: CampaignId, actor: &Actor) -> Result<(), CoreError> {
+    let row = access::owned_by(campaigns::find(conn, id)?, actor)?;
+    if campaigns::delete_draft(conn, row.id)? {
+        Ok(())
+    } else {
+        Err(Refusal::conflict("only drafts can be deleted; cancel a live campaign instead").into())
+    }
+}
+
+/// `base`, or `base-2`, `base-3`, ... whichever is free first.
+fn free_slug(conn: &mut DbConn, base: &str) -> Result<String, CoreError> {
+    if !campaigns::slug_taken(conn, base)? {
+        return Ok(base.to_owned());
+    }
+    for n in 2..100 {
+        let candidate = format!("{base}-{n}");
+        if !campaigns::slug_taken(conn, &candidate)? {
+            return Ok(candidate);
+        }
+    }
+    let suffix: u32 = rand::random();
+    Ok(format!("{base}-{suffix:08x}"))
+}

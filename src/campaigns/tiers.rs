@@ -1,0 +1,266 @@
+//! Reward tiers: their fields, their availability window, and what freezes once a tier has
+//! backers. Tiers change only while their campaign is a draft or live. Once a tier has backers
+//! (`claimed > 0`) its `min_amount` and `shipping` are frozen, it cannot be deleted, and its
+//! `quantity` can only be raised: checked, then written conditionally on `claimed`, so a
+//! pledge that lands in between makes the edit fail rather than slip past the rule.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, SubsecRound, Utc};
+
+use super::access;
+use crate::db::DbConn;
+use crate::db::campaigns::{self, CampaignRow};
+use crate::db::tiers::{self, NewTier, TierRow, TierUpdate};
+use crate::domain::campaign::text;
+use crate::domain::tier::{estimated_delivery, quantity};
+use crate::domain::{
+    Actor, CampaignId, CoreError, Currency, FieldErrors, Money, Refusal, Resource, Shipping, TierId,
+};
+
+/// A tier's fields as sent (for an update, merged with the tier as it is).
+pub struct Input<'a> {
+    pub title: &'a str,
+    pub description: &'a str,
+    pub min_amount: &'a str,
+    pub quantity: Option<i64>,
+    pub estimated_delivery: &'a str,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub shipping: Option<&'a BTreeMap<String, String>>,
+}
+
+/// Changes to a tier: absent fields stay, `Some(None)` clears a nullable one.
+#[derive(Default)]
+pub struct Patch<'a> {
+    pub title: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub min_amount: Option<&'a str>,
+    pub quantity: Option<Option<i64>>,
+    pub estimated_delivery: Option<&'a str>,
+    pub starts_at: Option<Option<DateTime<Utc>>>,
+    pub ends_at: Option<Option<DateTime<Utc>>>,
+    pub shipping: Option<Option<&'a BTreeMap<String, String>>>,
+}
+
+/// A tier's fields, valid.
+struct Fields {
+    title: String,
+    description: String,
+    min_amount_minor: i64,
+    quantity: Option<i32>,
+    estimated_delivery: String,
+    starts_at: Option<DateTime<Utc>>,
+    ends_at: Option<DateTime<Utc>>,
+    shipping: Option<Shipping>,
+}
+
+impl Fields {
+    /// Every invalid field is named in one refusal; the window is checked once the fields are
+    /// valid. Instants keep the microseconds both databases store.
+    fn parse(input: Input<'_>, currency: Currency, now: DateTime<Utc>) -> Result<Self, CoreError> {
+        let mut errors = FieldErrors::default();
+        let title = errors.check("title", text(input.title, 1, 80, false));
+        let description = errors.check("description", text(input.description, 0, 2_000, true));
+        let min_amount = errors.check("min_amount", Money::parse_positive(input.min_amount, currency));
+        let quantity = input.quantity.map(|q| errors.check("quantity", quantity(q)));
+        let delivery = errors.check(
+            "estimated_delivery",
+            estimated_delivery(input.estimated_delivery, now),
+        );
+        let shipping = input.shipping.map(|table| {
+            Shipping::parse(table, currency)
+                .map_err(|(key, message)| {
+                    let field = if key.is_empty() {
+                        "shipping".to_owned()
+                    } else {
+                        format!("shipping.{key}")
+                    };
+                    errors.push(field, message);
+                })
+                .ok()
+        });
+        errors.finish()?;
+        let (starts_at, ends_at) = (
+            input.starts_at.map(|t| t.trunc_subsecs(6)),
+            input.ends_at.map(|t| t.trunc_subsecs(6)),
+        );
+        check_window(starts_at, ends_at)?;
+        match (title, description, min_amount, delivery) {
+            (Some(title), Some(description), Some(min), Some(estimated_delivery)) => Ok(Self {
+                title,
+                description,
+                min_amount_minor: min.minor(),
+                quantity: quantity.flatten(),
+                estimated_delivery,
+                starts_at,
+                ends_at,
+                shipping: shipping.flatten(),
+            }),
+            _ => Err(CoreError::unexpected(
+                "tier fields passed validation without values",
+            )),
+        }
+    }
+}
+
+/// `starts_at` must come before `ends_at`.
+pub fn check_window(starts_at: Option<DateTime<Utc>>, ends_at: Option<DateTime<Utc>>) -> Result<(), Refusal> {
+    match (starts_at, ends_at) {
+        (Some(start), Some(end)) if start >= end => Err(Refusal::field("ends_at", "must be after starts_at")),
+        _ => Ok(()),
+    }
+}
+
+/// Tiers change only while the campaign is a draft or live.
+fn require_editable(campaign: &CampaignRow) -> Result<(), Refusal> {
+    if campaign.status.is_editable() {
+        Ok(())
+    } else {
+        Err(Refusal::Conflict(format!(
+            "the tiers of a {} campaign can no longer change",
+            campaign.status.as_str()
+        )))
+    }
+}
+
+/// The owner's campaign, while its tiers may change.
+fn editable_campaign(conn: &mut DbConn, id: CampaignId, actor: &Actor) -> Result<CampaignRow, CoreError> {
+    let campaign = access::owned_by(campaigns::find(conn, id)?, actor)?;
+    require_editable(&campaign)?;
+    Ok(campaign)
+}
+
+/// Adds a tier to the owner's draft or live campaign; returns it with the campaign's currency.
+pub fn create(
+    conn: &mut DbConn,
+    campaign_id: CampaignId,
+    actor: &Actor,
+    input: Input<'_>,
+    now: DateTime<Utc>,
+) -> Result<(TierRow, Currency), CoreError> {
+    let campaign = editable_campaign(conn, campaign_id, actor)?;
+    let fields = Fields::parse(input, campaign.currency, now)?;
+    let shipping = fields.shipping.as_ref().map(Shipping::to_json);
+    let row = tiers::insert(
+        conn,
+        &NewTier {
+            campaign_id: campaign.id,
+            title: &fields.title,
+            description: &fields.description,
+            min_amount_minor: fields.min_amount_minor,
+            quantity: fields.quantity,
+            estimated_delivery: &fields.estimated_delivery,
+            starts_at: fields.starts_at.map(|t| t.naive_utc()),
+            ends_at: fields.ends_at.map(|t| t.naive_utc()),
+            shipping: shipping.as_deref(),
+            created_at: now.naive_utc(),
+            updated_at: now.naive_utc(),
+        },
+    )?;
+    Ok((row, campaign.currency))
+}
+
+/// Changes a tier of the owner's campaign: the patch is merged into the tier and the whole
+/// result validated, then the frozen-once-backed rules are checked.
+pub fn update(
+    conn: &mut DbConn,
+    campaign_id: CampaignId,
+    tier_id: TierId,
+    actor: &Actor,
+    patch: &Patch<'_>,
+    now: DateTime<Utc>,
+) -> Result<(TierRow, Currency), CoreError> {
+    let campaign = editable_campaign(conn, campaign_id, actor)?;
+    let currency = campaign.currency;
+    let tier = tiers::find(conn, campaign.id, tier_id)?.ok_or(Refusal::NotFound)?;
+    let stored_shipping = stored_shipping(&tier)?;
+
+    let current_min = Money::from_minor(tier.min_amount_minor, currency).to_decimal_string();
+    let current_shipping: Option<BTreeMap<String, String>> = stored_shipping.as_ref().map(|s| {
+        s.entries()
+            .map(|(k, v)| (k.clone(), Money::from_minor(*v, currency).to_decimal_string()))
+            .collect()
+    });
+    let fields = Fields::parse(
+        Input {
+            title: patch.title.unwrap_or(&tier.title),
+            description: patch.description.unwrap_or(&tier.description),
+            min_amount: patch.min_amount.unwrap_or(&current_min),
+            quantity: patch.quantity.unwrap_or(tier.quantity.map(i64::from)),
+            estimated_delivery: patch.estimated_delivery.unwrap_or(&tier.estimated_delivery),
+            starts_at: patch.starts_at.unwrap_or(tier.starts_at.map(|t| t.and_utc())),
+            ends_at: patch.ends_at.unwrap_or(tier.ends_at.map(|t| t.and_utc())),
+            shipping: patch.shipping.unwrap_or(current_shipping.as_ref()),
+        },
+        currency,
+        now,
+    )?;
+    if tier.claimed > 0 {
+        check_backed_tier(&tier, stored_shipping, &fields)?;
+    }
+    let row = tiers::update_if_claimed(
+        conn,
+        tier.id,
+        tier.claimed,
+        &TierUpdate {
+            shipping: fields.shipping.as_ref().map(Shipping::to_json),
+            title: fields.title,
+            description: fields.description,
+            min_amount_minor: fields.min_amount_minor,
+            quantity: fields.quantity,
+            estimated_delivery: fields.estimated_delivery,
+            starts_at: fields.starts_at.map(|t| t.naive_utc()),
+            ends_at: fields.ends_at.map(|t| t.naive_utc()),
+            updated_at: now.naive_utc(),
+        },
+    )?
+    .ok_or(Refusal::Stale(Resource::Tier))?;
+    Ok((row, currency))
+}
+
+/// What a tier with backers keeps: its price and shipping, and at least its quantity.
+fn check_backed_tier(tier: &TierRow, stored_shipping: Option<Shipping>, new: &Fields) -> Result<(), Refusal> {
+    if new.min_amount_minor != tier.min_amount_minor {
+        return Err(Refusal::conflict("min_amount is frozen once a tier has backers"));
+    }
+    if stored_shipping != new.shipping {
+        return Err(Refusal::conflict("shipping is frozen once a tier has backers"));
+    }
+    let lowered = match (tier.quantity, new.quantity) {
+        (None, Some(_)) => true,
+        (Some(old), Some(new)) => new < old,
+        _ => false,
+    };
+    if lowered {
+        return Err(Refusal::conflict(
+            "quantity can only be raised once a tier has backers",
+        ));
+    }
+    Ok(())
+}
+
+/// Deletes a tier nobody has pledged for.
+pub fn delete(
+    conn: &mut DbConn,
+    campaign_id: CampaignId,
+    tier_id: TierId,
+    actor: &Actor,
+) -> Result<(), CoreError> {
+    let campaign = editable_campaign(conn, campaign_id, actor)?;
+    let tier = tiers::find(conn, campaign.id, tier_id)?.ok_or(Refusal::NotFound)?;
+    if tiers::delete_unclaimed(conn, tier.id)? {
+        Ok(())
+    } else {
+        Err(Refusal::conflict("a tier with backers cannot be deleted").into())
+    }
+}
+
+/// The tier's stored fee table; a table that does not parse breaks an invariant.
+pub fn stored_shipping(tier: &TierRow) -> Result<Option<Shipping>, CoreError> {
+    tier.shipping
+        .as_deref()
+        .map(Shipping::from_json)
+        .transpose()
+        .map_err(|e| CoreError::unexpected(format!("tier {}: stored shipping: {e}", tier.id)))
+}

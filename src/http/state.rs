@@ -1,0 +1,38 @@
+//! What every request handler can reach, shared across workers.
+
+use std::sync::Arc;
+
+use super::metrics::Metrics;
+use super::rate_limit::RateLimiter;
+use crate::auth::JwtKeys;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::payments::PaymentProvider;
+use crate::settlement::Settlement;
+
+pub struct AppState {
+    pub db: Db,
+    pub clock: Clock,
+    pub jwt: JwtKeys,
+    pub settings: Settings,
+    pub auth_limiter: RateLimiter,
+    pub metrics: Metrics,
+    pub payments: Arc<dyn PaymentProvider>,
+    /// Held for the length of a settlement pass: passes started in one instance take turns.
+    /// Two at once would only compete for the same pledges and, each holding a connection while
+    /// its threads wait for more, could exhaust the pool. Instances still run side by side.
+    pub settlement_turn: tokio::sync::Mutex<()>,
+}
+
+impl AppState {
+    /// A settlement pass over this application's database, provider and clock.
+    pub fn settlement(&self) -> Settlement {
+        Settlement::from_settings(
+            &self.settings,
+            self.db.clone(),
+            self.payments.clone(),
+            self.clock.clone(),
+        )
+    }
+}
