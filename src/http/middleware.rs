@@ -53,7 +53,7 @@ pub async fn rate_limit_auth(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     if let (Some(state), Some(peer)) = (req.app_data::<web::Data<AppState>>(), req.peer_addr())
-        && let Err(retry_after_secs) = state.auth_limiter.check(peer.ip())
+        && let Err(retry_after_secs) = state.auth_limiter.check(&peer.ip())
     {
         return Err(ApiError::TooManyRequests { retry_after_secs }.into());
     }

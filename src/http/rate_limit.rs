@@ -1,83 +1,82 @@
-//! Per-IP token buckets for the authentication routes.
+//! Per-key rate limits (per client IP on the authentication routes), by `governor`'s GCRA: a
+//! burst of `per_minute` requests, refilled evenly over the minute.
 //!
 //! In-process: with several instances each enforces its own limit, which multiplies the
 //! effective limit by the instance count. That is acceptable for slowing down password guessing;
 //! a shared limiter (a reverse proxy's, or the database's) is the next step if it is not.
 
-use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::Instant;
+use std::num::NonZeroU32;
 
-pub struct RateLimiter {
-    per_minute: u32,
-    buckets: Mutex<HashMap<IpAddr, Bucket>>,
-}
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter as Gcra};
 
-struct Bucket {
-    tokens: f64,
-    updated: Instant,
-}
-
-/// Above this many tracked addresses, full buckets (idle clients) are forgotten.
+/// Above this many tracked keys, those whose bucket is full again (idle clients) are forgotten.
 const PRUNE_ABOVE: usize = 10_000;
 
-impl RateLimiter {
-    pub fn new(per_minute: u32) -> Self {
+pub struct RateLimiter<K: Hash + Eq + Clone = IpAddr, C: Clock = DefaultClock> {
+    limiter: Gcra<K, DefaultKeyedStateStore<K>, C, NoOpMiddleware<C::Instant>>,
+    clock: C,
+}
+
+impl<K: Hash + Eq + Clone> RateLimiter<K> {
+    pub fn per_minute(per_minute: u32) -> Self {
+        Self::with_clock(per_minute, DefaultClock::default())
+    }
+}
+
+impl<K: Hash + Eq + Clone, C: Clock + Clone> RateLimiter<K, C> {
+    pub fn with_clock(per_minute: u32, clock: C) -> Self {
+        let burst = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
         Self {
-            per_minute: per_minute.max(1),
-            buckets: Mutex::new(HashMap::new()),
+            limiter: Gcra::new(
+                Quota::per_minute(burst),
+                DefaultKeyedStateStore::default(),
+                clock.clone(),
+            ),
+            clock,
         }
     }
 
-    /// Takes one token for `ip`; when none is left, returns the seconds until one is.
-    pub fn check(&self, ip: IpAddr) -> Result<(), u64> {
-        self.check_at(ip, Instant::now())
-    }
-
-    fn check_at(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
-        let capacity = f64::from(self.per_minute);
-        let per_second = capacity / 60.0;
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if buckets.len() > PRUNE_ABOVE {
-            buckets.retain(|_, b| {
-                b.tokens + now.duration_since(b.updated).as_secs_f64() * per_second < capacity
-            });
+    /// Takes one request for `key`; when none is left, returns the seconds until one is (at
+    /// least 1, for `Retry-After`).
+    pub fn check(&self, key: &K) -> Result<(), u64> {
+        if self.limiter.len() > PRUNE_ABOVE {
+            self.limiter.retain_recent();
         }
-        let bucket = buckets.entry(ip).or_insert(Bucket {
-            tokens: capacity,
-            updated: now,
-        });
-        let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * per_second).min(capacity);
-        bucket.updated = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(((1.0 - bucket.tokens) / per_second).ceil().max(1.0) as u64)
-        }
+        self.limiter.check_key(key).map_err(|not_until| {
+            let wait = not_until.wait_time_from(self.clock.now());
+            wait.as_secs_f64().ceil().max(1.0) as u64
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use std::time::Duration;
+
+    use governor::clock::FakeRelativeClock;
+
+    use super::*;
 
     #[test]
     fn allows_a_burst_then_refills() {
-        let limiter = RateLimiter::new(3);
+        let clock = FakeRelativeClock::default();
+        let limiter: RateLimiter<IpAddr, _> = RateLimiter::with_clock(3, clock.clone());
         let ip: IpAddr = [10, 0, 0, 1].into();
-        let t0 = Instant::now();
-        assert!(limiter.check_at(ip, t0).is_ok());
-        assert!(limiter.check_at(ip, t0).is_ok());
-        assert!(limiter.check_at(ip, t0).is_ok());
-        assert_eq!(limiter.check_at(ip, t0), Err(20), "one token every 20 s at 3/min");
+        assert!(limiter.check(&ip).is_ok());
+        assert!(limiter.check(&ip).is_ok());
+        assert!(limiter.check(&ip).is_ok());
+        assert_eq!(limiter.check(&ip), Err(20), "one request every 20 s at 3/min");
         assert!(
-            limiter.check_at([10, 0, 0, 2].into(), t0).is_ok(),
+            limiter.check(&[10, 0, 0, 2].into()).is_ok(),
             "other addresses unaffected"
         );
-        assert!(limiter.check_at(ip, t0 + Duration::from_secs(20)).is_ok());
+        clock.advance(Duration::from_secs(20));
+        assert!(limiter.check(&ip).is_ok());
+        assert_eq!(limiter.check(&ip), Err(20));
     }
 }

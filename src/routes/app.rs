@@ -65,7 +65,7 @@ impl Application {
                 settings.jwt_secret.expose(),
                 i64::from(settings.access_token_ttl_seconds),
             ),
-            auth_limiter: RateLimiter::new(settings.auth_rate_limit_per_minute),
+            auth_limiter: RateLimiter::per_minute(settings.auth_rate_limit_per_minute),
             metrics,
             settings,
             settlement_turn: tokio::sync::Mutex::new(()),
