@@ -8,6 +8,7 @@
 //!   BENCH_SECONDS=10 PG_ADMIN_URL=postgres://... cargo bench --bench api_load
 //!   DATABASE_POOL_SIZE=16 cargo bench --bench api_load    # the server's pool (default: its own)
 //!   BENCH_ROUNDS=5 cargo bench --bench api_load           # rounds per pledge row (default 3)
+//!   CROWDFUND_BIN=/path/to/crowdfund cargo bench --bench api_load   # another build's server
 //!
 //! For each backend: starts the release binary on a fresh database (email worker off, so only the
 //! request path is measured), seeds backers through SQL and signs their access tokens with the
@@ -132,7 +133,9 @@ impl Drop for Server {
 
 fn start_server(database_url: &str, mail_dir: &std::path::Path) -> Server {
     use std::io::{BufRead, BufReader};
-    let mut command = Command::new(env!("CARGO_BIN_EXE_crowdfund"));
+    // Another build's binary (an earlier commit's), to compare two in the same hour.
+    let bin = std::env::var_os("CROWDFUND_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_crowdfund").into());
+    let mut command = Command::new(bin);
     command.env_clear();
     // The server's own defaults, unless the pool size is given to compare another.
     if let Ok(size) = std::env::var("DATABASE_POOL_SIZE") {

@@ -4,17 +4,17 @@
 //!
 //! | template | to | subject id | queued by |
 //! |---|---|---|---|
-//! | `pledge_confirmed` | backer | `pledge:{id}` | `pledges::service::create` |
-//! | `pledge_changed` | backer | `pledge-event:{id}` (each change) | `pledges::service::change` |
-//! | `pledge_canceled` | backer | `pledge:{id}` | `pledges::service::cancel` |
+//! | `pledge_confirmed` | backer | `pledge:{id}` | `pledges::lifecycle::created` |
+//! | `pledge_changed` | backer | `pledge-event:{id}` (each change) | `pledges::lifecycle::changed` |
+//! | `pledge_canceled` | backer | `pledge:{id}` | `pledges::lifecycle::cancel` |
 //! | `campaign_canceled` | each active backer | `pledge:{id}` | `campaigns::lifecycle` (cancel, suspend) |
 //! | `campaign_funded` | each active backer | `pledge:{id}` | `campaigns::lifecycle` (settlement closes it funded) |
 //! | `campaign_failed` | each active backer | `pledge:{id}` | `campaigns::lifecycle` (settlement closes it failed) |
-//! | `payment_receipt` | backer | `pledge:{id}` | settlement, charge succeeded |
-//! | `payment_failed` | backer | `charge-attempt:{id}` (each failed attempt, so every 48 h) | settlement, charge failed |
-//! | `pledge_dropped` | backer | `pledge:{id}` | settlement, errored for 7 days |
-//! | `refund_issued` | backer | `pledge:{id}` | `POST /pledges/{id}/refund` |
-//! | `campaign_update` | each current backer | `update:{id}:pledge:{id}` | `POST /campaigns/{id}/updates` |
+//! | `payment_receipt` | backer | `pledge:{id}` | `pledges::lifecycle::collect` (settlement, charge succeeded) |
+//! | `payment_failed` | backer | `charge-attempt:{id}` (each failed attempt, so every 48 h) | `pledges::lifecycle::decline` |
+//! | `pledge_dropped` | backer | `pledge:{id}` | `pledges::lifecycle::drop` (errored for 7 days) |
+//! | `refund_issued` | backer | `pledge:{id}` | `pledges::lifecycle::refund` (API or webhook) |
+//! | `campaign_update` | each current backer | `update:{id}:pledge:{id}` | `campaigns::updates::publish` |
 //! | `campaign_launched` | creator | `campaign:{id}` | `campaigns::lifecycle` (launch) |
 //! | `campaign_ending` | creator | `campaign:{id}` | settlement, under 48 h left |
 //! | `campaign_successful` | creator | `campaign:{id}` | settlement, campaign completed |
