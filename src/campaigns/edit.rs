@@ -2,8 +2,8 @@
 //!
 //! A draft changes freely, except that its currency cannot change while it has tiers (their
 //! prices are in that currency) and a goal already set must be restated when the currency
-//! changes. A live campaign changes only its title, blurb, description and category. Any
-//! other status changes nothing.
+//! changes. A live campaign changes only its title, blurb, description and category, and only
+//! before its deadline. Any other status changes nothing.
 
 use chrono::{DateTime, Utc};
 
@@ -135,6 +135,7 @@ pub fn update(
 ) -> Result<CampaignRow, CoreError> {
     let row = access::owned_by(campaigns::find(conn, id)?, actor)?;
     check_editable(&row, input)?;
+    super::check_before_deadline(&row, now)?;
     let currency = input.currency.unwrap_or(row.currency);
     if currency != row.currency {
         if tiers::count_for_campaign(conn, row.id)? > 0 {

@@ -1,18 +1,18 @@
 //! Reward tiers: their fields, their availability window, and what freezes once a tier has
-//! backers. Tiers change only while their campaign is a draft or live. Once a tier has backers
+//! backers. Tiers change only while their campaign is a draft, or live before its deadline. Once a tier has backers
 //! (`claimed > 0`) its `min_amount` and `shipping` are frozen, it cannot be deleted, and its
 //! `quantity` can only be raised: checked, then written conditionally on `claimed`, so a
 //! pledge that lands in between makes the edit fail rather than slip past the rule.
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Duration, NaiveTime, SubsecRound, Utc};
 
 use super::access;
 use crate::db::DbConn;
 use crate::db::campaigns::{self, CampaignRow};
 use crate::db::tiers::{self, NewTier, TierRow, TierUpdate};
-use crate::domain::campaign::text;
+use crate::domain::campaign::{MAX_DURATION_DAYS, text};
 use crate::domain::tier::{estimated_delivery, quantity};
 use crate::domain::{
     Actor, CampaignId, CoreError, Currency, FieldErrors, Money, Refusal, Resource, Shipping, TierId,
@@ -58,7 +58,8 @@ struct Fields {
 impl Fields {
     /// Every invalid field is named in one refusal; the window is checked once the fields are
     /// valid. Instants keep the microseconds both databases store.
-    fn parse(input: Input<'_>, currency: Currency, now: DateTime<Utc>) -> Result<Self, CoreError> {
+    fn parse(input: Input<'_>, campaign: &CampaignRow, now: DateTime<Utc>) -> Result<Self, CoreError> {
+        let currency = campaign.currency;
         let mut errors = FieldErrors::default();
         let title = errors.check("title", text(input.title, 1, 80, false));
         let description = errors.check("description", text(input.description, 0, 2_000, true));
@@ -86,6 +87,7 @@ impl Fields {
             input.ends_at.map(|t| t.trunc_subsecs(6)),
         );
         check_window(starts_at, ends_at)?;
+        check_within_life(campaign, starts_at, ends_at, now)?;
         match (title, description, min_amount, delivery) {
             (Some(title), Some(description), Some(min), Some(estimated_delivery)) => Ok(Self {
                 title,
@@ -112,6 +114,41 @@ pub fn check_window(starts_at: Option<DateTime<Utc>>, ends_at: Option<DateTime<U
     }
 }
 
+/// How far after now a draft's windows may reach: its deadline is not known until it launches.
+const DRAFT_HORIZON_DAYS: i64 = 365;
+
+/// A window lies within the campaign's life: not before the day it was created, not after its
+/// deadline (a draft's: a year from now, plus its longest duration). Outside it a window means
+/// nothing, and a year such as 0 or 9999 is a typo.
+fn check_within_life(
+    campaign: &CampaignRow,
+    starts_at: Option<DateTime<Utc>>,
+    ends_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(), Refusal> {
+    let earliest = campaign.created_at.date().and_time(NaiveTime::MIN).and_utc();
+    let latest = match campaign.deadline {
+        Some(deadline) => deadline.and_utc(),
+        None => now + Duration::days(DRAFT_HORIZON_DAYS + MAX_DURATION_DAYS),
+    };
+    let mut errors = FieldErrors::default();
+    for (field, at) in [("starts_at", starts_at), ("ends_at", ends_at)] {
+        if let Some(at) = at
+            && !(earliest..=latest).contains(&at)
+        {
+            errors.push(
+                field,
+                format!(
+                    "must be within the campaign's life, from {} to {}",
+                    earliest.to_rfc3339(),
+                    latest.to_rfc3339()
+                ),
+            );
+        }
+    }
+    errors.finish()
+}
+
 /// Tiers change only while the campaign is a draft or live.
 fn require_editable(campaign: &CampaignRow) -> Result<(), Refusal> {
     if campaign.status.is_editable() {
@@ -124,10 +161,16 @@ fn require_editable(campaign: &CampaignRow) -> Result<(), Refusal> {
     }
 }
 
-/// The owner's campaign, while its tiers may change.
-fn editable_campaign(conn: &mut DbConn, id: CampaignId, actor: &Actor) -> Result<CampaignRow, CoreError> {
+/// The owner's campaign, while its tiers may change (a draft, or live before its deadline).
+fn editable_campaign(
+    conn: &mut DbConn,
+    id: CampaignId,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<CampaignRow, CoreError> {
     let campaign = access::owned_by(campaigns::find(conn, id)?, actor)?;
     require_editable(&campaign)?;
+    super::check_before_deadline(&campaign, now)?;
     Ok(campaign)
 }
 
@@ -139,8 +182,8 @@ pub fn create(
     input: Input<'_>,
     now: DateTime<Utc>,
 ) -> Result<(TierRow, Currency), CoreError> {
-    let campaign = editable_campaign(conn, campaign_id, actor)?;
-    let fields = Fields::parse(input, campaign.currency, now)?;
+    let campaign = editable_campaign(conn, campaign_id, actor, now)?;
+    let fields = Fields::parse(input, &campaign, now)?;
     let shipping = fields.shipping.as_ref().map(Shipping::to_json);
     let row = tiers::insert(
         conn,
@@ -171,7 +214,7 @@ pub fn update(
     patch: &Patch<'_>,
     now: DateTime<Utc>,
 ) -> Result<(TierRow, Currency), CoreError> {
-    let campaign = editable_campaign(conn, campaign_id, actor)?;
+    let campaign = editable_campaign(conn, campaign_id, actor, now)?;
     let currency = campaign.currency;
     let tier = tiers::find(conn, campaign.id, tier_id)?.ok_or(Refusal::NotFound)?;
     let stored_shipping = stored_shipping(&tier)?;
@@ -193,7 +236,7 @@ pub fn update(
             ends_at: patch.ends_at.unwrap_or(tier.ends_at.map(|t| t.and_utc())),
             shipping: patch.shipping.unwrap_or(current_shipping.as_ref()),
         },
-        currency,
+        &campaign,
         now,
     )?;
     if tier.claimed > 0 {
@@ -246,8 +289,9 @@ pub fn delete(
     campaign_id: CampaignId,
     tier_id: TierId,
     actor: &Actor,
+    now: DateTime<Utc>,
 ) -> Result<(), CoreError> {
-    let campaign = editable_campaign(conn, campaign_id, actor)?;
+    let campaign = editable_campaign(conn, campaign_id, actor, now)?;
     let tier = tiers::find(conn, campaign.id, tier_id)?.ok_or(Refusal::NotFound)?;
     if tiers::delete_unclaimed(conn, tier.id)? {
         Ok(())

@@ -64,6 +64,8 @@ pub struct Settings {
     pub bind_addr: SocketAddr,
     pub jwt_secret: Secret,
     pub cron_secret: Secret,
+    /// When set (`METRICS_TOKEN`), `/metrics` answers only `Authorization: Bearer <token>`.
+    pub metrics_token: Option<Secret>,
     pub cors_allowed_origins: Vec<String>,
     pub auth_rate_limit_per_minute: u32,
     /// Lifetime of access tokens (`ACCESS_TOKEN_TTL_SECONDS`, 900 by default).
@@ -179,6 +181,15 @@ impl Settings {
         };
         let jwt_secret = secret("JWT_SECRET", MIN_JWT_SECRET_BYTES);
         let cron_secret = secret("CRON_SECRET", MIN_CRON_SECRET_BYTES);
+        let metrics_token = match get("METRICS_TOKEN") {
+            Some(token) if token.len() < MIN_CRON_SECRET_BYTES => {
+                errors.push(format!(
+                    "METRICS_TOKEN: must be at least {MIN_CRON_SECRET_BYTES} bytes"
+                ));
+                None
+            }
+            token => token.map(Secret::new),
+        };
 
         let cors_allowed_origins: Vec<String> = get("CORS_ALLOWED_ORIGINS")
             .map(|v| {
@@ -228,6 +239,7 @@ impl Settings {
             bind_addr,
             jwt_secret,
             cron_secret,
+            metrics_token,
             cors_allowed_origins,
             auth_rate_limit_per_minute,
             access_token_ttl_seconds,

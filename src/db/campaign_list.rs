@@ -22,8 +22,13 @@ diesel::define_sql_function! {
 }
 
 /// The same expression as the `campaigns_most_funded_idx` index: percent of goal × 100, from
-/// the ranked copy of the total (see [`super::campaigns::RANK_STEP`]).
-const FUNDED_BPS_SQL: &str = "((campaigns.ranked_pledged_minor * 10000) / campaigns.goal_minor)";
+/// the ranked copy of the total (see [`super::campaigns::RANK_STEP`]), capped at
+/// [`RANKED_TOTAL_CAP`] so that the product fits a BIGINT.
+const FUNDED_BPS_SQL: &str = "((CASE WHEN campaigns.ranked_pledged_minor > 922337203685477 \
+     THEN 922337203685477 ELSE campaigns.ranked_pledged_minor END * 10000) / campaigns.goal_minor)";
+
+/// The largest total the "most funded" key tells apart: `i64::MAX / 10 000`.
+pub const RANKED_TOTAL_CAP: i64 = i64::MAX / 10_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sort {
@@ -61,7 +66,7 @@ pub fn sort_key(row: &CampaignRow, sort: Sort) -> i64 {
 
 pub fn funded_bps(pledged_minor: i64, goal_minor: Option<i64>) -> i64 {
     match goal_minor {
-        Some(goal) if goal > 0 => pledged_minor.saturating_mul(10_000) / goal,
+        Some(goal) if goal > 0 => pledged_minor.min(RANKED_TOTAL_CAP) * 10_000 / goal,
         _ => 0,
     }
 }
@@ -176,5 +181,10 @@ mod tests {
         assert_eq!(funded_bps(5_000, Some(10_000)), 5_000);
         assert_eq!(funded_bps(25_000, Some(10_000)), 25_000);
         assert_eq!(funded_bps(1, None), 0);
+        assert_eq!(
+            RANKED_TOTAL_CAP, 922_337_203_685_477,
+            "the cap written in the SQL"
+        );
+        assert_eq!(funded_bps(i64::MAX, Some(1)), RANKED_TOTAL_CAP * 10_000);
     }
 }

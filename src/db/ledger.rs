@@ -86,6 +86,16 @@ pub fn escrow_balance(conn: &mut DbConn, campaign_id: CampaignId) -> QueryResult
     .map(|t| t.total)
 }
 
+/// Balance of a campaign's creator account: the payout less what refunds took back since.
+pub fn creator_balance(conn: &mut DbConn, campaign_id: CampaignId) -> QueryResult<i64> {
+    diesel::sql_query(format!(
+        "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS total FROM ledger_entries \
+         WHERE account = 'creator_payable:campaign:{campaign_id}'"
+    ))
+    .get_result::<Total>(conn)
+    .map(|t| t.total)
+}
+
 /// What the ledger says was collected from backers for a campaign (charges minus refunds).
 pub fn collected_in_ledger(conn: &mut DbConn, campaign_id: CampaignId) -> QueryResult<i64> {
     diesel::sql_query(format!(

@@ -172,8 +172,9 @@ impl FromStr for Category {
     }
 }
 
-/// Text fields: trimmed, bounded in characters, free of control characters (newlines and tabs
-/// are allowed where `multiline`).
+/// Text fields: trimmed, bounded in characters, free of the characters [`super::text`]
+/// refuses (newlines and tabs are allowed where `multiline`; a one-line field, a title, also
+/// refuses zero-width characters).
 pub fn text(raw: &str, min: usize, max: usize, multiline: bool) -> Result<String, String> {
     let value = raw.trim();
     let chars = value.chars().count();
@@ -187,11 +188,10 @@ pub fn text(raw: &str, min: usize, max: usize, multiline: bool) -> Result<String
     if chars > max {
         return Err(format!("must be at most {max} characters"));
     }
-    if value
-        .chars()
-        .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t' || c == '\r')))
-    {
-        return Err("must not contain control characters".into());
+    if multiline {
+        super::text::check(value, true)?;
+    } else {
+        super::text::check_name(value)?;
     }
     Ok(value.to_owned())
 }

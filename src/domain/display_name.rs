@@ -1,4 +1,5 @@
-/// The name shown for a user: 1–80 characters after trimming, no control characters.
+/// The name shown for a user: 1–80 characters after trimming, none that `text::check_name`
+/// refuses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisplayName(String);
 
@@ -13,9 +14,7 @@ impl DisplayName {
         if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
             return Err("must be at most 80 characters");
         }
-        if name.chars().any(char::is_control) {
-            return Err("must not contain control characters");
-        }
+        super::text::check_name(name)?;
         Ok(Self(name.to_owned()))
     }
 
@@ -35,5 +34,7 @@ mod tests {
         assert!(DisplayName::parse(&"é".repeat(80)).is_ok());
         assert!(DisplayName::parse(&"é".repeat(81)).is_err());
         assert!(DisplayName::parse("Ana\u{0}").is_err());
+        assert!(DisplayName::parse("An\u{200B}a").is_err());
+        assert!(DisplayName::parse("\u{202E}anA").is_err());
     }
 }

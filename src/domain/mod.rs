@@ -11,6 +11,7 @@ pub mod outbox;
 pub mod password;
 pub mod pledge;
 mod sql;
+pub mod text;
 pub mod tier;
 pub mod user;
 

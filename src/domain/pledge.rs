@@ -5,6 +5,8 @@ use diesel::{AsExpression, FromSqlRow};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::campaign::MAX_GOAL_MAJOR;
+use super::money::{Currency, Money};
 use super::sql::{id_column, text_column};
 
 #[derive(
@@ -97,6 +99,19 @@ impl PledgeStatus {
     pub fn in_flight(self) -> bool {
         matches!(self, Self::Active | Self::Errored)
     }
+}
+
+/// The largest pledge: the largest goal (`MAX_GOAL_MAJOR` major units). It keeps a campaign's
+/// total, a sum of pledges, far inside a BIGINT however many backers it has.
+pub const MAX_PLEDGE_MAJOR: i64 = MAX_GOAL_MAJOR;
+
+/// A pledge's amount: positive, at most [`MAX_PLEDGE_MAJOR`].
+pub fn amount(raw: &str, currency: Currency) -> Result<Money, String> {
+    let money = Money::parse_positive(raw, currency)?;
+    if money.minor() > MAX_PLEDGE_MAJOR * currency.minor_per_major() {
+        return Err(format!("must be at most {MAX_PLEDGE_MAJOR} {currency}"));
+    }
+    Ok(money)
 }
 
 /// Statuses quoted for SQL text, `'active', 'errored'`: for a condition the database must see

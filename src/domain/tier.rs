@@ -28,7 +28,11 @@ pub fn quantity(n: i64) -> Result<i32, String> {
     }
 }
 
-/// An estimated delivery month, `YYYY-MM`, not before the current month.
+/// How far ahead a delivery may be promised.
+pub const MAX_DELIVERY_YEARS: i32 = 10;
+
+/// An estimated delivery month, `YYYY-MM`, from the current month to [`MAX_DELIVERY_YEARS`]
+/// ahead.
 pub fn estimated_delivery(raw: &str, now: DateTime<Utc>) -> Result<String, String> {
     let parsed = raw
         .split_once('-')
@@ -39,7 +43,16 @@ pub fn estimated_delivery(raw: &str, now: DateTime<Utc>) -> Result<String, Strin
     if (year, month) < (now.year(), now.month()) {
         return Err("must not be in the past".into());
     }
+    if (year, month) > (now.year() + MAX_DELIVERY_YEARS, now.month()) {
+        return Err(format!("must be within {MAX_DELIVERY_YEARS} years"));
+    }
     Ok(format!("{year:04}-{month:02}"))
+}
+
+/// Whether `code` is an assigned ISO 3166-1 alpha-2 code (`US`, not `XX` or `us`): the
+/// `isocountry` table, kept to the standard by its maintainers.
+pub fn is_country(code: &str) -> bool {
+    isocountry::CountryCode::for_alpha2(code).is_ok()
 }
 
 /// Shipping fees by destination: ISO 3166-1 alpha-2 codes, and `*` for the rest of the world.
@@ -58,12 +71,11 @@ impl Shipping {
         }
         let mut fees = BTreeMap::new();
         for (country, fee) in table {
-            let is_code =
-                country == "*" || (country.len() == 2 && country.chars().all(|c| c.is_ascii_uppercase()));
+            let is_code = country == "*" || is_country(country);
             if !is_code {
                 return Err((
                     country.clone(),
-                    "destinations are ISO 3166-1 alpha-2 codes (US, FR, ...) or *".into(),
+                    "destinations are assigned ISO 3166-1 alpha-2 codes (US, FR, ...) or *".into(),
                 ));
             }
             let fee = Money::parse(fee, currency).map_err(|m| (country.clone(), m))?;
@@ -100,8 +112,9 @@ mod tests {
         let now = Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0).unwrap();
         assert_eq!(estimated_delivery("2026-11", now).unwrap(), "2026-11");
         assert_eq!(estimated_delivery("2027-03", now).unwrap(), "2027-03");
+        assert_eq!(estimated_delivery("2036-11", now).unwrap(), "2036-11");
         for bad in [
-            "2026-10", "2027-13", "2027-3", "27-03", "March", "2027-00", "2027/03",
+            "2026-10", "2036-12", "9999-12", "2027-13", "2027-3", "27-03", "March", "2027-00", "2027/03",
         ] {
             assert!(estimated_delivery(bad, now).is_err(), "{bad}");
         }
@@ -120,6 +133,10 @@ mod tests {
         let domestic = Shipping::parse(&domestic, Currency::JPY).unwrap();
         assert_eq!(domestic.fee_for("US"), None, "no * entry: does not ship there");
 
+        for unassigned in ["XX", "ZZ", "AA"] {
+            let bad: BTreeMap<String, String> = [(unassigned.into(), "5.00".into())].into();
+            assert_eq!(Shipping::parse(&bad, Currency::USD).unwrap_err().0, unassigned);
+        }
         let bad: BTreeMap<String, String> = [("usa".into(), "5.00".into())].into();
         assert_eq!(Shipping::parse(&bad, Currency::USD).unwrap_err().0, "usa");
         let bad: BTreeMap<String, String> = [("US".into(), "5.001".into())].into();

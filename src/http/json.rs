@@ -2,7 +2,8 @@
 //!
 //! Unlike `actix_web::web::Json` it answers problem+json, reports the JSON path of a field that
 //! fails to deserialize (`serde_path_to_error`), and tells malformed JSON (400) from a
-//! well-formed body with wrong, missing or unknown fields (422).
+//! well-formed body with wrong, missing, unknown or repeated fields (422). [`NoBody`] is the
+//! extractor of a route that takes no body: it refuses one rather than ignore it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -15,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::error::ApiError;
-use crate::domain::FieldError;
+use crate::domain::{FieldError, text};
 
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -61,22 +62,190 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 
 /// Deserializes a body, naming the offending field on a data error.
 ///
-/// The body must be an object. A number with no fractional part is an integer whatever its
+/// The body must be an object, and no object in it may repeat a key: a parser that keeps the
+/// first of two (a proxy, a firewall) would read another request than the one served. A number with no fractional part is an integer whatever its
 /// spelling (`3.0`, `3e0`), as in JSON Schema, so `"quantity": 3.0` is read as 3; `3.5` for an
 /// integer field is still a 422.
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let mut value: Value = serde_json::from_slice(body)
-        .map_err(|inner| ApiError::BadRequest(format!("the body is not valid JSON: {inner}")))?;
+    let mut value = parse_value(body)?;
     // serde would also fill a struct from an array of its fields in order (`[null, "5.00"]`);
     // every body of this API is an object.
     if !value.is_object() {
         return Err(ApiError::field("body", "must be a JSON object"));
     }
+    check_strings(&value, "")?;
     integral_numbers_as_integers(&mut value);
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         field_error(&path, &err.into_inner().to_string(), "body")
     })
+}
+
+/// The body as a JSON value: 400 unless it is JSON, 422 naming a repeated key.
+fn parse_value(body: &[u8]) -> Result<Value, ApiError> {
+    let malformed =
+        |inner: serde_json::Error| ApiError::BadRequest(format!("the body is not valid JSON: {inner}"));
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = match serde_path_to_error::deserialize::<_, Unique>(&mut deserializer) {
+        Ok(Unique(value)) => value,
+        Err(err) => {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            let message = data_error_message(&inner.to_string());
+            return match message
+                .strip_prefix(DUPLICATE)
+                .and_then(|key| key.strip_suffix('`'))
+            {
+                Some(key) => {
+                    let field = if path == "." {
+                        key.to_owned()
+                    } else {
+                        format!("{path}.{key}")
+                    };
+                    Err(ApiError::field(field, "appears more than once"))
+                }
+                None => Err(malformed(inner)),
+            };
+        }
+    };
+    deserializer.end().map_err(malformed)?;
+    Ok(value)
+}
+
+const DUPLICATE: &str = "duplicate key `";
+
+/// A JSON value whose objects repeat no key (serde_json's own `Value` keeps the last).
+struct Unique(Value);
+
+impl<'de> serde::Deserialize<'de> for Unique {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(UniqueVisitor).map(Unique)
+    }
+}
+
+struct UniqueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Unique(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut fields = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if fields.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!("{DUPLICATE}{key}`")));
+            }
+            let Unique(value) = map.next_value()?;
+            fields.insert(key, value);
+        }
+        Ok(Value::Object(fields))
+    }
+}
+
+/// The body of a route that takes none: nothing, or an empty JSON object (what many clients
+/// send with every POST). Anything else is 422 rather than silently ignored, so a client that
+/// believes it sent an option (`{"amount": ...}` to a full refund) learns it was not taken.
+pub struct NoBody;
+
+impl FromRequest for NoBody {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(_req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let mut body = BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("cannot read body: {e}")))?;
+                if body.len() + chunk.len() > BODY_LIMIT {
+                    return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            no_body(&body).map(|()| NoBody)
+        })
+    }
+}
+
+fn no_body(body: &[u8]) -> Result<(), ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(fields)) if fields.is_empty() => Ok(()),
+        Ok(Value::Object(fields)) => Err(ApiError::Validation(
+            fields
+                .keys()
+                .map(|key| FieldError::new(key.clone(), "unknown field: this route takes no body"))
+                .collect(),
+        )),
+        _ => Err(ApiError::field("body", "this route takes no body")),
+    }
+}
+
+/// Every string in the body holds only what text may (`domain::text`): a NUL or a bidi
+/// override is refused wherever it is, naming where. Line breaks pass here; one-line fields
+/// refuse them when they are read.
+fn check_strings(value: &Value, path: &str) -> Result<(), ApiError> {
+    let at = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::String(s) => {
+            text::check(s, true).map_err(|m| ApiError::field(if path.is_empty() { "body" } else { path }, m))
+        }
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, item)| check_strings(item, &format!("{path}[{i}]"))),
+        Value::Object(fields) => fields
+            .iter()
+            .try_for_each(|(key, item)| check_strings(item, &at(key))),
+        _ => Ok(()),
+    }
 }
 
 fn integral_numbers_as_integers(value: &mut Value) {
@@ -179,6 +348,47 @@ mod tests {
     fn a_body_is_an_object_not_an_array_of_fields() {
         assert_eq!(field_of(parse(br#"["a", 1]"#)).0, "body");
         assert_eq!(field_of(parse(b"null")).0, "body");
+    }
+
+    #[test]
+    fn a_repeated_key_is_named() {
+        let (field, message) = field_of(parse(br#"{"name":"a","count":1,"count":2}"#));
+        assert_eq!(field, "count");
+        assert_eq!(message, "appears more than once");
+        let nested: Result<Value, _> = parse(br#"{"shipping":{"US":"1.00","US":"2.00"}}"#);
+        match nested {
+            Err(ApiError::Validation(errors)) => assert_eq!(errors[0].field, "shipping.US"),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+        // The same key in two objects is not a repeat.
+        let fine: Value = parse(br#"{"a":{"k":1},"b":{"k":2}}"#).expect("distinct objects");
+        assert_eq!(fine["b"]["k"], 2);
+    }
+
+    #[test]
+    fn control_and_override_characters_are_named_wherever_they_are() {
+        let (field, message) = field_of(parse(b"{\"name\":\"a\\u0000b\",\"count\":1}"));
+        assert_eq!(
+            (field.as_str(), message.as_str()),
+            ("name", "must not contain control characters")
+        );
+        let nested: Result<Value, _> = parse("{\"shipping\":{\"US\":\"\u{202E}1.00\"}}".as_bytes());
+        match nested {
+            Err(ApiError::Validation(errors)) => assert_eq!(errors[0].field, "shipping.US"),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+        let fine: Value = parse(b"{\"text\":\"two\\nlines\"}").expect("line breaks pass");
+        assert_eq!(fine["text"], "two\nlines");
+    }
+
+    #[test]
+    fn a_route_without_a_body_refuses_one() {
+        assert!(no_body(b"").is_ok() && no_body(b" {} ").is_ok());
+        match no_body(br#"{"amount":"1000000.00"}"#) {
+            Err(ApiError::Validation(errors)) => assert_eq!(errors[0].field, "amount"),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+        assert!(matches!(no_body(b"amount=1"), Err(ApiError::Validation(_))));
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Prometheus metrics: requests by route and status, latency, database pool usage, and email
 //! (the outbox by status, read from the database at scrape time; this process's send outcomes).
 //!
-//! The `route` label is the matched route pattern (`/api/v1/campaigns/{id}`), never the raw
-//! path, so ids cannot explode the label set; unmatched requests share `unmatched`.
+//! Every label has a bounded set of values, whatever clients send: `route` is the matched
+//! route pattern (`/api/v1/campaigns/{id}`), never the raw path, and unmatched requests share
+//! `unmatched`; `method` is one of the standard methods or `other`.
 
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
@@ -87,10 +88,22 @@ impl Metrics {
     }
 
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let method = method_label(method);
         self.requests
             .with_label_values(&[method, route, &status.to_string()])
             .inc();
         self.latency.with_label_values(&[method, route]).observe(seconds);
+    }
+
+    /// Whether a scrape may read the metrics: anyone, unless `METRICS_TOKEN` is set.
+    pub fn may_read(token: Option<&crate::config::Secret>, authorization: Option<&str>) -> bool {
+        use subtle::ConstantTimeEq;
+        token.is_none_or(|token| {
+            let presented = authorization
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or_default();
+            bool::from(presented.as_bytes().ct_eq(token.expose()))
+        })
     }
 
     /// The Prometheus text exposition, with pool gauges read at scrape time and the outbox
@@ -113,5 +126,39 @@ impl Metrics {
         let mut buffer = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
         Ok(String::from_utf8(buffer)?)
+    }
+}
+
+/// The methods of RFC 9110 and PATCH keep their name; any other, invented by a client, is
+/// `other`, so that it cannot add series.
+fn method_label(method: &str) -> &str {
+    const STANDARD: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+    ];
+    STANDARD.into_iter().find(|m| *m == method).unwrap_or("other")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invented_methods_share_one_label() {
+        assert_eq!(method_label("GET"), "GET");
+        assert_eq!(method_label("PATCH"), "PATCH");
+        assert_eq!(method_label("XABCD"), "other");
+        assert_eq!(method_label("get"), "other", "methods are case-sensitive");
+    }
+
+    #[test]
+    fn a_token_guards_the_metrics_when_set() {
+        let token = crate::config::Secret::new("metrics-token-0123456789");
+        assert!(Metrics::may_read(None, None));
+        assert!(Metrics::may_read(
+            Some(&token),
+            Some("Bearer metrics-token-0123456789")
+        ));
+        assert!(!Metrics::may_read(Some(&token), None));
+        assert!(!Metrics::may_read(Some(&token), Some("Bearer wrong")));
     }
 }

@@ -16,7 +16,7 @@ pub mod state;
 
 pub use auth::{AuthUser, MaybeAuthUser};
 pub use error::{ApiError, Problem};
-pub use json::Json;
+pub use json::{Json, NoBody};
 pub use query::Query;
 pub use state::AppState;
 

@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 use super::json::field_error;
+use crate::domain::text;
 
 pub struct Query<T>(pub T);
 
@@ -20,7 +21,12 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
     }
 }
 
+/// Every value holds only what one-line text may (`domain::text`): `q=%00` is a 422 naming
+/// `q`, not a pattern cut short at the NUL.
 pub fn parse<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    for (key, value) in form_urlencoded_parse(query) {
+        text::check(&value, false).map_err(|m| ApiError::field(key.into_owned(), m))?;
+    }
     let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();

@@ -17,6 +17,9 @@ pub struct AuditReport {
     pub collected_mismatches: Vec<String>,
     /// Completed campaigns whose escrow is not zero.
     pub escrow_not_empty: Vec<String>,
+    /// Campaigns whose creator account is below zero: refunds took back more than the payout
+    /// left, and the creator owes the platform the difference.
+    pub negative_creator_balances: Vec<String>,
 }
 
 pub fn run(conn: &mut DbConn) -> Result<AuditReport, CoreError> {
@@ -26,6 +29,7 @@ pub fn run(conn: &mut DbConn) -> Result<AuditReport, CoreError> {
         .collect::<Vec<_>>();
     let mut collected_mismatches = Vec::new();
     let mut escrow_not_empty = Vec::new();
+    let mut negative_creator_balances = Vec::new();
     for campaign in settlement::campaigns_with_money(conn)? {
         let in_ledger = ledger::collected_in_ledger(conn, campaign.id)?;
         let from_pledges = settlement::collected_pledges_total(conn, campaign.id)?;
@@ -41,13 +45,21 @@ pub fn run(conn: &mut DbConn) -> Result<AuditReport, CoreError> {
                 escrow_not_empty.push(format!("campaign {}: escrow {escrow}", campaign.id));
             }
         }
+        let creator = ledger::creator_balance(conn, campaign.id)?;
+        if creator < 0 {
+            negative_creator_balances.push(format!("campaign {}: creator balance {creator}", campaign.id));
+        }
     }
     let transactions_checked = settlement::ledger_transaction_count(conn)?;
     Ok(AuditReport {
-        ok: unbalanced.is_empty() && collected_mismatches.is_empty() && escrow_not_empty.is_empty(),
+        ok: unbalanced.is_empty()
+            && collected_mismatches.is_empty()
+            && escrow_not_empty.is_empty()
+            && negative_creator_balances.is_empty(),
         transactions_checked,
         unbalanced_transactions: unbalanced,
         collected_mismatches,
         escrow_not_empty,
+        negative_creator_balances,
     })
 }

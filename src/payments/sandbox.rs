@@ -230,6 +230,12 @@ impl PaymentProvider for Sandbox {
             .ok_or_else(|| anyhow::anyhow!("unknown charge {}", request.charge_id))?;
         self.with_conn(|conn| {
             write_transaction(conn, |conn| {
+                // The charge's row lock first: a concurrent refund of it waits here, then sees
+                // the refund made under its key (PostgreSQL reads each statement afresh) and
+                // replays it, as the real provider does, instead of failing on the amount.
+                diesel::update(sandbox_charges::table.find(charge_id))
+                    .set(sandbox_charges::refunded_minor.eq(sandbox_charges::refunded_minor))
+                    .execute(conn)?;
                 let existing: Option<(i64, i64, i64)> = sandbox_refunds::table
                     .filter(sandbox_refunds::idempotency_key.eq(request.idempotency_key))
                     .select((

@@ -71,7 +71,7 @@ pub async fn refund(
         charge_id,
     } = db.run(move |conn| eligible(conn, pledge_id, &actor)).await?;
     let amount = Money::from_minor(pledge.amount_minor, campaign.currency);
-    tokio::task::spawn_blocking(move || {
+    let refunded = tokio::task::spawn_blocking(move || {
         provider.refund(&RefundRequest {
             idempotency_key: &key(pledge_id),
             charge_id: &charge_id,
@@ -79,18 +79,31 @@ pub async fn refund(
         })
     })
     .await
-    .map_err(|e| CoreError::Unexpected(e.into()))?
-    .map_err(|e| CoreError::Unavailable(e.context("refund failed at the provider")))?;
+    .map_err(|e| CoreError::Unexpected(e.into()))?;
+    if let Err(e) = refunded {
+        // A concurrent request that won the race may have refunded it meanwhile: its loser is
+        // told so, not asked to retry.
+        let now_status = db
+            .run(move |conn| Ok::<_, CoreError>(pledges::find(conn, pledge_id)?.map(|p| p.status)))
+            .await?;
+        if now_status == Some(PledgeStatus::Refunded) {
+            return Err(already_refunded().into());
+        }
+        return Err(CoreError::Unavailable(e.context("refund failed at the provider")));
+    }
     let now = clock.now();
-    db.write(move |conn| {
-        let pledge = match record(conn, &campaign, pledge.id, Some(actor.id), now)? {
-            Some(refunded) => refunded,
-            // Refunded meanwhile by a concurrent request with the same provider key.
-            None => pledges::find(conn, pledge.id)?.ok_or(Refusal::NotFound)?,
-        };
-        Ok((campaign, pledge))
-    })
+    db.write(
+        move |conn| match record(conn, &campaign, pledge.id, Some(actor.id), now)? {
+            Some(refunded) => Ok((campaign, refunded)),
+            // Recorded meanwhile by a concurrent request with the same provider key.
+            None => Err(already_refunded().into()),
+        },
+    )
     .await
+}
+
+fn already_refunded() -> Refusal {
+    Refusal::conflict("the pledge was refunded by a concurrent request")
 }
 
 /// Marks a collected pledge refunded, logs it, posts the refund out of the creator's payout and

@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use crate::campaigns::tiers::stored_shipping;
 use crate::db::DbConn;
 use crate::db::tiers::{self, TierRow};
-use crate::domain::{CampaignId, CoreError, Currency, FieldErrors, Money, Refusal, TierId};
+use crate::domain::tier::is_country;
+use crate::domain::{CampaignId, CoreError, Currency, FieldErrors, Money, Refusal, TierId, pledge};
 
 /// A pledge's terms as checked: ready to store.
 #[derive(Debug, Clone)]
@@ -28,14 +29,14 @@ pub fn check(
     now: DateTime<Utc>,
 ) -> Result<Terms, CoreError> {
     let mut errors = FieldErrors::default();
-    let amount = errors.check("amount", Money::parse_positive(amount, currency));
+    let amount = errors.check("amount", pledge::amount(amount, currency));
     let country = shipping_country.map(|c| c.trim().to_ascii_uppercase());
     if let Some(c) = &country
-        && !(c.len() == 2 && c.chars().all(|ch| ch.is_ascii_uppercase()))
+        && !is_country(c)
     {
         errors.push(
             "shipping_country",
-            "must be an ISO 3166-1 alpha-2 code such as US",
+            "must be an assigned ISO 3166-1 alpha-2 code such as US",
         );
     }
     let tier = match tier_id {

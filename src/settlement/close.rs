@@ -8,7 +8,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 
 use super::{Settlement, Summary, failed_on};
-use crate::campaigns::{access, lifecycle, reached_goal};
+use crate::campaigns::{access, check_before_deadline, lifecycle, reached_goal};
 use crate::db::campaigns::{self, CampaignRow};
 use crate::db::{DbConn, settlement, write_transaction};
 use crate::domain::campaign::text;
@@ -77,7 +77,9 @@ pub fn close(
     Ok((closed, released))
 }
 
-/// The creator cancels their live campaign: nobody is charged.
+/// The creator cancels their live campaign before its deadline: nobody is charged. Past the
+/// deadline the outcome is settlement's (a creator could otherwise drop a funded campaign at
+/// the last second); an admin's suspension still stops a fraudulent one then.
 pub fn cancel(
     conn: &mut DbConn,
     id: CampaignId,
@@ -85,6 +87,7 @@ pub fn cancel(
     now: DateTime<Utc>,
 ) -> Result<CampaignRow, CoreError> {
     let campaign = access::owned_by(campaigns::find(conn, id)?, actor)?;
+    check_before_deadline(&campaign, now)?;
     Ok(close(
         conn,
         &campaign,

@@ -14,7 +14,8 @@ pub struct Tally {
 }
 
 /// `collected = processing_fees + platform_fee + payout + in_escrow`, and `in_escrow` is zero
-/// once the campaign is successful. Refunds come out of the payout.
+/// once the campaign is successful. Refunds come out of the payout: what is left of it is
+/// `creator_balance_minor`.
 #[derive(Debug, Clone)]
 pub struct Figures {
     pub campaign: CampaignRow,
@@ -31,6 +32,9 @@ pub struct Figures {
     pub platform_fee_minor: i64,
     pub payout_minor: i64,
     pub in_escrow_minor: i64,
+    /// The creator's account now: the payout less the refunds made since. Negative when
+    /// refunds took back more than the payout left: the creator owes the difference.
+    pub creator_balance_minor: i64,
 }
 
 /// The figures of a campaign its creator or an admin asks for, once settlement has closed it
@@ -65,6 +69,7 @@ pub fn of(conn: &mut DbConn, id: CampaignId, actor: &Actor) -> Result<Figures, C
         platform_fee_minor: settlement::ledger_kind_total(conn, campaign.id, LedgerKind::PlatformFee)?,
         payout_minor: settlement::ledger_kind_total(conn, campaign.id, LedgerKind::Payout)?,
         in_escrow_minor: ledger::escrow_balance(conn, campaign.id)?,
+        creator_balance_minor: ledger::creator_balance(conn, campaign.id)?,
         campaign,
     })
 }

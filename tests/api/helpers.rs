@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 
 use actix_web::dev::ServerHandle;
-use chrono::Utc;
+use chrono::{Datelike, Utc};
 use crowdfund::clock::Clock;
 use crowdfund::config::Settings;
 use crowdfund::routes::app::Application;
@@ -298,7 +298,7 @@ pub fn tier_body(title: &str, min_amount: &str, quantity: Option<i64>) -> Value 
         "title": title,
         "min_amount": min_amount,
         "quantity": quantity,
-        "estimated_delivery": "2099-01",
+        "estimated_delivery": format!("{}-01", Utc::now().year() + 1),
     })
 }
 

@@ -13,6 +13,7 @@ mod costs;
 mod faults;
 mod fulfilment;
 mod helpers;
+mod holes;
 mod http_basics;
 mod idempotency;
 mod mail;

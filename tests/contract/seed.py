@@ -8,6 +8,7 @@ draft, and a second live campaign to cancel. Only the standard library, so it ru
 Python 3.
 """
 
+import datetime
 import json
 import sys
 import urllib.request
@@ -51,7 +52,7 @@ def main():
     live = call(base, "POST", "/api/v1/campaigns", campaign, tokens["creator"])["id"]
     tier = call(base, "POST", f"/api/v1/campaigns/{live}/tiers", {
         "title": "Early bird", "min_amount": "25.00", "quantity": 100,
-        "estimated_delivery": "2099-01",
+        "estimated_delivery": f"{datetime.date.today().year + 1}-01",
     }, tokens["creator"])["id"]
     call(base, "POST", f"/api/v1/campaigns/{live}/launch", {}, tokens["creator"])
     pledge = call(base, "POST", f"/api/v1/campaigns/{live}/pledges", {

@@ -30,7 +30,8 @@ export interface paths {
         };
         /**
          * Verifies the ledger (admins only): every transaction balances, each closed campaign's
-         *     collected total equals its collected pledges, completed campaigns' escrow is zero.
+         *     collected total equals its collected pledges, completed campaigns' escrow is zero, and no
+         *     creator's account is below zero (refunds past the payout).
          *     200 with the report when it holds; 409 problem+json listing each finding when it does not.
          */
         get: operations["admin_verify_ledger"];
@@ -527,7 +528,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics in the text exposition format. */
+        /**
+         * Prometheus metrics in the text exposition format. Open to anyone unless `METRICS_TOKEN`
+         *     is set; then only `Authorization: Bearer $METRICS_TOKEN`.
+         */
         get: operations["operations_metrics"];
         put?: never;
         post?: never;
@@ -547,6 +551,11 @@ export interface components {
             collected_mismatches: string[];
             /** @description Completed campaigns whose escrow is not zero. */
             escrow_not_empty: string[];
+            /**
+             * @description Campaigns whose creator account is below zero: refunds took back more than the payout
+             *     left, and the creator owes the platform the difference.
+             */
+            negative_creator_balances: string[];
             ok: boolean;
             /** Format: int64 */
             transactions_checked: number;
@@ -1021,7 +1030,8 @@ export interface components {
         };
         /**
          * @description A closed campaign's settlement. `collected = processing_fees + platform_fee + payout + in_escrow`,
-         *     and `in_escrow` is zero once the campaign is successful. Refunds come out of the payout.
+         *     and `in_escrow` is zero once the campaign is successful. Refunds come out of the payout:
+         *     `creator_payable` is what is left of it, `owed_by_creator` what refunds took beyond it.
          */
         SettlementResponse: {
             /** Format: int32 */
@@ -1033,12 +1043,22 @@ export interface components {
             collected: components["schemas"]["Tally"];
             /** Format: date-time */
             completed_at?: string | null;
+            /**
+             * @description What the creator is owed now: the payout less the refunds made since (never below zero).
+             * @example 181.84
+             */
+            creator_payable: string;
             currency: components["schemas"]["Currency"];
             dropped: components["schemas"]["Tally"];
             goal: string;
             in_escrow: string;
             /** @description Still being charged or retried. */
             in_flight: components["schemas"]["Tally"];
+            /**
+             * @description What the creator owes back when refunds took more than the payout left (else zero).
+             * @example 0.00
+             */
+            owed_by_creator: string;
             payout: string;
             platform_fee: string;
             /** @description Frozen at the deadline. */
@@ -1980,6 +2000,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A body was sent: this route takes none (an empty object is accepted) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected error (logged under the request id) */
             500: {
                 headers: {
@@ -2051,7 +2080,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The field is frozen in the campaign's status, or the slug is taken */
+            /** @description The field is frozen in the campaign's status, the deadline has passed, or the slug is taken */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2145,8 +2174,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not live */
+            /** @description Not live, or past its deadline */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A body was sent: this route takes none (an empty object is accepted) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2662,7 +2700,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The campaign has ended */
+            /** @description The campaign is past its deadline or closed */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2757,8 +2795,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The tier has backers, or the campaign has ended */
+            /** @description The tier has backers, or the campaign is past its deadline or closed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A body was sent: this route takes none (an empty object is accepted) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2839,7 +2886,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The change is frozen because the tier has backers, or the campaign has ended */
+            /** @description The change is frozen because the tier has backers, or the campaign is past its deadline or closed */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3296,6 +3343,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A body was sent: this route takes none (an empty object is accepted) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected error (logged under the request id) */
             500: {
                 headers: {
@@ -3559,6 +3615,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A body was sent: this route takes none (an empty object is accepted) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected error (logged under the request id) */
             500: {
                 headers: {
@@ -3799,6 +3864,15 @@ export interface operations {
                 };
                 content: {
                     "text/plain": string;
+                };
+            };
+            /** @description `METRICS_TOKEN` is set and the request does not carry it */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Unexpected error (logged under the request id) */

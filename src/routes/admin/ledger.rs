@@ -5,7 +5,8 @@ use crate::http::{ApiError, AppState, AuthUser};
 use crate::ledger::verify::AuditReport;
 
 /// Verifies the ledger (admins only): every transaction balances, each closed campaign's
-/// collected total equals its collected pledges, completed campaigns' escrow is zero.
+/// collected total equals its collected pledges, completed campaigns' escrow is zero, and no
+/// creator's account is below zero (refunds past the payout).
 /// 200 with the report when it holds; 409 problem+json listing each finding when it does not.
 #[utoipa::path(
     tag = "admin",
@@ -39,6 +40,7 @@ pub async fn verify_ledger(
         ("unbalanced_transactions", &report.unbalanced_transactions),
         ("collected_mismatches", &report.collected_mismatches),
         ("escrow_not_empty", &report.escrow_not_empty),
+        ("negative_creator_balances", &report.negative_creator_balances),
     ];
     for (kind, list) in findings {
         problem

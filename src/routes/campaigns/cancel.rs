@@ -2,7 +2,7 @@ use actix_web::{HttpResponse, post, web};
 
 use super::view::{CampaignResponse, full_view};
 use crate::domain::CampaignId;
-use crate::http::{ApiError, AppState, AuthUser};
+use crate::http::{ApiError, AppState, AuthUser, NoBody};
 use crate::settlement::close;
 
 /// Cancels a live campaign (owner only). Nobody is charged.
@@ -15,7 +15,8 @@ use crate::settlement::close;
         (status = 401, description = "Missing or invalid access token"),
         (status = 403, description = "Not your campaign"),
         (status = 404, description = "No such campaign"),
-        (status = 409, description = "Not live"),
+        (status = 409, description = "Not live, or past its deadline"),
+        (status = 422, description = "A body was sent: this route takes none (an empty object is accepted)"),
     )
 )]
 #[post("/campaigns/{id}/cancel")]
@@ -24,6 +25,7 @@ pub async fn cancel(
     state: web::Data<AppState>,
     AuthUser(user): AuthUser,
     path: web::Path<CampaignId>,
+    _: NoBody,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let now = state.clock.now();

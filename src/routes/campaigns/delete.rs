@@ -2,7 +2,7 @@ use actix_web::{HttpResponse, delete, web};
 
 use crate::campaigns::edit;
 use crate::domain::CampaignId;
-use crate::http::{ApiError, AppState, AuthUser};
+use crate::http::{ApiError, AppState, AuthUser, NoBody};
 
 /// Deletes a draft with its tiers (owner only). A launched campaign is canceled instead.
 #[utoipa::path(
@@ -15,6 +15,7 @@ use crate::http::{ApiError, AppState, AuthUser};
         (status = 403, description = "Not your campaign"),
         (status = 404, description = "No such campaign"),
         (status = 409, description = "Not a draft"),
+        (status = 422, description = "A body was sent: this route takes none (an empty object is accepted)"),
     )
 )]
 #[delete("/campaigns/{id}")]
@@ -23,6 +24,7 @@ pub async fn delete(
     state: web::Data<AppState>,
     AuthUser(user): AuthUser,
     path: web::Path<CampaignId>,
+    _: NoBody,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     state.db.write(move |conn| edit::delete(conn, id, &user)).await?;

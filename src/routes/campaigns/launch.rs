@@ -3,7 +3,7 @@ use actix_web::{HttpResponse, post, web};
 use super::view::{CampaignResponse, full_view};
 use crate::campaigns::lifecycle;
 use crate::domain::CampaignId;
-use crate::http::{ApiError, AppState, AuthUser};
+use crate::http::{ApiError, AppState, AuthUser, NoBody};
 
 /// Launches a draft (owner only): it goes live now and its deadline is now + `duration_days`.
 /// Needs a description, a category, a goal and a duration (422 names what is missing).
@@ -26,6 +26,7 @@ pub async fn launch(
     state: web::Data<AppState>,
     AuthUser(user): AuthUser,
     path: web::Path<CampaignId>,
+    _: NoBody,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let now = state.clock.now();

@@ -16,7 +16,8 @@ pub struct Tally {
 }
 
 /// A closed campaign's settlement. `collected = processing_fees + platform_fee + payout + in_escrow`,
-/// and `in_escrow` is zero once the campaign is successful. Refunds come out of the payout.
+/// and `in_escrow` is zero once the campaign is successful. Refunds come out of the payout:
+/// `creator_payable` is what is left of it, `owed_by_creator` what refunds took beyond it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SettlementResponse {
     pub campaign_id: i64,
@@ -36,6 +37,12 @@ pub struct SettlementResponse {
     pub platform_fee: String,
     pub payout: String,
     pub in_escrow: String,
+    /// What the creator is owed now: the payout less the refunds made since (never below zero).
+    #[schema(example = "181.84")]
+    pub creator_payable: String,
+    /// What the creator owes back when refunds took more than the payout left (else zero).
+    #[schema(example = "0.00")]
+    pub owed_by_creator: String,
     pub closed_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
 }
@@ -89,6 +96,8 @@ impl From<Figures> for SettlementResponse {
             platform_fee: money(f.platform_fee_minor),
             payout: money(f.payout_minor),
             in_escrow: money(f.in_escrow_minor),
+            creator_payable: money(f.creator_balance_minor.max(0)),
+            owed_by_creator: money(f.creator_balance_minor.saturating_neg().max(0)),
             closed_at: f.campaign.closed_at.map(|t| t.and_utc()),
             completed_at: f.campaign.completed_at.map(|t| t.and_utc()),
         }

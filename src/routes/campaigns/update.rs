@@ -39,7 +39,7 @@ pub struct UpdateCampaignRequest {
         (status = 401, description = "Missing or invalid access token"),
         (status = 403, description = "Not your campaign"),
         (status = 404, description = "No such campaign"),
-        (status = 409, description = "The field is frozen in the campaign's status, or the slug is taken"),
+        (status = 409, description = "The field is frozen in the campaign's status, the deadline has passed, or the slug is taken"),
         (status = 422, description = "A field is invalid; `errors` names it"),
     )
 )]

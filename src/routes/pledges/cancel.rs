@@ -2,7 +2,7 @@ use actix_web::{HttpResponse, delete, web};
 
 use super::view::PledgeResponse;
 use crate::domain::PledgeId;
-use crate::http::{ApiError, AppState, AuthUser};
+use crate::http::{ApiError, AppState, AuthUser, NoBody};
 use crate::pledges::service;
 
 /// Cancels a pledge (the backer, until the deadline); its reward unit goes back on offer.
@@ -16,6 +16,7 @@ use crate::pledges::service;
         (status = 401, description = "Missing or invalid access token"),
         (status = 404, description = "No such pledge of yours"),
         (status = 409, description = "Not active, past the deadline, or the last-24-hours rule"),
+        (status = 422, description = "A body was sent: this route takes none (an empty object is accepted)"),
     )
 )]
 #[delete("/pledges/{id}")]
@@ -24,6 +25,7 @@ pub async fn cancel(
     state: web::Data<AppState>,
     AuthUser(user): AuthUser,
     path: web::Path<PledgeId>,
+    _: NoBody,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let now = state.clock.now();

@@ -2,7 +2,7 @@ use actix_web::{HttpResponse, post, web};
 
 use super::view::PledgeResponse;
 use crate::domain::PledgeId;
-use crate::http::{ApiError, AppState, AuthUser};
+use crate::http::{ApiError, AppState, AuthUser, NoBody};
 use crate::pledges::refund as refunds;
 
 /// Refunds a collected pledge of a successful campaign in full (the campaign's creator or an
@@ -19,6 +19,7 @@ use crate::pledges::refund as refunds;
         (status = 403, description = "Not the campaign's creator or an admin"),
         (status = 404, description = "No such pledge"),
         (status = 409, description = "Not a collected pledge of a successful campaign"),
+        (status = 422, description = "A body was sent: this route takes none (an empty object is accepted)"),
         (status = 503, description = "The payment provider could not be reached; retry"),
     )
 )]
@@ -28,6 +29,7 @@ pub async fn refund(
     state: web::Data<AppState>,
     AuthUser(user): AuthUser,
     path: web::Path<PledgeId>,
+    _: NoBody,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let (campaign, pledge) =

@@ -50,7 +50,7 @@ pub struct CreateTierRequest {
         (status = 401, description = "Missing or invalid access token"),
         (status = 403, description = "Not your campaign"),
         (status = 404, description = "No such campaign"),
-        (status = 409, description = "The campaign has ended"),
+        (status = 409, description = "The campaign is past its deadline or closed"),
         (status = 422, description = "A field is invalid; `errors` names it"),
     )
 )]

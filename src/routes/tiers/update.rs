@@ -47,7 +47,7 @@ pub struct UpdateTierRequest {
         (status = 401, description = "Missing or invalid access token"),
         (status = 403, description = "Not your campaign"),
         (status = 404, description = "No such campaign or tier"),
-        (status = 409, description = "The change is frozen because the tier has backers, or the campaign has ended"),
+        (status = 409, description = "The change is frozen because the tier has backers, or the campaign is past its deadline or closed"),
         (status = 422, description = "A field is invalid; `errors` names it"),
     )
 )]
