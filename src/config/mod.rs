@@ -76,6 +76,10 @@ pub struct Settings {
     pub settlement_time_budget_ms: u32,
     /// Threads charging at once in a settlement pass (`SETTLEMENT_CONCURRENCY`).
     pub settlement_concurrency: u32,
+    /// Password hashes running at once (`PASSWORD_HASH_CONCURRENCY`, default: the cores).
+    pub password_hash_concurrency: u32,
+    /// Password hashes waiting for a turn (`PASSWORD_HASH_QUEUE`, 64 by default); past it, 503.
+    pub password_hash_queue: u32,
     pub log_format: LogFormat,
     pub mail: MailSettings,
     /// Warnings to log once logging is up (configuration is read before it is).
@@ -152,6 +156,16 @@ impl Settings {
             1..=64,
             &mut errors,
         );
+
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+        let password_hash_concurrency = parse_number(
+            &get,
+            "PASSWORD_HASH_CONCURRENCY",
+            cores.min(256),
+            1..=256,
+            &mut errors,
+        );
+        let password_hash_queue = parse_number(&get, "PASSWORD_HASH_QUEUE", 64, 0..=10_000, &mut errors);
 
         let bind_addr = get("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into());
         let bind_addr = bind_addr.parse().unwrap_or_else(|_| {
@@ -248,6 +262,8 @@ impl Settings {
             settlement_batch_size,
             settlement_time_budget_ms,
             settlement_concurrency,
+            password_hash_concurrency,
+            password_hash_queue,
             log_format,
             mail,
             warnings,

@@ -70,6 +70,12 @@ pub enum ApiError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// 503 with `Retry-After`: this instance is at capacity for the request's kind of work.
+    #[error("at capacity: {what}")]
+    AtCapacity {
+        what: &'static str,
+        retry_after_secs: u64,
+    },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -91,7 +97,7 @@ impl ApiError {
             Self::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
             Self::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             Self::TooManyRequests { .. } => ("rate-limited", "Too many requests"),
-            Self::Unavailable(_) => ("unavailable", "Service unavailable"),
+            Self::Unavailable(_) | Self::AtCapacity { .. } => ("unavailable", "Service unavailable"),
             Self::Internal(_) => ("internal", "Internal server error"),
         }
     }
@@ -113,6 +119,10 @@ impl ApiError {
             }
             // Never leak internals: the cause is in the log, under the request id.
             Self::Unavailable(_) => "the service is temporarily unavailable; retry shortly".into(),
+            Self::AtCapacity {
+                what,
+                retry_after_secs,
+            } => format!("{what}; retry in {retry_after_secs} s"),
             Self::Internal(_) => "an unexpected error occurred".into(),
         }
     }
@@ -149,7 +159,7 @@ impl ResponseError for ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::AtCapacity { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -166,7 +176,7 @@ impl ResponseError for ApiError {
             Self::Unauthorized(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
             }
-            Self::TooManyRequests { retry_after_secs } => {
+            Self::TooManyRequests { retry_after_secs } | Self::AtCapacity { retry_after_secs, .. } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
             Self::Duplicate { existing, .. } => {
@@ -178,6 +188,19 @@ impl ResponseError for ApiError {
             _ => {}
         }
         response.json(self.problem())
+    }
+}
+
+impl From<crate::auth::password::HashingError> for ApiError {
+    fn from(e: crate::auth::password::HashingError) -> Self {
+        use crate::auth::password::{Hashing, HashingError};
+        match e {
+            HashingError::Busy => Self::AtCapacity {
+                what: "too many passwords are being checked at once",
+                retry_after_secs: Hashing::RETRY_AFTER_SECS,
+            },
+            HashingError::Failed(cause) => Self::Internal(cause),
+        }
     }
 }
 

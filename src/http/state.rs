@@ -5,6 +5,7 @@ use std::sync::Arc;
 use super::metrics::Metrics;
 use super::rate_limit::RateLimiter;
 use crate::auth::JwtKeys;
+use crate::auth::password::Hashing;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Db;
@@ -17,6 +18,8 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub settings: Settings,
     pub auth_limiter: RateLimiter,
+    /// Every password hash of a request goes through it: bounded memory under a login flood.
+    pub hashing: Hashing,
     pub metrics: Metrics,
     pub payments: Arc<dyn PaymentProvider>,
     /// Held for the length of a settlement pass: passes started in one instance take turns.

@@ -13,6 +13,7 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::JwtKeys;
+use crate::auth::password::Hashing;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{Db, run_migrations};
@@ -66,6 +67,7 @@ impl Application {
                 i64::from(settings.access_token_ttl_seconds),
             ),
             auth_limiter: RateLimiter::per_minute(settings.auth_rate_limit_per_minute),
+            hashing: Hashing::new(settings.password_hash_concurrency, settings.password_hash_queue),
             metrics,
             settings,
             settlement_turn: tokio::sync::Mutex::new(()),

@@ -368,3 +368,41 @@ async fn login_and_register_are_rate_limited_per_address() {
     // Routes outside /auth are not limited.
     assert_eq!(app.get("/health/live", None).await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn password_checks_past_the_hashing_bound_are_told_to_retry_and_health_is_served() {
+    // One hash at a time and one waiting: a flood of logins cannot hold more memory than that.
+    let app = spawn_app_with(&[("PASSWORD_HASH_CONCURRENCY", "1"), ("PASSWORD_HASH_QUEUE", "1")]).await;
+    let user = app.create_user().await;
+    let logins = (0..40).map(|_| app.login(&user.email, "a wrong password, again"));
+    let health = async {
+        let mut answers = Vec::new();
+        for _ in 0..5 {
+            answers.push(app.get("/health/ready", None).await.status());
+        }
+        answers
+    };
+    let (answers, health) = futures::join!(futures::future::join_all(logins), health);
+    assert!(health.iter().all(|s| *s == StatusCode::OK), "{health:?}");
+    let mut wrong = 0;
+    let mut busy = Vec::new();
+    for response in answers {
+        match response.status() {
+            StatusCode::UNAUTHORIZED => wrong += 1,
+            StatusCode::SERVICE_UNAVAILABLE => busy.push(response),
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(
+        wrong >= 1 && !busy.is_empty(),
+        "{wrong} wrong, {} busy",
+        busy.len()
+    );
+    let refused = busy.pop().unwrap();
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let problem = assert_problem(refused, StatusCode::SERVICE_UNAVAILABLE).await;
+    assert_eq!(problem["type"], "/problems/unavailable");
+
+    // Once the flood has passed, the right password works.
+    assert_eq!(app.login(&user.email, PASSWORD).await.status(), StatusCode::OK);
+}

@@ -1508,6 +1508,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Too many passwords are being checked at once; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     auth_logout: {
@@ -1749,6 +1758,15 @@ export interface operations {
             };
             /** @description Unexpected error (logged under the request id) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many passwords are being hashed at once; see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -31,6 +31,7 @@ pub struct LoginRequest {
         (status = 401, description = "Wrong email or password (the answer does not say which)"),
         (status = 422, description = "A field is missing or not an email address"),
         (status = 429, description = "Too many attempts from this address; see Retry-After"),
+        (status = 503, description = "Too many passwords are being checked at once; see Retry-After"),
     )
 )]
 #[post("/login")]
@@ -45,18 +46,19 @@ pub async fn login(
         .db
         .run(move |conn| Ok::<_, CoreError>(users::find_by_email(conn, email.as_str())?))
         .await?;
-    let (user, verified) = tokio::task::spawn_blocking(move || {
-        let verified = match &user {
-            Some(user) => password::verify(&body.password, &user.password_hash),
-            None => {
-                password::verify_dummy(&body.password);
-                false
-            }
-        };
-        (user, verified)
-    })
-    .await
-    .map_err(|e| CoreError::Unexpected(e.into()))?;
+    let (user, verified) = state
+        .hashing
+        .run(move || {
+            let verified = match &user {
+                Some(user) => password::verify(&body.password, &user.password_hash),
+                None => {
+                    password::verify_dummy(&body.password);
+                    false
+                }
+            };
+            (user, verified)
+        })
+        .await?;
     let user = match (user, verified) {
         (Some(user), true) => user,
         _ => return Err(ApiError::Unauthorized("wrong email or password".into())),

@@ -66,6 +66,7 @@ impl TryFrom<RegisterRequest> for Registration {
         (status = 409, description = "An account with this email already exists"),
         (status = 422, description = "A field is invalid; `errors` names it"),
         (status = 429, description = "Too many attempts from this address; see Retry-After"),
+        (status = 503, description = "Too many passwords are being hashed at once; see Retry-After"),
     )
 )]
 #[post("/register")]
@@ -80,9 +81,10 @@ pub async fn register(
         display_name,
         password,
     } = body.try_into()?;
-    let hash = tokio::task::spawn_blocking(move || password::hash(password.expose()))
-        .await
-        .map_err(|e| CoreError::Unexpected(e.into()))?
+    let hash = state
+        .hashing
+        .run(move || password::hash(password.expose()))
+        .await?
         .map_err(CoreError::Unexpected)?;
     let now = state.clock.now();
     tracing::info!(email = %mask_email(email.as_str()), "registering");
