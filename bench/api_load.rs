@@ -173,6 +173,11 @@ fn start_server(database_url: &str, mail_dir: &std::path::Path) -> Server {
     }
 }
 
+/// A delivery month the server takes: within 10 years.
+fn next_january() -> String {
+    format!("{}-01", chrono::Datelike::year(&chrono::Utc::now()) + 1)
+}
+
 fn exec(conn: &mut DbConn, sql: &str) {
     diesel::sql_query(sql)
         .execute(conn)
@@ -275,7 +280,7 @@ async fn campaign(server: &Server, creator: &str) -> (i64, i64, i64) {
             reqwest::Method::POST,
             &format!("{base}/campaigns/{id}/tiers"),
             creator,
-            Some(json!({"title": title, "min_amount": "5.00", "quantity": quantity, "estimated_delivery": "2099-01"})),
+            Some(json!({"title": title, "min_amount": "5.00", "quantity": quantity, "estimated_delivery": next_january()})),
         )
         .await;
         tiers.push(t["id"].as_i64().expect("tier id"));

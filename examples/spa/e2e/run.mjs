@@ -82,7 +82,7 @@ async function seed(base) {
     title: "One lantern",
     min_amount: "25.00",
     quantity: 100,
-    estimated_delivery: "2099-01",
+    estimated_delivery: `${new Date().getUTCFullYear() + 1}-01`,
   }, token);
   await api(base, "POST", `/api/v1/campaigns/${campaign.id}/launch`, {}, token);
   return { campaign, tier };
