@@ -76,21 +76,22 @@ struct Total {
     total: i64,
 }
 
-/// Balance of a campaign's escrow account (only an integer is interpolated).
+/// Balance of a campaign's escrow account.
 pub fn escrow_balance(conn: &mut DbConn, campaign_id: CampaignId) -> QueryResult<i64> {
-    diesel::sql_query(format!(
-        "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS total FROM ledger_entries \
-         WHERE account = 'escrow:campaign:{campaign_id}'"
-    ))
-    .get_result::<Total>(conn)
-    .map(|t| t.total)
+    balance(conn, "escrow", campaign_id)
 }
 
 /// Balance of a campaign's creator account: the payout less what refunds took back since.
 pub fn creator_balance(conn: &mut DbConn, campaign_id: CampaignId) -> QueryResult<i64> {
+    balance(conn, "creator_payable", campaign_id)
+}
+
+/// Balance of the account `{kind}:campaign:{id}` (only a constant and an integer are
+/// interpolated).
+fn balance(conn: &mut DbConn, kind: &'static str, campaign_id: CampaignId) -> QueryResult<i64> {
     diesel::sql_query(format!(
         "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS total FROM ledger_entries \
-         WHERE account = 'creator_payable:campaign:{campaign_id}'"
+         WHERE account = '{kind}:campaign:{campaign_id}'"
     ))
     .get_result::<Total>(conn)
     .map(|t| t.total)
