@@ -223,8 +223,9 @@ fn seed_users(db: &Db, postgres: bool) {
     exec(
         &mut conn,
         &format!(
-            "INSERT INTO users (email, display_name, password_hash, role, created_at, updated_at) \
-             SELECT 'u' || i || '@bench.example', 'User ' || i, 'x', 'user', '2026-01-01 00:00:00', '2026-01-01 00:00:00' \
+            "INSERT INTO users (email, display_name, password_hash, role, created_at, updated_at, email_verified_at) \
+             SELECT 'u' || i || '@bench.example', 'User ' || i, 'x', 'user', '2026-01-01 00:00:00', '2026-01-01 00:00:00', \
+             '2026-01-01 00:00:00' \
              FROM ({series}) AS numbers"
         ),
     );

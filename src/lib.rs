@@ -3,6 +3,7 @@
 //! `main.rs` parses the command line; everything else lives here so that tests can start
 //! the real application (see [`routes::app::Application`]).
 
+pub mod accounts;
 pub mod auth;
 pub mod campaigns;
 pub mod clock;

@@ -52,6 +52,13 @@ enum Command {
         #[arg(long)]
         display_name: Option<String>,
     },
+    /// Mark accounts' email addresses verified, for an operator who confirmed them another way
+    /// (a support request, seeded staging accounts).
+    VerifyEmail {
+        /// One or more account addresses.
+        #[arg(required = true)]
+        emails: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -93,6 +100,7 @@ fn main() -> ExitCode {
         Command::CreateAdmin { email, display_name } => {
             commands::create_admin(&settings, &email, display_name.as_deref())
         }
+        Command::VerifyEmail { emails } => commands::verify_email(&settings, &emails),
         Command::Openapi | Command::MailPreview { .. } => unreachable!("handled above"),
     };
     match result {

@@ -26,6 +26,18 @@ pub struct Claims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<i64>,
     pub role: Role,
+    /// The session (refresh-token family) the token was issued in, so that a change of
+    /// password can end every *other* session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+/// What a valid access token says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub user: UserId,
+    pub role: Role,
+    pub session: Option<String>,
 }
 
 pub struct JwtKeys {
@@ -63,6 +75,17 @@ impl JwtKeys {
 
     /// Issues an access token; returns it with its lifetime in seconds.
     pub fn issue(&self, user: UserId, role: Role, now: DateTime<Utc>) -> anyhow::Result<(String, i64)> {
+        self.issue_in(user, role, None, now)
+    }
+
+    /// [`JwtKeys::issue`] naming the session it belongs to.
+    pub fn issue_in(
+        &self,
+        user: UserId,
+        role: Role,
+        session: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<(String, i64)> {
         let iat = now.timestamp();
         let claims = Claims {
             iss: ISSUER.into(),
@@ -72,12 +95,17 @@ impl JwtKeys {
             iat,
             nbf: None,
             role,
+            sid: session.map(str::to_owned),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
         Ok((token, self.ttl_secs))
     }
 
     pub fn verify(&self, token: &str, clock: &Clock) -> Result<(UserId, Role), TokenError> {
+        self.verify_claims(token, clock).map(|v| (v.user, v.role))
+    }
+
+    pub fn verify_claims(&self, token: &str, clock: &Clock) -> Result<Verified, TokenError> {
         let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| TokenError::Invalid)?
             .claims;
@@ -89,7 +117,11 @@ impl JwtKeys {
             return Err(TokenError::NotYetValid);
         }
         let user = claims.sub.parse().map(UserId).map_err(|_| TokenError::Invalid)?;
-        Ok((user, claims.role))
+        Ok(Verified {
+            user,
+            role: claims.role,
+            session: claims.sid,
+        })
     }
 }
 

@@ -41,16 +41,26 @@ fn insert(conn: &mut DbConn, user: UserId, family_id: &str, now: DateTime<Utc>) 
     Ok(token)
 }
 
+/// A session's current refresh token, and the family (session id) it belongs to.
+pub struct Session {
+    pub refresh_token: String,
+    pub family: String,
+}
+
 /// Starts a new family for a fresh login; returns its first refresh token.
-pub fn start(conn: &mut DbConn, user: UserId, now: DateTime<Utc>) -> QueryResult<String> {
-    let family: [u8; 16] = rand::random();
-    insert(conn, user, &hex(&family), now)
+pub fn start(conn: &mut DbConn, user: UserId, now: DateTime<Utc>) -> QueryResult<Session> {
+    let family = hex(&rand::random::<[u8; 16]>());
+    let refresh_token = insert(conn, user, &family, now)?;
+    Ok(Session {
+        refresh_token,
+        family,
+    })
 }
 
 pub enum Rotation {
     Rotated {
         user: UserId,
-        refresh_token: String,
+        session: Session,
     },
     /// Unknown, expired, revoked or reused; a reuse has revoked the family as a side effect,
     /// so the caller must commit the transaction before answering 401.
@@ -73,7 +83,13 @@ pub fn rotate(conn: &mut DbConn, presented: &str, now: DateTime<Utc>) -> QueryRe
     }
     let user = row.user_id;
     let refresh_token = insert(conn, user, &row.family_id, now)?;
-    Ok(Rotation::Rotated { user, refresh_token })
+    Ok(Rotation::Rotated {
+        user,
+        session: Session {
+            refresh_token,
+            family: row.family_id,
+        },
+    })
 }
 
 /// Ends the session the token belongs to (its whole family). Unknown tokens are ignored.
@@ -82,6 +98,16 @@ pub fn revoke(conn: &mut DbConn, presented: &str, now: DateTime<Utc>) -> QueryRe
         refresh_tokens::revoke_family(conn, &row.family_id, now.naive_utc())?;
     }
     Ok(())
+}
+
+/// Ends every session of the user but `keep` (the caller's own, when it is known).
+pub fn revoke_all(
+    conn: &mut DbConn,
+    user: UserId,
+    keep: Option<&str>,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    refresh_tokens::revoke_user(conn, user, keep, now.naive_utc())
 }
 
 #[cfg(test)]

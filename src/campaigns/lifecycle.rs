@@ -100,8 +100,23 @@ pub fn launch(
     let campaign = access::owned_by(campaigns::find(conn, id)?, actor)?;
     if campaign.status == CampaignStatus::Draft {
         check_ready_to_launch(&campaign)?;
+        check_creator_verified(conn, actor)?;
     }
     transition(conn, &campaign, CampaignStatus::Live, Some(actor.id), None, now)
+}
+
+/// Backers' money goes to whoever runs a campaign: the platform must be able to reach them, so
+/// only an account whose email address is verified launches one.
+fn check_creator_verified(conn: &mut DbConn, actor: &Actor) -> Result<(), CoreError> {
+    let verified = crate::db::users::find(conn, actor.id)?.is_some_and(|u| u.email_verified_at.is_some());
+    if verified {
+        Ok(())
+    } else {
+        Err(Refusal::conflict(
+            "launching a campaign requires a verified email address: open the link in the verification email (POST /api/v1/me/verify-email/resend sends another)",
+        )
+        .into())
+    }
 }
 
 /// What a draft lacks before it can go live: a refusal naming each missing field.

@@ -40,6 +40,9 @@ pub struct Settings {
     pub metrics_token: Option<Secret>,
     pub cors_allowed_origins: Vec<String>,
     pub auth_rate_limit_per_minute: u32,
+    /// Changes to pledges (amount, reward, payment method, cancel) one user may make a minute
+    /// (`PLEDGE_CHANGE_RATE_LIMIT_PER_MINUTE`, 10 by default).
+    pub pledge_change_rate_limit_per_minute: u32,
     /// Lifetime of access tokens (`ACCESS_TOKEN_TTL_SECONDS`, 900 by default).
     pub access_token_ttl_seconds: u32,
     pub payment_provider: PaymentProviderKind,
@@ -101,6 +104,13 @@ impl Settings {
         );
         let auth_rate_limit_per_minute =
             parse_number(&get, "AUTH_RATE_LIMIT_PER_MINUTE", 20, 1..=1_000_000, &mut errors);
+        let pledge_change_rate_limit_per_minute = parse_number(
+            &get,
+            "PLEDGE_CHANGE_RATE_LIMIT_PER_MINUTE",
+            10,
+            1..=1_000_000,
+            &mut errors,
+        );
 
         let access_token_ttl_seconds =
             parse_number(&get, "ACCESS_TOKEN_TTL_SECONDS", 900, 1..=86_400, &mut errors);
@@ -228,6 +238,7 @@ impl Settings {
             metrics_token,
             cors_allowed_origins,
             auth_rate_limit_per_minute,
+            pledge_change_rate_limit_per_minute,
             access_token_ttl_seconds,
             payment_provider,
             platform_fee_bps,

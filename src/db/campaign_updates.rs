@@ -51,3 +51,12 @@ pub fn for_campaign(
     }
     query.order(campaign_updates::id.desc()).limit(limit).load(conn)
 }
+
+/// Every update the user wrote, oldest first (the account's export).
+pub fn by_author(conn: &mut DbConn, author_id: UserId) -> QueryResult<Vec<UpdateRow>> {
+    campaign_updates::table
+        .filter(campaign_updates::author_id.eq(author_id))
+        .order(campaign_updates::id)
+        .select(UpdateRow::as_select())
+        .load(conn)
+}

@@ -247,3 +247,12 @@ pub fn adjust_totals(
     };
     Ok(updated == 1)
 }
+
+/// Every campaign the user owns, oldest first (deletion's check, the account's export).
+pub fn owned_by(conn: &mut DbConn, owner_id: UserId) -> QueryResult<Vec<CampaignRow>> {
+    campaigns::table
+        .filter(campaigns::owner_id.eq(owner_id))
+        .order(campaigns::id)
+        .select(CampaignRow::as_select())
+        .load(conn)
+}

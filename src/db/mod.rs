@@ -4,6 +4,7 @@
 //! [`Db`] is the async handle the HTTP layer uses, which runs those functions on the blocking
 //! thread pool so that diesel never blocks an actix worker.
 
+pub mod account_tokens;
 pub mod campaign_events;
 pub mod campaign_list;
 pub mod campaign_stats;
@@ -18,6 +19,7 @@ pub mod outbox;
 pub mod pledges;
 mod pool;
 pub mod prepared;
+pub mod recovery_codes;
 pub mod refresh_tokens;
 pub mod schema;
 pub mod settlement;

@@ -28,6 +28,25 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
+    pub user_id: Option<UserId>,
+}
+
+/// Which accounts an email may go to. Until an address is verified it receives nothing but the
+/// account's own emails (its verification, a reset it asked for): registering someone else's
+/// address must not let anyone mail it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Addresses {
+    Verified,
+    Any,
+}
+
+impl Addresses {
+    fn condition(self) -> &'static str {
+        match self {
+            Self::Verified => " AND u.email_verified_at IS NOT NULL",
+            Self::Any => "",
+        }
+    }
 }
 
 /// One email for [`queue_for_users`].
@@ -52,7 +71,20 @@ struct Queued {
 pub fn queue_for_users(
     conn: &mut DbConn,
     template: &str,
+    addresses: Addresses,
     emails: &[ToUser],
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    queue_for_users_due(conn, template, addresses, emails, now, now)
+}
+
+/// [`queue_for_users`], sent no earlier than `due`.
+pub fn queue_for_users_due(
+    conn: &mut DbConn,
+    template: &str,
+    addresses: Addresses,
+    emails: &[ToUser],
+    due: NaiveDateTime,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     if emails.is_empty() {
@@ -64,11 +96,12 @@ pub fn queue_for_users(
         &format!(
             "WITH v (user_id, subject_id, context) AS (VALUES {values}) \
              INSERT INTO email_outbox \
-             (template, recipient, recipient_name, subject_id, context, next_attempt_at, created_at) \
-             SELECT ?, u.email, u.display_name, v.subject_id, v.context, ?, ? FROM v, users u \
-             WHERE u.id = v.user_id \
+             (template, recipient, recipient_name, subject_id, context, next_attempt_at, created_at, user_id) \
+             SELECT ?, u.email, u.display_name, v.subject_id, v.context, ?, ?, u.id FROM v, users u \
+             WHERE u.id = v.user_id AND u.deleted_at IS NULL{} \
              ON CONFLICT (template, recipient, subject_id) DO NOTHING \
-             RETURNING id"
+             RETURNING id",
+            addresses.condition()
         ),
     );
     super::on_backend!(conn, |c| {
@@ -81,7 +114,7 @@ pub fn queue_for_users(
         }
         let query = query
             .bind::<Text, _>(template)
-            .bind::<Timestamp, _>(now)
+            .bind::<Timestamp, _>(due)
             .bind::<Timestamp, _>(now);
         // One email (a pledge's confirmation) is the shape every request sends: keep it
         // prepared. Longer lists have as many shapes as lengths, and are sent by batch work.
@@ -93,8 +126,128 @@ pub fn queue_for_users(
     })
 }
 
+/// One email to an address that is not (yet) the account's: the confirmation of a new
+/// address, or the last word to an address being deleted.
+pub struct ToAddress<'a> {
+    pub user_id: UserId,
+    pub recipient: &'a str,
+    pub recipient_name: &'a str,
+    pub subject_id: &'a str,
+    pub context: &'a str,
+}
+
+pub fn queue_to_address(
+    conn: &mut DbConn,
+    template: &str,
+    email: &ToAddress<'_>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let sql = super::for_backend(
+        conn,
+        "INSERT INTO email_outbox \
+         (template, recipient, recipient_name, subject_id, context, next_attempt_at, created_at, user_id) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (template, recipient, subject_id) DO NOTHING",
+    );
+    diesel::sql_query(sql)
+        .bind::<Text, _>(template)
+        .bind::<Text, _>(email.recipient)
+        .bind::<Text, _>(email.recipient_name)
+        .bind::<Text, _>(email.subject_id)
+        .bind::<Text, _>(email.context)
+        .bind::<Timestamp, _>(now)
+        .bind::<Timestamp, _>(now)
+        .bind::<BigInt, _>(email.user_id)
+        .execute(conn)
+}
+
+/// The newest row of `template` whose subject starts with `prefix`.
+pub fn latest_with_subject(
+    conn: &mut DbConn,
+    template: &str,
+    prefix: &str,
+) -> QueryResult<Option<OutboxRow>> {
+    email_outbox::table
+        .filter(email_outbox::template.eq(template))
+        .filter(email_outbox::subject_id.like(format!("{prefix}%")))
+        .order(email_outbox::id.desc())
+        .select(OutboxRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Replaces the context of a row no worker has started on; returns whether it did.
+pub fn replace_queued_context(
+    conn: &mut DbConn,
+    id: i64,
+    context: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let updated = diesel::update(
+        email_outbox::table
+            .find(id)
+            .filter(email_outbox::status.eq(OutboxStatus::Queued))
+            .filter(
+                email_outbox::lease_until
+                    .is_null()
+                    .or(email_outbox::lease_until.lt(now)),
+            ),
+    )
+    .set(email_outbox::context.eq(context))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Every email queued for the user, oldest first.
+pub fn for_user(conn: &mut DbConn, user: UserId) -> QueryResult<Vec<OutboxRow>> {
+    email_outbox::table
+        .filter(email_outbox::user_id.eq(user))
+        .order(email_outbox::id)
+        .select(OutboxRow::as_select())
+        .load(conn)
+}
+
+/// Forgets the person in the user's emails: unsent ones are dropped, sent ones keep only
+/// `pseudonym` as their address and name.
+pub fn forget_user(conn: &mut DbConn, user: UserId, pseudonym: &str, name: &str) -> QueryResult<usize> {
+    diesel::delete(
+        email_outbox::table
+            .filter(email_outbox::user_id.eq(user))
+            .filter(email_outbox::status.eq(OutboxStatus::Queued)),
+    )
+    .execute(conn)?;
+    diesel::update(email_outbox::table.filter(email_outbox::user_id.eq(user)))
+        .set((
+            email_outbox::recipient.eq(pseudonym),
+            email_outbox::recipient_name.eq(name),
+        ))
+        .execute(conn)
+}
+
+/// After delivery: what the row keeps of an email that must not outlive it (a link's token,
+/// the address of an account that no longer exists).
+pub fn redact(
+    conn: &mut DbConn,
+    id: i64,
+    context: &str,
+    recipient: Option<(&str, &str)>,
+) -> QueryResult<usize> {
+    match recipient {
+        Some((recipient, name)) => diesel::update(email_outbox::table.find(id))
+            .set((
+                email_outbox::context.eq(context),
+                email_outbox::recipient.eq(recipient),
+                email_outbox::recipient_name.eq(name),
+            ))
+            .execute(conn),
+        None => diesel::update(email_outbox::table.find(id))
+            .set(email_outbox::context.eq(context))
+            .execute(conn),
+    }
+}
+
 /// Queues one email per pledge of a campaign in one of `statuses`, in one statement, whatever
-/// their number. Each row's subject is `subject_prefix` followed by the pledge id, and its
+/// their number, to backers whose address is verified. Each row's subject is `subject_prefix` followed by the pledge id, and its
 /// context is `context` with the pledge's `pledge_id` and `amount_minor` added. Returns how many
 /// were queued.
 pub fn queue_for_backers(
@@ -117,10 +270,11 @@ pub fn queue_for_backers(
         conn,
         &format!(
             "INSERT INTO email_outbox \
-             (template, recipient, recipient_name, subject_id, context, next_attempt_at, created_at) \
-             SELECT ?, u.email, u.display_name, ? || CAST(p.id AS TEXT), {merged}, ?, ? \
+             (template, recipient, recipient_name, subject_id, context, next_attempt_at, created_at, user_id) \
+             SELECT ?, u.email, u.display_name, ? || CAST(p.id AS TEXT), {merged}, ?, ?, u.id \
              FROM pledges p JOIN users u ON u.id = p.backer_id \
              WHERE p.campaign_id = ? AND p.status IN ({}) \
+             AND u.email_verified_at IS NOT NULL AND u.deleted_at IS NULL \
              ON CONFLICT (template, recipient, subject_id) DO NOTHING",
             sql_list(statuses.iter().copied())
         ),

@@ -65,3 +65,50 @@ pub fn revoke_family(conn: &mut DbConn, family_id: &str, now: NaiveDateTime) -> 
     .set(refresh_tokens::revoked_at.eq(now))
     .execute(conn)
 }
+
+/// Revokes every token of the user outside the family `keep`.
+pub fn revoke_user(
+    conn: &mut DbConn,
+    user: UserId,
+    keep: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let mut query = diesel::update(refresh_tokens::table)
+        .filter(refresh_tokens::user_id.eq(user))
+        .filter(refresh_tokens::revoked_at.is_null())
+        .into_boxed();
+    if let Some(keep) = keep {
+        query = query.filter(refresh_tokens::family_id.ne(keep));
+    }
+    query.set(refresh_tokens::revoked_at.eq(now)).execute(conn)
+}
+
+pub fn delete_for(conn: &mut DbConn, user: UserId) -> QueryResult<usize> {
+    diesel::delete(refresh_tokens::table.filter(refresh_tokens::user_id.eq(user))).execute(conn)
+}
+
+/// One login's family, for the account's export.
+#[derive(Debug, Clone, Queryable)]
+pub struct SessionSummary {
+    pub family_id: String,
+    pub started_at: Option<NaiveDateTime>,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub expires_at: Option<NaiveDateTime>,
+    pub revoked: Option<NaiveDateTime>,
+}
+
+pub fn sessions(conn: &mut DbConn, user: UserId) -> QueryResult<Vec<SessionSummary>> {
+    use diesel::dsl::{max, min};
+    refresh_tokens::table
+        .filter(refresh_tokens::user_id.eq(user))
+        .group_by(refresh_tokens::family_id)
+        .select((
+            refresh_tokens::family_id,
+            min(refresh_tokens::created_at),
+            max(refresh_tokens::created_at),
+            max(refresh_tokens::expires_at),
+            max(refresh_tokens::revoked_at),
+        ))
+        .order_by(min(refresh_tokens::created_at))
+        .load(conn)
+}

@@ -10,6 +10,38 @@ diesel::table! {
         role -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        email_verified_at -> Nullable<Timestamp>,
+        disabled_at -> Nullable<Timestamp>,
+        deleted_at -> Nullable<Timestamp>,
+        totp_secret -> Nullable<Text>,
+        totp_enabled_at -> Nullable<Timestamp>,
+        totp_last_step -> Nullable<BigInt>,
+        failed_logins -> Integer,
+        failed_logins_since -> Nullable<Timestamp>,
+        login_locked_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    account_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        purpose -> Text,
+        token_hash -> Text,
+        new_email -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        code_hash -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -227,6 +259,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        user_id -> Nullable<BigInt>,
     }
 }
 
@@ -248,6 +281,8 @@ diesel::table! {
 }
 
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(account_tokens -> users (user_id));
+diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(pledges -> campaigns (campaign_id));
 diesel::joinable!(pledges -> users (backer_id));
 diesel::joinable!(pledges -> reward_tiers (tier_id));
@@ -259,6 +294,8 @@ diesel::joinable!(reward_tiers -> campaigns (campaign_id));
 diesel::joinable!(campaign_events -> campaigns (campaign_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
+    account_tokens,
+    recovery_codes,
     refresh_tokens,
     campaigns,
     reward_tiers,

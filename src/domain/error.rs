@@ -87,6 +87,9 @@ pub enum Refusal {
     /// The input is invalid; each field says why.
     #[error("invalid: {0:?}")]
     Invalid(Vec<FieldError>),
+    /// Not now: the same request is allowed again after this many seconds.
+    #[error("too soon: {reason}")]
+    TooSoon { reason: String, retry_after_secs: u64 },
 }
 
 impl Refusal {
@@ -101,6 +104,14 @@ impl Refusal {
 
     pub fn forbidden(reason: impl Into<String>) -> Self {
         Self::Forbidden(reason.into())
+    }
+
+    /// Allowed again `wait` from now (at least a second).
+    pub fn too_soon(reason: impl Into<String>, wait: chrono::Duration) -> Self {
+        Self::TooSoon {
+            reason: reason.into(),
+            retry_after_secs: u64::try_from(wait.num_seconds()).unwrap_or(0).max(1),
+        }
     }
 }
 

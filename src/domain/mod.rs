@@ -1,6 +1,7 @@
 //! Domain types: valid by construction, so code that holds one need not check it again. Also
 //! the core's errors, and how these types are stored (`sql`).
 
+pub mod account;
 pub mod campaign;
 pub mod charge;
 pub mod display_name;
@@ -15,6 +16,7 @@ pub mod text;
 pub mod tier;
 pub mod user;
 
+pub use account::TokenPurpose;
 pub use campaign::{CampaignId, CampaignStatus, Category};
 pub use charge::ChargeStatus;
 pub use display_name::DisplayName;

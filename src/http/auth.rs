@@ -22,7 +22,37 @@ impl FromRequest for AuthUser {
     }
 }
 
+/// [`AuthUser`] with the session the access token was issued in (absent in tokens issued
+/// before sessions were named), for the routes that end the caller's *other* sessions.
+#[derive(Debug, Clone)]
+pub struct AuthSession {
+    pub actor: Actor,
+    pub session: Option<String>,
+}
+
+impl FromRequest for AuthSession {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(verified(req).map(|v| Self {
+            actor: Actor {
+                id: v.user,
+                role: v.role,
+            },
+            session: v.session,
+        }))
+    }
+}
+
 fn authenticate(req: &HttpRequest) -> Result<Actor, ApiError> {
+    verified(req).map(|v| Actor {
+        id: v.user,
+        role: v.role,
+    })
+}
+
+fn verified(req: &HttpRequest) -> Result<crate::auth::jwt::Verified, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
@@ -36,11 +66,10 @@ fn authenticate(req: &HttpRequest) -> Result<Actor, ApiError> {
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
-    let (id, role) = state
+    state
         .jwt
-        .verify(token, &state.clock)
-        .map_err(|_| ApiError::Unauthorized("the access token is invalid or expired".into()))?;
-    Ok(Actor { id, role })
+        .verify_claims(token, &state.clock)
+        .map_err(|_| ApiError::Unauthorized("the access token is invalid or expired".into()))
 }
 
 /// The caller if a token is sent, `None` for anonymous requests. A token that is sent but

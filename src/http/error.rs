@@ -68,6 +68,12 @@ pub enum ApiError {
     MethodNotAllowed { allow: String },
     #[error("rate limited for {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
+    /// 429 for a rule's own pace (a resend a minute, a locked account), saying which.
+    #[error("too soon: {reason}")]
+    TooSoon { reason: String, retry_after_secs: u64 },
+    /// 401: the password was right, and the account also needs its second factor.
+    #[error("a one-time code is required")]
+    OtpRequired,
     #[error("service unavailable: {0}")]
     Unavailable(String),
     /// 503 with `Retry-After`: this instance is at capacity for the request's kind of work.
@@ -96,7 +102,8 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
             Self::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
             Self::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
-            Self::TooManyRequests { .. } => ("rate-limited", "Too many requests"),
+            Self::TooManyRequests { .. } | Self::TooSoon { .. } => ("rate-limited", "Too many requests"),
+            Self::OtpRequired => ("otp-required", "One-time code required"),
             Self::Unavailable(_) | Self::AtCapacity { .. } => ("unavailable", "Service unavailable"),
             Self::Internal(_) => ("internal", "Internal server error"),
         }
@@ -116,6 +123,14 @@ impl ApiError {
             Self::MethodNotAllowed { allow } => format!("this path takes {allow}"),
             Self::TooManyRequests { retry_after_secs } => {
                 format!("rate limit reached; retry in {retry_after_secs} s")
+            }
+            Self::TooSoon {
+                reason,
+                retry_after_secs,
+            } => format!("{reason}; retry in {retry_after_secs} s"),
+            Self::OtpRequired => {
+                "this account has two-factor authentication: send `otp` (a current code) or `recovery_code`"
+                    .into()
             }
             // Never leak internals: the cause is in the log, under the request id.
             Self::Unavailable(_) => "the service is temporarily unavailable; retry shortly".into(),
@@ -158,7 +173,8 @@ impl ResponseError for ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests { .. } | Self::TooSoon { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::OtpRequired => StatusCode::UNAUTHORIZED,
             Self::Unavailable(_) | Self::AtCapacity { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -173,10 +189,12 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         response.content_type("application/problem+json");
         match self {
-            Self::Unauthorized(_) => {
+            Self::Unauthorized(_) | Self::OtpRequired => {
                 response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
             }
-            Self::TooManyRequests { retry_after_secs } | Self::AtCapacity { retry_after_secs, .. } => {
+            Self::TooManyRequests { retry_after_secs }
+            | Self::TooSoon { retry_after_secs, .. }
+            | Self::AtCapacity { retry_after_secs, .. } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
             Self::Duplicate { existing, .. } => {
@@ -227,6 +245,13 @@ impl From<Refusal> for ApiError {
             )),
             Refusal::Duplicate { detail, existing } => Self::Duplicate { detail, existing },
             Refusal::Invalid(errors) => Self::Validation(errors),
+            Refusal::TooSoon {
+                reason,
+                retry_after_secs,
+            } => Self::TooSoon {
+                reason,
+                retry_after_secs,
+            },
         }
     }
 }

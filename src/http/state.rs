@@ -18,6 +18,8 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub settings: Settings,
     pub auth_limiter: RateLimiter,
+    /// Per user: each change of a pledge queues an email and rewrites rows.
+    pub pledge_change_limiter: RateLimiter<crate::domain::UserId>,
     /// Every password hash of a request goes through it: bounded memory under a login flood.
     pub hashing: Hashing,
     pub metrics: Metrics,
@@ -29,6 +31,13 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Takes one of the user's pledge changes for this minute, or answers 429.
+    pub fn pledge_change_allowed(&self, user: crate::domain::UserId) -> Result<(), super::ApiError> {
+        self.pledge_change_limiter
+            .check(&user)
+            .map_err(|retry_after_secs| super::ApiError::TooManyRequests { retry_after_secs })
+    }
+
     /// A settlement pass over this application's database, provider and clock.
     pub fn settlement(&self) -> Settlement {
         Settlement::from_settings(

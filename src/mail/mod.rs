@@ -42,10 +42,16 @@ pub enum Template {
     CampaignEnding,
     CampaignSuccessful,
     CreatorCampaignFailed,
+    // About the account itself.
+    VerifyEmail,
+    PasswordReset,
+    PasswordChanged,
+    EmailChanged,
+    AccountDeleted,
 }
 
 impl Template {
-    pub const ALL: [Template; 15] = [
+    pub const ALL: [Template; 20] = [
         Self::PledgeConfirmed,
         Self::PledgeChanged,
         Self::PledgeCanceled,
@@ -61,6 +67,11 @@ impl Template {
         Self::CampaignEnding,
         Self::CampaignSuccessful,
         Self::CreatorCampaignFailed,
+        Self::VerifyEmail,
+        Self::PasswordReset,
+        Self::PasswordChanged,
+        Self::EmailChanged,
+        Self::AccountDeleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -80,7 +91,30 @@ impl Template {
             Self::CampaignEnding => "campaign_ending",
             Self::CampaignSuccessful => "campaign_successful",
             Self::CreatorCampaignFailed => "creator_campaign_failed",
+            Self::VerifyEmail => "verify_email",
+            Self::PasswordReset => "password_reset",
+            Self::PasswordChanged => "password_changed",
+            Self::EmailChanged => "email_changed",
+            Self::AccountDeleted => "account_deleted",
         }
+    }
+
+    /// The account's own emails reach an address before it is verified; nothing else does.
+    pub fn addresses(self) -> crate::db::outbox::Addresses {
+        use crate::db::outbox::Addresses;
+        match self {
+            Self::VerifyEmail
+            | Self::PasswordReset
+            | Self::PasswordChanged
+            | Self::EmailChanged
+            | Self::AccountDeleted => Addresses::Any,
+            _ => Addresses::Verified,
+        }
+    }
+
+    /// Whether the context holds a link whose token must not outlive the email's delivery.
+    pub fn carries_token(self) -> bool {
+        matches!(self, Self::VerifyEmail | Self::PasswordReset)
     }
 }
 

@@ -43,6 +43,11 @@ const SOURCES: &[(&str, &str)] = sources!(
     "campaign_ending",
     "campaign_successful",
     "creator_campaign_failed",
+    "verify_email",
+    "password_reset",
+    "password_changed",
+    "email_changed",
+    "account_deleted",
 );
 
 static ENV: LazyLock<Result<Environment<'static>, Error>> = LazyLock::new(|| {
@@ -118,6 +123,18 @@ pub fn render(template: Template, context: &Value, common: &Common<'_>) -> Resul
     })
 }
 
+/// The subject an outbox row's email has (or had), for the account's export; `None` if the row
+/// no longer renders.
+pub fn subject_of(row: &crate::db::outbox::OutboxRow) -> Option<String> {
+    let template = Template::from_str(&row.template).ok()?;
+    let context: Value = serde_json::from_str(&row.context).ok()?;
+    let common = Common {
+        recipient_name: &row.recipient_name,
+        base_url: "",
+    };
+    render(template, &context, &common).ok().map(|r| r.subject)
+}
+
 /// A plausible context for each template, for previews and tests.
 pub fn sample_context(template: Template) -> Value {
     let mut context = json!({
@@ -160,6 +177,20 @@ pub fn sample_context(template: Template) -> Value {
             "collected_minor": 1_200_000, "collected_pledges": 305, "dropped_pledges": 6,
             "processing_fees_minor": 44_295, "platform_fee_minor": 60_000, "payout_minor": 1_095_705
         }),
+        // The account's own emails say nothing of a campaign.
+        Template::VerifyEmail => {
+            return json!({ "token": "sample-token", "change": false, "expires_at": "2026-12-08T18:00:00Z" });
+        }
+        Template::PasswordReset => {
+            return json!({ "token": "sample-token", "expires_at": "2026-12-06T19:00:00Z" });
+        }
+        Template::PasswordChanged => return json!({ "changed_at": "2026-12-06T18:00:00Z", "reset": false }),
+        Template::EmailChanged => {
+            return json!({ "new_email": "ana@new.example", "changed_at": "2026-12-06T18:00:00Z" });
+        }
+        Template::AccountDeleted => {
+            return json!({ "pseudonym": "deleted-user-7", "deleted_at": "2026-12-06T18:00:00Z" });
+        }
     };
     if let (Value::Object(context), Value::Object(extra)) = (&mut context, extra) {
         context.extend(extra);
@@ -195,11 +226,13 @@ mod tests {
                 "{template}: {}",
                 rendered.html
             );
-            assert!(
-                rendered.html.contains("Tiny &lt;Robots&gt; &amp; Friends"),
-                "{template}: titles are escaped in HTML"
-            );
-            assert!(!rendered.html.contains("<Robots>"), "{template}");
+            if template.addresses() == crate::db::outbox::Addresses::Verified {
+                assert!(
+                    rendered.html.contains("Tiny &lt;Robots&gt; &amp; Friends"),
+                    "{template}: titles are escaped in HTML"
+                );
+                assert!(!rendered.html.contains("<Robots>"), "{template}");
+            }
         }
     }
 

@@ -110,10 +110,18 @@ impl Mailer {
         let outcome = self.attempt(&row).await;
         let now = self.clock.now().naive_utc();
         let id = row.id;
+        let redaction = super::queue::account::redaction(&row);
         let label = match outcome {
             Ok(()) => {
                 self.db
-                    .run(move |conn| Ok::<_, CoreError>(outbox::mark_sent(conn, id, now)?))
+                    .run(move |conn| {
+                        if outbox::mark_sent(conn, id, now)?
+                            && let Some(r) = &redaction
+                        {
+                            outbox::redact(conn, id, &r.context, r.recipient())?;
+                        }
+                        Ok::<_, CoreError>(())
+                    })
                     .await?;
                 delivery.sent += 1;
                 tracing::info!(outbox.id = id, template = %row.template, "email sent");
@@ -132,7 +140,14 @@ impl Mailer {
                 );
                 self.db
                     .run(move |conn| {
-                        Ok::<_, CoreError>(outbox::mark_attempt_failed(conn, id, &message, retry_at)?)
+                        let marked = outbox::mark_attempt_failed(conn, id, &message, retry_at)?;
+                        if give_up
+                            && marked > 0
+                            && let Some(r) = &redaction
+                        {
+                            outbox::redact(conn, id, &r.context, r.recipient())?;
+                        }
+                        Ok::<_, CoreError>(())
                     })
                     .await?;
                 if give_up {

@@ -67,6 +67,7 @@ impl Application {
                 i64::from(settings.access_token_ttl_seconds),
             ),
             auth_limiter: RateLimiter::per_minute(settings.auth_rate_limit_per_minute),
+            pledge_change_limiter: RateLimiter::per_minute(settings.pledge_change_rate_limit_per_minute),
             hashing: Hashing::new(settings.password_hash_concurrency, settings.password_hash_queue),
             metrics,
             settings,

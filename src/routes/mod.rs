@@ -37,9 +37,20 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                         .service(auth::register::register)
                         .service(auth::login::login)
                         .service(auth::refresh::refresh)
-                        .service(auth::logout::logout),
+                        .service(auth::logout::logout)
+                        .service(auth::verify_email::verify_email)
+                        .service(auth::password_reset::request_password_reset)
+                        .service(auth::password_reset::confirm_password_reset),
                 )
                 .service(me::me)
+                .service(me::delete_account)
+                .service(me::resend_verification)
+                .service(me::password::change_password)
+                .service(me::email::change_email)
+                .service(me::two_factor::enrol_two_factor)
+                .service(me::two_factor::confirm_two_factor)
+                .service(me::two_factor::disable_two_factor)
+                .service(me::export::export)
                 .service(campaigns::mine::mine)
                 .service(campaigns::list::list)
                 .service(campaigns::create::create)
@@ -66,6 +77,9 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(updates::create::create)
                 .service(admin::suspend::suspend)
                 .service(admin::ledger::verify_ledger)
+                .service(admin::users::search_users)
+                .service(admin::users::disable_user)
+                .service(admin::users::enable_user)
                 .service(settlement::run)
                 .service(webhooks::stripe::stripe),
         );

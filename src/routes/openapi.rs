@@ -27,7 +27,8 @@ pub const BEARER: &str = "bearer";
     components(schemas(Problem, FieldError, super::campaigns::list::SortParam)),
     modifiers(&Common),
     tags(
-        (name = "auth", description = "Accounts, logins and sessions"),
+        (name = "auth", description = "Registration, logins, sessions, email verification and password reset"),
+        (name = "account", description = "The caller's own account: password, address, two-factor authentication, export, deletion"),
         (name = "campaigns", description = "Campaigns: drafts, launch, listing, cancel"),
         (name = "tiers", description = "Reward tiers of a campaign"),
         (name = "pledges", description = "Backing campaigns; the creator's fulfilment view"),

@@ -121,6 +121,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         ("CRON_SECRET", CRON_SECRET),
         ("CORS_ALLOWED_ORIGINS", SPA_ORIGIN),
         ("AUTH_RATE_LIMIT_PER_MINUTE", "1000000"),
+        ("PLEDGE_CHANGE_RATE_LIMIT_PER_MINUTE", "1000000"),
         ("DATABASE_POOL_SIZE", "8"),
         ("MAIL_DIR", mail_dir_path.as_str()),
     ]
@@ -226,8 +227,20 @@ impl TestApp {
         .await
     }
 
-    /// Registers a fresh user with a unique email.
+    /// Registers a fresh user with a unique email, its address verified (as if the link in
+    /// the verification email had been opened: tests of verification itself open it).
     pub async fn create_user(&self) -> TestUser {
+        let user = self.create_unverified_user().await;
+        self.sql(&format!(
+            "UPDATE users SET email_verified_at = created_at WHERE id = {}",
+            user.id
+        ))
+        .expect("verify the address");
+        user
+    }
+
+    /// Registers a fresh user with a unique email, as registration leaves it: unverified.
+    pub async fn create_unverified_user(&self) -> TestUser {
         let email = format!("user-{}@example.com", uuid::Uuid::new_v4().simple());
         let response = self.register(&email, PASSWORD, "Test User").await;
         assert_eq!(response.status(), StatusCode::CREATED);

@@ -124,7 +124,7 @@ fn smtp_url(port: u16) -> String {
 }
 
 /// An application whose worker delivers to a fresh SMTP server every 20 ms.
-async fn app_with_smtp() -> (TestApp, Inbox) {
+pub async fn app_with_smtp() -> (TestApp, Inbox) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let inbox = serve_smtp(listener);
@@ -323,12 +323,13 @@ async fn a_campaign_from_launch_to_refund_sends_every_email_once() {
     assert_eq!(refund.subject, "Refund: 70.00 USD for Solar <Lamp> & Co");
 
     // Nothing arrived twice, and nothing else arrived: 1 to the creator at launch, A 6, B 2,
-    // C 6 (confirmed, update, funded, two failures, dropped), the creator 2 more.
+    // C 6 (confirmed, update, funded, two failures, dropped), the creator 2 more, and the four
+    // verification emails of registering.
     tokio::time::sleep(StdDuration::from_millis(300)).await;
     let all = inbox.all();
     assert_eq!(
         all.len(),
-        17,
+        21,
         "{:#?}",
         all.iter().map(|m| (&m.to, &m.subject)).collect::<Vec<_>>()
     );
@@ -336,12 +337,12 @@ async fn a_campaign_from_launch_to_refund_sends_every_email_once() {
     assert!(ids.iter().all(|id| id.starts_with("outbox.")), "{ids:?}");
     ids.sort_unstable();
     ids.dedup();
-    assert_eq!(ids.len(), 17, "every message has its own Message-ID");
+    assert_eq!(ids.len(), 21, "every message has its own Message-ID");
     assert!(all.iter().all(|m| m.to.len() == 1), "one recipient per message");
 
     let metrics = app.get("/metrics", None).await.text().await.unwrap();
     assert!(
-        metrics.contains("crowdfund_email_outbox_messages{status=\"sent\"} 17"),
+        metrics.contains("crowdfund_email_outbox_messages{status=\"sent\"} 21"),
         "{metrics}"
     );
     assert!(metrics.contains("crowdfund_email_outbox_messages{status=\"queued\"} 0"));
@@ -413,9 +414,10 @@ async fn failed_canceled_and_suspended_campaigns_tell_their_backers() {
     assert!(mail.text.contains("from 1 backer."), "{}", mail.text);
 
     // The creator: three "is live", one failure. The backer: three confirmations, three endings.
+    // Each also got the verification email of registering.
     tokio::time::sleep(StdDuration::from_millis(300)).await;
-    assert_eq!(inbox.find(&creator.email, "").len(), 4);
-    assert_eq!(inbox.find(&backer.email, "").len(), 6);
+    assert_eq!(inbox.find(&creator.email, "").len(), 5);
+    assert_eq!(inbox.find(&backer.email, "").len(), 7);
 }
 
 #[tokio::test]
@@ -424,6 +426,7 @@ async fn a_change_that_is_refused_queues_nothing() {
     let creator = app.create_user().await;
     let id = app.live_campaign(&creator, "Lamp").await;
     let backer = app.create_user().await;
+    let other = app.create_user().await;
     app.pledged(&backer, id, &pledge_body(None, "10.00")).await;
     let queued = app.count("SELECT COUNT(*) AS n FROM email_outbox");
     // A second pledge (409) and a pledge below the minimum (422) roll back whole.
@@ -433,7 +436,6 @@ async fn a_change_that_is_refused_queues_nothing() {
             .status(),
         409
     );
-    let other = app.create_user().await;
     assert_eq!(
         app.pledge(&other, id, &pledge_body(None, "0.50")).await.status(),
         422
@@ -488,6 +490,7 @@ async fn an_smtp_outage_delays_mail_and_loses_none() {
     for backer in &backers {
         app.pledged(backer, id, &pledge_body(None, "10.00")).await;
     }
+    // Six messages: the launch, two confirmations, and the three verification emails.
     // Attempts are counted when a row is claimed; the lease is cleared once the attempt failed.
     let failed_attempts = |n: i64| {
         app.count(&format!(
@@ -495,7 +498,7 @@ async fn an_smtp_outage_delays_mail_and_loses_none() {
              WHERE status = 'queued' AND attempts >= {n} AND lease_until IS NULL"
         ))
     };
-    wait_until("every first attempt failed", async || failed_attempts(1) == 3).await;
+    wait_until("every first attempt failed", async || failed_attempts(1) == 6).await;
     let (status, attempts, error) = outbox_row(&app, "campaign_launched").await;
     assert_eq!(
         (status.as_str(), attempts),
@@ -505,7 +508,7 @@ async fn an_smtp_outage_delays_mail_and_loses_none() {
     assert!(error.is_some_and(|e| !e.is_empty()));
     let metrics = app.get("/metrics", None).await.text().await.unwrap();
     assert!(
-        metrics.contains("crowdfund_email_outbox_messages{status=\"queued\"} 3"),
+        metrics.contains("crowdfund_email_outbox_messages{status=\"queued\"} 6"),
         "{metrics}"
     );
     assert!(
@@ -515,7 +518,7 @@ async fn an_smtp_outage_delays_mail_and_loses_none() {
 
     // Still down a minute later: a second attempt, then a two-minute wait.
     app.clock.advance(Duration::seconds(61));
-    wait_until("every second attempt failed", async || failed_attempts(2) == 3).await;
+    wait_until("every second attempt failed", async || failed_attempts(2) == 6).await;
 
     let inbox = serve_smtp(TcpListener::bind(("127.0.0.1", port)).unwrap());
     tokio::time::sleep(StdDuration::from_millis(200)).await;
@@ -526,16 +529,16 @@ async fn an_smtp_outage_delays_mail_and_loses_none() {
         inbox.wait_for(&backer.email, "is confirmed", 1).await;
     }
     tokio::time::sleep(StdDuration::from_millis(300)).await;
-    assert_eq!(inbox.all().len(), 3, "each message arrives exactly once");
+    assert_eq!(inbox.all().len(), 6, "each message arrives exactly once");
     let (status, attempts, error) = outbox_row(&app, "campaign_launched").await;
     assert_eq!((status.as_str(), attempts, error), ("sent", 3, None));
     let metrics = app.get("/metrics", None).await.text().await.unwrap();
     assert!(
-        metrics.contains("crowdfund_email_outbox_messages{status=\"sent\"} 3"),
+        metrics.contains("crowdfund_email_outbox_messages{status=\"sent\"} 6"),
         "{metrics}"
     );
     assert!(
-        metrics.contains("crowdfund_emails_total{outcome=\"sent\"} 3"),
+        metrics.contains("crowdfund_emails_total{outcome=\"sent\"} 6"),
         "{metrics}"
     );
 }
@@ -551,6 +554,9 @@ async fn a_message_is_given_up_after_the_configured_attempts() {
     ])
     .await;
     let creator = app.create_user().await;
+    // One message under test: not the verification email registering queued.
+    app.sql("DELETE FROM email_outbox WHERE template = 'verify_email'")
+        .unwrap();
     app.live_campaign(&creator, "Lamp").await;
     wait_until("the message failed for good", async || {
         app.clock.advance(Duration::seconds(5));
@@ -577,16 +583,20 @@ async fn without_smtp_mail_is_written_as_eml_files() {
     let creator = app.create_user().await;
     app.live_campaign(&creator, "Desk Lamp").await;
     let dir = app.mail_dir.path().to_owned();
+    let launched = |p: &std::path::PathBuf| {
+        p.file_name()
+            .is_some_and(|n| n.to_string_lossy().ends_with("-campaign_launched.eml"))
+    };
     wait_until("an .eml file is written", async || {
         std::fs::read_dir(&dir)
             .unwrap()
-            .any(|e| e.unwrap().path().extension().is_some_and(|x| x == "eml"))
+            .any(|e| launched(&e.unwrap().path()))
     })
     .await;
     let file = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|x| x == "eml"))
+        .find(launched)
         .unwrap();
     assert!(
         file.file_name()
@@ -634,10 +644,19 @@ async fn send_mail_delivers_what_is_due_once_from_cron() {
         );
         serde_json::from_slice::<Value>(&output.stdout).unwrap()
     };
-    assert_eq!(run(), json!({"sent": 3, "retrying": 0, "failed": 0}));
+    // Two launches, a pledge's confirmation and the two verification emails of registering.
+    assert_eq!(run(), json!({"sent": 5, "retrying": 0, "failed": 0}));
     assert_eq!(run(), json!({"sent": 0, "retrying": 0, "failed": 0}));
-    assert_eq!(inbox.all().len(), 3);
+    assert_eq!(inbox.all().len(), 5);
     inbox
         .wait_for(&backer.email, "Your pledge to Chair is confirmed", 1)
         .await;
+}
+
+/// Waits (up to 15 s) until the outbox holds nothing queued.
+pub async fn wait_until_quiet(app: &TestApp) {
+    wait_until("the outbox is drained", async || {
+        app.count("SELECT COUNT(*) AS n FROM email_outbox WHERE status = 'queued'") == 0
+    })
+    .await;
 }

@@ -4,6 +4,7 @@
 //! database and talks HTTP to it. `TEST_DATABASE_URL=postgres://...` runs the same suite on
 //! PostgreSQL (each test creates and drops its own database); otherwise SQLite temp files.
 
+mod accounts;
 mod auth;
 mod browser_sessions;
 mod campaign_list;

@@ -143,7 +143,7 @@ async fn a_documented_path_under_another_method_is_405_with_allow() {
             "/health/live",
             "GET",
         ),
-        (reqwest::Method::OPTIONS, "/api/v1/me", "GET"),
+        (reqwest::Method::OPTIONS, "/api/v1/me", "GET, DELETE"),
         (reqwest::Method::GET, "/api/v1/settlement/run", "POST"),
     ] {
         let response = app.request(method.clone(), path, None).send().await.unwrap();

@@ -50,7 +50,7 @@ export JWT_SECRET=contract-run-jwt-secret-0123456789abcdef
 export CRON_SECRET=contract-run-cron-secret-0123456789
 # Long enough for the whole run; the limiter would otherwise answer the fuzzer's logins 429.
 export ACCESS_TOKEN_TTL_SECONDS=7200
-export AUTH_RATE_LIMIT_PER_MINUTE=1000000
+export AUTH_RATE_LIMIT_PER_MINUTE=1000000 PLEDGE_CHANGE_RATE_LIMIT_PER_MINUTE=1000000
 export MAIL_WORKER=off MAIL_DIR=$scratch/mail RUST_LOG=warn LOG_FORMAT=json
 
 "$bin" migrate >/dev/null
@@ -65,7 +65,7 @@ done
 curl -fsS "$base/health/ready" >/dev/null
 
 # Exports CREATOR_TOKEN, BACKER_TOKEN and ADMIN_TOKEN for schemathesis.toml.
-eval "$(python3 tests/contract/seed.py "$base" admin@example.com "$admin_password")"
+eval "$(CROWDFUND_BIN=$bin python3 tests/contract/seed.py "$base" admin@example.com "$admin_password")"
 
 status=0
 read -r -a CONTRACT_ARGS <<< "${CONTRACT_EXTRA_ARGS:-}"

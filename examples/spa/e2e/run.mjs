@@ -6,7 +6,7 @@
 //   npm run build && npm run e2e
 //
 // CROWDFUND_BIN (default ../../target/debug/crowdfund), CHROMIUM_PATH (default /usr/bin/chromium).
-import { spawn } from "node:child_process";
+import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -61,12 +61,17 @@ async function api(base, method, path, body, token) {
   return text ? JSON.parse(text) : null;
 }
 
-/** A creator with a live campaign and one reward tier. */
-async function seed(base) {
+/** A creator (its address verified by the operator's command) with a live campaign and one reward tier. */
+async function seed(base, databaseUrl) {
+  const email = `creator-${Date.now()}@example.com`;
   const creator = await api(base, "POST", "/api/v1/auth/register", {
-    email: `creator-${Date.now()}@example.com`,
+    email,
     password: "correct horse battery staple",
     display_name: "Creator",
+  });
+  execFileSync(bin, ["verify-email", email], {
+    env: { PATH: process.env.PATH, DATABASE_URL: databaseUrl, RUST_LOG: "error" },
+    stdio: ["ignore", "ignore", "inherit"],
   });
   const token = creator.access_token;
   const campaign = await api(base, "POST", "/api/v1/campaigns", {
@@ -110,12 +115,13 @@ async function main() {
     },
     stdio: ["ignore", "inherit", "inherit"],
   });
-  let page;
-  const pageServer = await serve(spaPort);
-  const browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
+  let page, pageServer, browser;
   try {
+    // Inside the try: a browser that cannot start must not leave the API server running.
+    pageServer = await serve(spaPort);
+    browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
     await until("the API", async () => (await fetch(`${apiBase}/health/ready`)).ok);
-    const { tier } = await seed(apiBase);
+    const { tier } = await seed(apiBase, databaseUrl);
     page = await browser.newPage();
     page.on("console", (m) => m.type() === "error" && console.log(`  [page] ${m.text()}`));
     const requests = [];
@@ -183,8 +189,8 @@ async function main() {
     check(requests.some((r) => r.method() === "GET" && r.url().startsWith(apiBase)), "the page talked to the API");
     console.log("browser test passed");
   } finally {
-    await browser.close();
-    pageServer.close();
+    await browser?.close();
+    pageServer?.close();
     server.kill("SIGTERM");
     rmSync(dir, { recursive: true, force: true });
   }

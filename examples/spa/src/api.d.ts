@@ -43,6 +43,60 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Finds accounts by email address, oldest first (admins only). Deleted accounts are left out. */
+        get: operations["admin_search_users"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disables an account (admins only): it cannot log in or refresh, and its sessions end. Its
+         *     campaigns are not suspended by this. Idempotent.
+         */
+        post: operations["admin_disable_user"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Enables a disabled account again (admins only). Idempotent. */
+        post: operations["admin_enable_user"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -52,7 +106,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Exchanges email and password for a session. */
+        /**
+         * Exchanges email and password (and, with two-factor authentication, a code) for a session.
+         *     Ten failed passwords or codes for one account within 15 minutes lock its logins for 15
+         *     minutes, whatever address they come from; a password reset lifts the lock.
+         */
         post: operations["auth_login"];
         delete?: never;
         options?: never;
@@ -76,6 +134,48 @@ export interface paths {
          *     refresh cookie.
          */
         post: operations["auth_logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Asks for a password reset link (`{APP_BASE_URL}/reset-password?token=...`, valid for an
+         *     hour; a newer link replaces older ones; at most one email a minute per account). The answer
+         *     is the same, and as fast, whether or not an account has the address: the work happens after
+         *     the answer.
+         */
+        post: operations["auth_request_password_reset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password-reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sets a new password from a reset link. The address is then verified (the link reached it),
+         *     every session of the account ends, a login lock is lifted, and `password_changed` is sent.
+         */
+        post: operations["auth_confirm_password_reset"];
         delete?: never;
         options?: never;
         head?: never;
@@ -112,8 +212,33 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Creates an account (role `user`) and logs it in. */
+        /**
+         * Creates an account (role `user`) and logs it in. A `verify_email` email goes to the
+         *     address; until its link is opened the account may pledge but not launch a campaign, and
+         *     the address receives no other email.
+         */
         post: operations["auth_register"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/verify-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Opens a verification link: marks the account's address verified, or, for a link sent to a
+         *     new address (`PUT /me/email`), moves the account to it (the old address is told). Each
+         *     link works once and for 48 hours; only the newest link of an account works.
+         */
+        post: operations["auth_verify_email"];
         delete?: never;
         options?: never;
         head?: never;
@@ -321,9 +446,54 @@ export interface paths {
             cookie?: never;
         };
         /** The account the access token belongs to. */
-        get: operations["auth_me"];
+        get: operations["account_me"];
         put?: never;
         post?: never;
+        /**
+         * Deletes the account. Refused while the account owns a live or funded campaign, or has a
+         *     pledge that is active or being collected. Otherwise the person is erased: address, name,
+         *     password, two-factor secret, sessions and unsent emails go; pledges, campaigns, ledger
+         *     entries and events stay, attributed to "Deleted user"; draft campaigns are deleted. A last
+         *     `account_deleted` email goes to the address, which can then register again.
+         */
+        delete: operations["account_delete_account"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/2fa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Starts two-factor enrolment: a new TOTP secret (SHA-1, 6 digits, 30 s), not in force until
+         *     confirmed with a code from it. Calling it again replaces a secret not yet confirmed.
+         */
+        post: operations["account_enrol_two_factor"];
+        /** Turns two-factor authentication off (its secret and recovery codes are dropped). */
+        delete: operations["account_disable_two_factor"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/2fa/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Turns two-factor authentication on; answers the recovery codes, once. */
+        post: operations["account_confirm_two_factor"];
         delete?: never;
         options?: never;
         head?: never;
@@ -347,6 +517,64 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Starts a change of address: a `verify_email` link goes to the new address, and the account
+         *     moves there only when it is opened (`POST /auth/verify-email`); the old address then gets
+         *     `email_changed`. A newer request replaces an older one.
+         */
+        put: operations["account_change_email"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Everything the platform holds about the caller, as one JSON document (a download). */
+        get: operations["account_export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Changes the password. Every other session of the account ends (this one continues);
+         *     `password_changed` is sent.
+         */
+        put: operations["account_change_password"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/pledges": {
         parameters: {
             query?: never;
@@ -358,6 +586,26 @@ export interface paths {
         get: operations["pledges_mine"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/verify-email/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sends the verification email again (the newest link replaces older ones), at most once a
+         *     minute.
+         */
+        post: operations["account_resend_verification"];
         delete?: never;
         options?: never;
         head?: never;
@@ -545,6 +793,40 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description What a request that was accepted for later says. */
+        Accepted: {
+            /** @example a verification email is on its way */
+            status: string;
+        };
+        /** @description Everything the platform holds about the account's owner, in one document. */
+        AccountExport: {
+            /** @description Campaigns the account created. */
+            campaigns: components["schemas"]["ExportCampaign"][];
+            /** @description Emails the platform sent (or is about to send) to the account. */
+            emails: components["schemas"]["ExportEmail"][];
+            /** Format: date-time */
+            exported_at: string;
+            /** @description Pledges the account made, each with its history. */
+            pledges: components["schemas"]["ExportPledge"][];
+            profile: components["schemas"]["ExportProfile"];
+            /** @description Logins and how long each lasted. Client IP addresses are not kept. */
+            sessions: components["schemas"]["ExportSession"][];
+            /** @description Updates the account posted. */
+            updates: components["schemas"]["ExportUpdate"][];
+        };
+        /** @description An account as admins see it. */
+        AdminUser: components["schemas"]["UserResponse"] & {
+            /**
+             * Format: date-time
+             * @description Set while the account is disabled.
+             */
+            disabled_at?: string | null;
+        };
+        AdminUserPage: {
+            items: components["schemas"]["AdminUser"][];
+            /** @description Pass as `cursor` for the next page; absent on the last one. */
+            next_cursor?: string | null;
+        };
         /** @description What the audit found; `ok` is true when every list is empty. */
         AuditReport: {
             /** @description Campaigns whose collected total in the ledger differs from their collected pledges. */
@@ -675,6 +957,16 @@ export interface components {
          * @enum {string}
          */
         Category: "art" | "comics" | "crafts" | "dance" | "design" | "fashion" | "film" | "food" | "games" | "journalism" | "music" | "photography" | "publishing" | "technology" | "theater";
+        ChangeEmailRequest: {
+            /** @example ana@new.example */
+            new_email: string;
+            password: string;
+        };
+        ChangePasswordRequest: {
+            current_password: string;
+            /** @description The same policy as at registration. */
+            new_password: string;
+        };
         /** @description A new draft. Only `title` and `currency` are needed now; launching needs the rest. */
         CreateCampaignRequest: {
             /** @description Up to 300 characters. */
@@ -797,6 +1089,112 @@ export interface components {
             /** Format: int64 */
             pledges: number;
         };
+        DeleteAccountRequest: {
+            /** @description With two-factor authentication: a current code, or a recovery code. */
+            otp?: string | null;
+            password: string;
+        };
+        EmailChangePending: {
+            /** @description Where the confirmation link went. The account keeps its address until it is opened. */
+            pending_email: string;
+        };
+        ExportCampaign: {
+            /** Format: int32 */
+            backer_count: number;
+            blurb: string;
+            /** Format: date-time */
+            created_at: string;
+            currency: string;
+            /** Format: date-time */
+            deadline?: string | null;
+            description: string;
+            /** Format: int64 */
+            goal_minor?: number | null;
+            /** Format: int64 */
+            id: number;
+            /** Format: date-time */
+            launched_at?: string | null;
+            /** Format: int64 */
+            pledged_minor: number;
+            slug: string;
+            status: components["schemas"]["CampaignStatus"];
+            title: string;
+        };
+        ExportEmail: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            sent_at?: string | null;
+            /** @description `queued`, `sent` or `failed`. */
+            status: string;
+            subject: string;
+            /** @description Which email (`pledge_confirmed`, `verify_email`, ...). */
+            template: string;
+            to: string;
+        };
+        ExportPledge: {
+            /** Format: int64 */
+            amount_minor: number;
+            /** Format: int64 */
+            campaign_id: number;
+            /** Format: date-time */
+            created_at: string;
+            events: components["schemas"]["ExportPledgeEvent"][];
+            /** Format: int64 */
+            id: number;
+            shipping_country?: string | null;
+            /** Format: int64 */
+            shipping_fee_minor: number;
+            status: components["schemas"]["PledgeStatus"];
+            /** Format: int64 */
+            tier_id?: number | null;
+        };
+        ExportPledgeEvent: {
+            /** Format: int64 */
+            amount_minor: number;
+            /** Format: date-time */
+            at: string;
+            from_status?: components["schemas"]["PledgeStatus"] | null;
+            reason: string;
+            /** Format: int64 */
+            tier_id?: number | null;
+            to_status: components["schemas"]["PledgeStatus"];
+        };
+        ExportProfile: components["schemas"]["UserResponse"] & {
+            /** Format: date-time */
+            disabled_at?: string | null;
+            /** Format: date-time */
+            email_verified_at?: string | null;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        ExportSession: {
+            /**
+             * Format: date-time
+             * @description When it was logged out or revoked; absent while it lasts.
+             */
+            ended_at?: string | null;
+            /** Format: date-time */
+            expires_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When its refresh token was last exchanged (or the login, if never).
+             */
+            last_used_at?: string | null;
+            /** Format: date-time */
+            started_at?: string | null;
+        };
+        ExportUpdate: {
+            backers_only: boolean;
+            body: string;
+            /** Format: int64 */
+            campaign_id: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: int64 */
+            id: number;
+            title: string;
+        };
         /** @description One invalid field: a JSON path into the request (`tiers[0].title`) or a parameter name. */
         FieldError: {
             field: string;
@@ -821,8 +1219,18 @@ export interface components {
         LoginRequest: {
             /** @example ana@example.com */
             email: string;
+            /**
+             * @description With two-factor authentication: a current code from the authenticator app (6 digits).
+             * @example 123456
+             */
+            otp?: string | null;
             /** @example correct horse battery staple */
             password: string;
+            /**
+             * @description With two-factor authentication, instead of `otp`: one of the recovery codes (each works
+             *     once).
+             */
+            recovery_code?: string | null;
             /**
              * @description `cookie` (browsers): the refresh token is set as an `HttpOnly` cookie instead of being
              *     returned in the body. Default `body`.
@@ -838,6 +1246,21 @@ export interface components {
             display_name: string;
             /** Format: int64 */
             id: number;
+        };
+        /** @description The same answer whether or not the address has an account. */
+        PasswordResetAccepted: {
+            /** @example if an account has this address, a reset link is on its way */
+            status: string;
+        };
+        PasswordResetConfirm: {
+            /** @description The same policy as at registration. */
+            new_password: string;
+            /** @description The `token` parameter of the link in the `password_reset` email. */
+            token: string;
+        };
+        PasswordResetRequest: {
+            /** @example ana@example.com */
+            email: string;
         };
         PaymentMethodRequest: {
             /** @example pm_card_visa */
@@ -963,6 +1386,10 @@ export interface components {
             title: string;
             /** @description Identifies the kind of problem; stable, safe to branch on. */
             type: string;
+        };
+        RecoveryCodes: {
+            /** @description Ten codes, each usable once instead of a one-time code. Shown only now. */
+            recovery_codes: string[];
         };
         RefreshRequest: {
             /**
@@ -1154,6 +1581,27 @@ export interface components {
             tier_id?: number | null;
             title?: string | null;
         };
+        TwoFactorConfirm: {
+            /**
+             * @description A current code from the enrolled secret.
+             * @example 123456
+             */
+            code: string;
+        };
+        TwoFactorDisable: {
+            /** @description A current code, or one of the recovery codes. */
+            code: string;
+            password: string;
+        };
+        TwoFactorEnrolment: {
+            /** @description The same as an `otpauth://totp/...` URI (for a QR code). */
+            otpauth_uri: string;
+            /**
+             * @description The shared secret, base32, for entering by hand.
+             * @example JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+             */
+            secret: string;
+        };
         /**
          * @description Changes to a campaign; absent fields stay as they are. While live only `title`, `blurb`,
          *     `description` and `category` can change; after the deadline nothing can.
@@ -1241,12 +1689,20 @@ export interface components {
             display_name: string;
             /** @example ana@example.com */
             email: string;
+            /** @description Whether the link in the verification email was opened. Launching a campaign needs it. */
+            email_verified: boolean;
             /**
              * Format: int64
              * @example 42
              */
             id: number;
             role: components["schemas"]["Role"];
+            /** @description Whether logging in also takes a one-time code. */
+            two_factor_enabled: boolean;
+        };
+        VerifyEmailRequest: {
+            /** @description The `token` parameter of the link in the `verify_email` email. */
+            token: string;
         };
         /** @description What happened to an event. */
         WebhookAnswer: {
@@ -1424,6 +1880,211 @@ export interface operations {
             };
         };
     };
+    admin_search_users: {
+        parameters: {
+            query?: {
+                /** @description Part of the email address (case-insensitive); all accounts when absent. */
+                q?: string;
+                /** @description 1–100, default 20. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUserPage"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A query parameter is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    admin_disable_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description User id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUser"];
+                };
+            };
+            /** @description A body was sent; this route takes none */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such account */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An admin's own account */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    admin_enable_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description User id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUser"];
+                };
+            };
+            /** @description A body was sent; this route takes none */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such account */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     auth_login: {
         parameters: {
             query?: never;
@@ -1454,8 +2115,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Wrong email or password (the answer does not say which) */
+            /** @description Wrong email, password or code (the answer does not say which); `type` `/problems/otp-required` when the password was right and the account needs `otp` or `recovery_code` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account is disabled */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1481,7 +2151,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A field is missing or not an email address */
+            /** @description A field is missing or not an email address, or both otp and recovery_code were sent */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1490,7 +2160,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many attempts from this address; see Retry-After */
+            /** @description Too many attempts from this address, or too many failed logins for this account; see Retry-After */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1595,6 +2265,168 @@ export interface operations {
             };
         };
     };
+    auth_request_password_reset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasswordResetAccepted"];
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description email is not an email address */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many attempts from this address; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    auth_confirm_password_reset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetConfirm"];
+            };
+        };
+        responses: {
+            /** @description The password is set; log in with it */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token is unknown, used or expired, or the new password breaks the policy */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many attempts from this address; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many passwords are being hashed at once; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     auth_refresh: {
         parameters: {
             query?: never;
@@ -1625,7 +2457,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown, expired, revoked or already used refresh token */
+            /** @description Unknown, expired, revoked or already used refresh token, or the account is disabled */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1767,6 +2599,93 @@ export interface operations {
             };
             /** @description Too many passwords are being hashed at once; see Retry-After */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    auth_verify_email: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerifyEmailRequest"];
+            };
+        };
+        responses: {
+            /** @description The account, its address verified */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserResponse"];
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The new address belongs to another account by now */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token is unknown, already used or expired */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many attempts from this address; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3124,7 +4043,7 @@ export interface operations {
             };
         };
     };
-    auth_me: {
+    account_me: {
         parameters: {
             query?: never;
             header?: never;
@@ -3143,6 +4062,353 @@ export interface operations {
             };
             /** @description Missing, invalid or expired access token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    account_delete_account: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeleteAccountRequest"];
+            };
+        };
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token; `type` `/problems/otp-required` when the account has two-factor authentication and no `otp` came */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something still blocks deletion; `detail` names each */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description password (or otp) is wrong */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed passwords for this account; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many passwords are being checked at once; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    account_enrol_two_factor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TwoFactorEnrolment"];
+                };
+            };
+            /** @description A body was sent; this route takes none */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Two-factor authentication is on already */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    account_disable_two_factor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TwoFactorDisable"];
+            };
+        };
+        responses: {
+            /** @description Off */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Two-factor authentication is not on */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description password or code is wrong */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed passwords or codes for this account; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many passwords are being checked at once; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    account_confirm_two_factor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TwoFactorConfirm"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodes"];
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No enrolment in progress, or two-factor authentication is on already */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description code is not a current code of the enrolled secret */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3214,6 +4480,241 @@ export interface operations {
             };
         };
     };
+    account_change_email: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangeEmailRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailChangePending"];
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Another account has this address */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description new_email is not an email address or is the current one, or password is wrong */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed passwords for this account; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many passwords are being checked at once; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    account_export: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountExport"];
+                };
+            };
+            /** @description Missing, invalid or expired access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    account_change_password: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangePasswordRequest"];
+            };
+        };
+        responses: {
+            /** @description Changed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description current_password is wrong, or new_password breaks the policy */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed passwords for this account; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many passwords are being hashed at once; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     pledges_mine: {
         parameters: {
             query?: {
@@ -3247,6 +4748,70 @@ export interface operations {
             };
             /** @description A query parameter is invalid */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    account_resend_verification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Accepted"];
+                };
+            };
+            /** @description A body was sent; this route takes none */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The address is verified already */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A verification email was sent less than a minute ago; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3370,6 +4935,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Too many pledge changes by this user this minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected error (logged under the request id) */
             500: {
                 headers: {
@@ -3468,6 +5042,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Too many pledge changes by this user this minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected error (logged under the request id) */
             500: {
                 headers: {
@@ -3559,6 +5142,15 @@ export interface operations {
             };
             /** @description The payment method was refused */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many pledge changes by this user this minute; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

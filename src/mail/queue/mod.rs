@@ -5,7 +5,7 @@
 //! | template | to | subject id | queued by |
 //! |---|---|---|---|
 //! | `pledge_confirmed` | backer | `pledge:{id}` | `pledges::lifecycle::created` |
-//! | `pledge_changed` | backer | `pledge-event:{id}` (each change) | `pledges::lifecycle::changed` |
+//! | `pledge_changed` | backer | `pledge-changes:{pledge id}:{event id}`, coalesced: at most one per pledge per 10 min, with the latest state | `pledges::lifecycle::changed` |
 //! | `pledge_canceled` | backer | `pledge:{id}` | `pledges::lifecycle::cancel` |
 //! | `campaign_canceled` | each active backer | `pledge:{id}` | `campaigns::lifecycle` (cancel, suspend) |
 //! | `campaign_funded` | each active backer | `pledge:{id}` | `campaigns::lifecycle` (settlement closes it funded) |
@@ -31,6 +31,7 @@ use crate::db::outbox::{self, ToUser};
 use crate::db::pledges::PledgeRow;
 use crate::domain::{PledgeStatus, UserId};
 
+pub mod account;
 mod creator;
 pub use creator::{Payout, campaign_ending, campaign_launched, campaign_successful};
 
@@ -69,7 +70,14 @@ fn to_user(
         subject_id: subject_id.to_owned(),
         context: context.to_owned(),
     };
-    outbox::queue_for_users(conn, template.as_str(), &[email], now.naive_utc()).map(drop)
+    outbox::queue_for_users(
+        conn,
+        template.as_str(),
+        template.addresses(),
+        &[email],
+        now.naive_utc(),
+    )
+    .map(drop)
 }
 
 /// An email to a pledge's backer about that pledge, under `subject_id`: the campaign's fields,
@@ -96,7 +104,14 @@ fn to_backer(
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
     let email = backer_email(campaign, pledge, subject_id.to_owned(), extra);
-    outbox::queue_for_users(conn, template.as_str(), &[email], now.naive_utc()).map(drop)
+    outbox::queue_for_users(
+        conn,
+        template.as_str(),
+        template.addresses(),
+        &[email],
+        now.naive_utc(),
+    )
+    .map(drop)
 }
 
 /// [`to_backer`] with the pledge as the subject (`pledge:{id}`): one such email per pledge.
@@ -129,6 +144,13 @@ pub struct Change<'a> {
     pub tier_title: Option<&'a str>,
 }
 
+/// Changes to one pledge are told at most once per this many minutes: a backer who edits a
+/// pledge twenty times gets one email with the latest state, not twenty.
+pub const CHANGE_EMAIL_SPACING_MINUTES: i64 = 10;
+
+/// Coalesced: while an earlier change's email is still waiting, it is rewritten with the
+/// latest state (keeping the amount from before the first change); otherwise a new one is
+/// queued, due no sooner than [`CHANGE_EMAIL_SPACING_MINUTES`] after the previous one.
 pub fn pledge_changed(
     conn: &mut DbConn,
     campaign: &CampaignRow,
@@ -136,21 +158,38 @@ pub fn pledge_changed(
     change: &Change<'_>,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
+    let template = Template::PledgeChanged;
+    let prefix = format!("pledge-changes:{}:", pledge.id);
     let extra = json!({
         "previous_amount_minor": change.previous_amount_minor,
         "tier_title": change.tier_title,
         "deadline": campaign.deadline.map(instant),
     });
-    let subject = format!("pledge-event:{}", change.event_id);
-    to_backer(
+    let email = backer_email(campaign, pledge, format!("{prefix}{}", change.event_id), extra);
+    let mut due = now.naive_utc();
+    if let Some(last) = outbox::latest_with_subject(conn, template.as_str(), &prefix)? {
+        let before_first = serde_json::from_str::<Value>(&last.context)
+            .ok()
+            .and_then(|c| c.get("previous_amount_minor").cloned());
+        if let (Some(before_first), Ok(mut context)) =
+            (before_first, serde_json::from_str::<Value>(&email.context))
+        {
+            context["previous_amount_minor"] = before_first;
+            if outbox::replace_queued_context(conn, last.id, &context.to_string(), now.naive_utc())? {
+                return Ok(());
+            }
+        }
+        due = due.max(last.next_attempt_at + chrono::Duration::minutes(CHANGE_EMAIL_SPACING_MINUTES));
+    }
+    outbox::queue_for_users_due(
         conn,
-        Template::PledgeChanged,
-        campaign,
-        pledge,
-        &subject,
-        extra,
-        now,
+        template.as_str(),
+        template.addresses(),
+        &[email],
+        due,
+        now.naive_utc(),
     )
+    .map(drop)
 }
 
 pub fn pledge_canceled(
@@ -263,7 +302,14 @@ pub fn payment_receipts(
             backer_email(campaign, pledge, format!("pledge:{}", pledge.id), extra)
         })
         .collect();
-    outbox::queue_for_users(conn, Template::PaymentReceipt.as_str(), &emails, now.naive_utc()).map(drop)
+    outbox::queue_for_users(
+        conn,
+        Template::PaymentReceipt.as_str(),
+        Template::PaymentReceipt.addresses(),
+        &emails,
+        now.naive_utc(),
+    )
+    .map(drop)
 }
 
 pub struct Failure<'a> {

@@ -3,7 +3,8 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::{RefreshTokenTransport, SessionResponse, session_answer};
-use crate::auth::{password, session};
+use crate::accounts::login::{self as rules, Outcome, SecondFactor};
+use crate::auth::password;
 use crate::db::users;
 use crate::domain::{CoreError, Email};
 use crate::http::{ApiError, AppState, Json};
@@ -15,22 +16,33 @@ pub struct LoginRequest {
     pub email: String,
     #[schema(example = "correct horse battery staple")]
     pub password: String,
+    /// With two-factor authentication: a current code from the authenticator app (6 digits).
+    #[serde(default)]
+    #[schema(example = "123456")]
+    pub otp: Option<String>,
+    /// With two-factor authentication, instead of `otp`: one of the recovery codes (each works
+    /// once).
+    #[serde(default)]
+    pub recovery_code: Option<String>,
     /// `cookie` (browsers): the refresh token is set as an `HttpOnly` cookie instead of being
     /// returned in the body. Default `body`.
     #[serde(default)]
     pub refresh_token_transport: RefreshTokenTransport,
 }
 
-/// Exchanges email and password for a session.
+/// Exchanges email and password (and, with two-factor authentication, a code) for a session.
+/// Ten failed passwords or codes for one account within 15 minutes lock its logins for 15
+/// minutes, whatever address they come from; a password reset lifts the lock.
 #[utoipa::path(
     tag = "auth",
     request_body = LoginRequest,
     responses(
         (status = 200, body = SessionResponse),
         (status = 400, description = "Malformed JSON"),
-        (status = 401, description = "Wrong email or password (the answer does not say which)"),
-        (status = 422, description = "A field is missing or not an email address"),
-        (status = 429, description = "Too many attempts from this address; see Retry-After"),
+        (status = 401, description = "Wrong email, password or code (the answer does not say which); `type` `/problems/otp-required` when the password was right and the account needs `otp` or `recovery_code`"),
+        (status = 403, description = "The account is disabled"),
+        (status = 422, description = "A field is missing or not an email address, or both otp and recovery_code were sent"),
+        (status = 429, description = "Too many attempts from this address, or too many failed logins for this account; see Retry-After"),
         (status = 503, description = "Too many passwords are being checked at once; see Retry-After"),
     )
 )]
@@ -41,38 +53,61 @@ pub async fn login(
     Json(body): Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let email = Email::parse(&body.email).map_err(|m| ApiError::field("email", m))?;
+    let second = match (body.otp, body.recovery_code) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::field(
+                "recovery_code",
+                "send either otp or recovery_code, not both",
+            ));
+        }
+        (Some(otp), None) => SecondFactor::Otp(otp),
+        (None, Some(code)) => SecondFactor::RecoveryCode(code),
+        (None, None) => SecondFactor::None,
+    };
     let transport = body.refresh_token_transport;
+    let now = state.clock.now();
     let user = state
         .db
         .run(move |conn| Ok::<_, CoreError>(users::find_by_email(conn, email.as_str())?))
         .await?;
+    // A locked account is refused before any hashing: guesses against it cost nothing.
+    if let Some(wait) = user.as_ref().and_then(|u| rules::locked(u, now)) {
+        return Err(rules::locked_refusal(wait).into());
+    }
+    let password = body.password;
     let (user, verified) = state
         .hashing
         .run(move || {
             let verified = match &user {
-                Some(user) => password::verify(&body.password, &user.password_hash),
+                Some(user) => password::verify(&password, &user.password_hash),
                 None => {
-                    password::verify_dummy(&body.password);
+                    password::verify_dummy(&password);
                     false
                 }
             };
             (user, verified)
         })
         .await?;
-    let user = match (user, verified) {
-        (Some(user), true) => user,
-        _ => return Err(ApiError::Unauthorized("wrong email or password".into())),
+    let wrong = || ApiError::Unauthorized("wrong email, password or code".into());
+    let Some(user) = user else {
+        return Err(wrong());
     };
-    let now = state.clock.now();
-    let user_id = user.id;
-    let refresh_token = state
+    let outcome = state
         .db
-        .write(move |conn| Ok::<_, CoreError>(session::start(conn, user_id, now)?))
+        .write(move |conn| rules::conclude(conn, user, verified, &second, now))
         .await?;
-    tracing::info!(user.id = %user_id, "logged in");
-    Ok(session_answer(
-        HttpResponse::Ok(),
-        SessionResponse::new(&state, user, refresh_token, now)?,
-        transport,
-    ))
+    match outcome {
+        Outcome::Granted { user, session } => {
+            tracing::info!(user.id = %user.id, "logged in");
+            Ok(session_answer(
+                HttpResponse::Ok(),
+                SessionResponse::new(&state, *user, session, now)?,
+                transport,
+            ))
+        }
+        Outcome::Refused => Err(wrong()),
+        Outcome::OtpRequired => Err(ApiError::OtpRequired),
+        Outcome::Disabled => Err(ApiError::Forbidden("this account is disabled".into())),
+        Outcome::Locked { wait } => Err(rules::locked_refusal(wait).into()),
+    }
 }

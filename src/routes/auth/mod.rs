@@ -1,9 +1,12 @@
-//! `/api/v1/auth`: register, login, refresh, logout. Rate-limited per client IP.
+//! `/api/v1/auth`: register, login, refresh, logout, email verification and password reset.
+//! Rate-limited per client IP.
 
 pub mod login;
 pub mod logout;
+pub mod password_reset;
 pub mod refresh;
 pub mod register;
+pub mod verify_email;
 
 use actix_web::HttpResponse;
 use actix_web::http::header;
@@ -13,7 +16,7 @@ use utoipa::ToSchema;
 
 use crate::auth::cookie;
 
-use crate::auth::session::REFRESH_TOKEN_TTL_DAYS;
+use crate::auth::session::{REFRESH_TOKEN_TTL_DAYS, Session};
 use crate::db::users::UserRow;
 use crate::http::{ApiError, AppState};
 use crate::routes::UserResponse;
@@ -42,10 +45,14 @@ impl SessionResponse {
     pub fn new(
         state: &AppState,
         user: UserRow,
-        refresh_token: String,
+        session: Session,
         now: DateTime<Utc>,
     ) -> Result<Self, ApiError> {
-        let (access_token, expires_in) = state.jwt.issue(user.id, user.role, now)?;
+        let (access_token, expires_in) =
+            state
+                .jwt
+                .issue_in(user.id, user.role, Some(&session.family), now)?;
+        let refresh_token = session.refresh_token;
         let user = UserResponse::from(user);
         Ok(Self {
             access_token,

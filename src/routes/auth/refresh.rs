@@ -44,7 +44,7 @@ pub fn presented(
     responses(
         (status = 200, body = SessionResponse),
         (status = 400, description = "Malformed JSON"),
-        (status = 401, description = "Unknown, expired, revoked or already used refresh token"),
+        (status = 401, description = "Unknown, expired, revoked or already used refresh token, or the account is disabled"),
         (status = 422, description = "refresh_token is empty, or missing from both the body and the cookie"),
         (status = 429, description = "Too many attempts from this address; see Retry-After"),
     )
@@ -62,16 +62,21 @@ pub async fn refresh(
         .db
         .write(move |conn| {
             match session::rotate(conn, &token, now)? {
-                Rotation::Rotated { user, refresh_token } => {
+                Rotation::Rotated { user, session } => {
                     let row = users::find(conn, user)?.ok_or(Refusal::NotFound)?;
-                    Ok::<_, CoreError>(Some((row, refresh_token)))
+                    if row.disabled_at.is_some() || row.deleted_at.is_some() {
+                        // Disabling revoked these already; this covers a rotation racing it.
+                        session::revoke(conn, &session.refresh_token, now)?;
+                        return Ok(None);
+                    }
+                    Ok::<_, CoreError>(Some((row, session)))
                 }
                 // Commit: a detected reuse has just revoked the family.
                 Rotation::Refused => Ok(None),
             }
         })
         .await?;
-    let Some((user, refresh_token)) = rotated else {
+    let Some((user, session)) = rotated else {
         let refused = ApiError::Unauthorized("the refresh token is invalid, expired or already used".into());
         let mut response = actix_web::ResponseError::error_response(&refused);
         if transport == RefreshTokenTransport::Cookie
@@ -86,7 +91,7 @@ pub async fn refresh(
     };
     Ok(session_answer(
         HttpResponse::Ok(),
-        SessionResponse::new(&state, user, refresh_token, now)?,
+        SessionResponse::new(&state, user, session, now)?,
         transport,
     ))
 }

@@ -3,6 +3,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::{RefreshTokenTransport, SessionResponse, session_answer};
+use crate::accounts::verification;
 use crate::auth::{password, session};
 use crate::db::users;
 use crate::domain::{CoreError, DisplayName, Email, FieldErrors, NewPassword, Refusal, Role};
@@ -56,7 +57,9 @@ impl TryFrom<RegisterRequest> for Registration {
     }
 }
 
-/// Creates an account (role `user`) and logs it in.
+/// Creates an account (role `user`) and logs it in. A `verify_email` email goes to the
+/// address; until its link is opened the account may pledge but not launch a campaign, and
+/// the address receives no other email.
 #[utoipa::path(
     tag = "auth",
     request_body = RegisterRequest,
@@ -88,7 +91,7 @@ pub async fn register(
         .map_err(CoreError::Unexpected)?;
     let now = state.clock.now();
     tracing::info!(email = %mask_email(email.as_str()), "registering");
-    let (user, refresh_token) = state
+    let (user, session) = state
         .db
         .write(move |conn| {
             if users::find_by_email(conn, email.as_str())?.is_some() {
@@ -103,15 +106,17 @@ pub async fn register(
                     role: Role::User,
                     created_at: now.naive_utc(),
                     updated_at: now.naive_utc(),
+                    email_verified_at: None,
                 },
             )?;
-            let refresh_token = session::start(conn, user.id, now)?;
-            Ok::<_, CoreError>((user, refresh_token))
+            verification::start(conn, user.id, now)?;
+            let session = session::start(conn, user.id, now)?;
+            Ok::<_, CoreError>((user, session))
         })
         .await?;
     Ok(session_answer(
         HttpResponse::Created(),
-        SessionResponse::new(&state, user, refresh_token, now)?,
+        SessionResponse::new(&state, user, session, now)?,
         transport,
     ))
 }

@@ -15,6 +15,7 @@ use crate::pledges::service;
         (status = 200, body = PledgeResponse),
         (status = 401, description = "Missing or invalid access token"),
         (status = 404, description = "No such pledge of yours"),
+        (status = 429, description = "Too many pledge changes by this user this minute; see Retry-After"),
         (status = 409, description = "Not active, past the deadline, or the last-24-hours rule"),
         (status = 422, description = "A body was sent: this route takes none (an empty object is accepted)"),
     )
@@ -27,6 +28,7 @@ pub async fn cancel(
     path: web::Path<PledgeId>,
     _: NoBody,
 ) -> Result<HttpResponse, ApiError> {
+    state.pledge_change_allowed(user.id)?;
     let id = path.into_inner();
     let now = state.clock.now();
     let (campaign, pledge) = state

@@ -25,6 +25,7 @@ pub struct PaymentMethodRequest {
         (status = 200, body = PledgeResponse),
         (status = 401, description = "Missing or invalid access token"),
         (status = 404, description = "No such pledge of yours"),
+        (status = 429, description = "Too many pledge changes by this user this minute; see Retry-After"),
         (status = 409, description = "The pledge is neither active nor errored"),
         (status = 422, description = "The payment method was refused"),
     )
@@ -37,6 +38,7 @@ pub async fn replace(
     path: web::Path<PledgeId>,
     Json(body): Json<PaymentMethodRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    state.pledge_change_allowed(user.id)?;
     let id = path.into_inner();
     // Ownership first, so nobody can probe other pledges through the provider.
     state

@@ -32,6 +32,7 @@ pub struct UpdatePledgeRequest {
         (status = 200, body = PledgeResponse),
         (status = 401, description = "Missing or invalid access token"),
         (status = 404, description = "No such pledge of yours"),
+        (status = 429, description = "Too many pledge changes by this user this minute; see Retry-After"),
         (status = 409, description = "Not active, past the deadline, tier sold out, or the last-24-hours rule"),
         (status = 422, description = "A field is invalid; `errors` names it"),
     )
@@ -44,6 +45,7 @@ pub async fn update(
     path: web::Path<PledgeId>,
     Json(body): Json<UpdatePledgeRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    state.pledge_change_allowed(user.id)?;
     let id = path.into_inner();
     let now = state.clock.now();
     let (campaign, pledge) = state

@@ -1,0 +1,13 @@
+DROP INDEX email_outbox_user_id_idx;
+ALTER TABLE email_outbox DROP COLUMN user_id;
+DROP TABLE recovery_codes;
+DROP TABLE account_tokens;
+ALTER TABLE users DROP COLUMN login_locked_until;
+ALTER TABLE users DROP COLUMN failed_logins_since;
+ALTER TABLE users DROP COLUMN failed_logins;
+ALTER TABLE users DROP COLUMN totp_last_step;
+ALTER TABLE users DROP COLUMN totp_enabled_at;
+ALTER TABLE users DROP COLUMN totp_secret;
+ALTER TABLE users DROP COLUMN deleted_at;
+ALTER TABLE users DROP COLUMN disabled_at;
+ALTER TABLE users DROP COLUMN email_verified_at;

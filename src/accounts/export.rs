@@ -1,0 +1,50 @@
+//! Everything the platform holds about a person, gathered for `GET /me/export`.
+
+use crate::db::DbConn;
+use crate::db::campaign_updates::{self, UpdateRow};
+use crate::db::campaigns::{self, CampaignRow};
+use crate::db::outbox::{self, OutboxRow};
+use crate::db::pledges::{self, PledgeEventRow, PledgeRow};
+use crate::db::refresh_tokens::{self, SessionSummary};
+use crate::db::users::UserRow;
+use crate::domain::{CoreError, UserId};
+
+pub struct Export {
+    pub user: UserRow,
+    pub campaigns: Vec<CampaignRow>,
+    pub pledges: Vec<(PledgeRow, Vec<PledgeEventRow>)>,
+    pub updates: Vec<UpdateRow>,
+    /// With each email's subject as it was (or will be) sent.
+    pub emails: Vec<(OutboxRow, String)>,
+    pub sessions: Vec<SessionSummary>,
+}
+
+pub fn gather(conn: &mut DbConn, user: UserId) -> Result<Export, CoreError> {
+    let user = super::own(conn, user)?;
+    let pledge_rows = pledges::all_for_backer(conn, user.id)?;
+    let ids: Vec<_> = pledge_rows.iter().map(|p| p.id).collect();
+    let mut events = pledges::events_of(conn, &ids)?;
+    let pledges = pledge_rows
+        .into_iter()
+        .map(|p| {
+            let (own, rest): (Vec<_>, Vec<_>) = events.drain(..).partition(|e| e.pledge_id == p.id);
+            events = rest;
+            (p, own)
+        })
+        .collect();
+    let emails = outbox::for_user(conn, user.id)?
+        .into_iter()
+        .map(|row| {
+            let subject = crate::mail::render::subject_of(&row).unwrap_or_else(|| row.template.clone());
+            (row, subject)
+        })
+        .collect();
+    Ok(Export {
+        campaigns: campaigns::owned_by(conn, user.id)?,
+        pledges,
+        updates: campaign_updates::by_author(conn, user.id)?,
+        emails,
+        sessions: refresh_tokens::sessions(conn, user.id)?,
+        user,
+    })
+}
