@@ -42,6 +42,39 @@ pub struct Problem {
     pub existing: Option<String>,
 }
 
+impl Problem {
+    /// A problem for an answer the framework made with only a status (and maybe a line of
+    /// text, which becomes the detail).
+    pub fn for_status(status: StatusCode, detail: Option<String>) -> Self {
+        let slug = match status.as_u16() {
+            400 => "bad-request",
+            401 => "unauthorized",
+            403 => "forbidden",
+            404 => "not-found",
+            405 => "method-not-allowed",
+            408 => "request-timeout",
+            409 => "conflict",
+            413 => "payload-too-large",
+            415 => "unsupported-media-type",
+            422 => "validation",
+            429 => "rate-limited",
+            431 => "headers-too-large",
+            503 => "unavailable",
+            500..=599 => "internal",
+            _ => "http-error",
+        };
+        let title = status.canonical_reason().unwrap_or("Error").to_owned();
+        Self {
+            problem_type: format!("/problems/{slug}"),
+            detail: detail.unwrap_or_else(|| title.clone()),
+            title,
+            status: status.as_u16(),
+            errors: Vec::new(),
+            existing: None,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("malformed request: {0}")]

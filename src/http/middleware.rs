@@ -1,10 +1,10 @@
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, web};
+use actix_web::{Error, HttpMessage, HttpResponse, web};
 use tracing_actix_web::RequestId;
 
 use super::error::ApiError;
@@ -24,6 +24,41 @@ pub async fn request_id(
         res.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
     Ok(res)
+}
+
+/// Gives every error answer made outside the handlers (a CORS preflight refused, anything else
+/// the framework answers by itself) a problem+json body: the status stays, the framework's
+/// short text becomes the `detail`.
+pub async fn problem_bodies(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let res = next.call(req).await?.map_into_boxed_body();
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !(res.status().is_client_error() || res.status().is_server_error()) || is_problem {
+        return Ok(res);
+    }
+    let (req, res) = res.into_parts();
+    let status = res.status();
+    let mut headers = res.headers().clone();
+    let text = actix_web::body::to_bytes_limited(res.into_body(), 1024)
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok())
+        .filter(|t| !t.trim().is_empty() && t.chars().all(|c| !c.is_control()));
+    let problem = super::error::Problem::for_status(status, text);
+    let mut answer = HttpResponse::build(status);
+    headers.remove(header::CONTENT_TYPE);
+    headers.remove(header::CONTENT_LENGTH);
+    for (name, value) in &headers {
+        answer.append_header((name.clone(), value.clone()));
+    }
+    let answer = answer.content_type("application/problem+json").json(problem);
+    Ok(ServiceResponse::new(req, answer))
 }
 
 /// Counts every answer (errors included) by method, route pattern and status.

@@ -13,6 +13,7 @@ pub mod middleware;
 pub mod query;
 pub mod rate_limit;
 pub mod state;
+pub mod wire;
 
 pub use auth::{AuthUser, MaybeAuthUser};
 pub use error::{ApiError, Problem};

@@ -4,10 +4,15 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_cors::Cors;
+use actix_http::{HttpService, KeepAlive};
+use actix_service::{IntoServiceFactory, ServiceFactory, ServiceFactoryExt, fn_service, map_config};
+use actix_web::body::MessageBody;
+use actix_web::dev::AppConfig;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::{Method, header};
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, web};
+use tokio::net::TcpStream;
 use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
@@ -20,9 +25,10 @@ use crate::db::{Db, run_migrations};
 use crate::http::AppState;
 use crate::http::fallback::{RouteIndex, fallback};
 use crate::http::metrics::Metrics;
-use crate::http::middleware::{REQUEST_ID_HEADER, request_id, track};
+use crate::http::middleware::{REQUEST_ID_HEADER, problem_bodies, request_id, track};
 use crate::http::path_config;
 use crate::http::rate_limit::RateLimiter;
+use crate::http::wire::ProblemStream;
 use crate::mail::worker::{Mailer, Worker};
 
 /// Seconds a stopping server gives in-flight requests to finish.
@@ -75,12 +81,14 @@ impl Application {
         });
         let openapi = super::openapi::document();
         let routes = web::Data::new(RouteIndex::from_document(&openapi));
-        let server = HttpServer::new(move || {
+        let app = move || {
             let (app, _) = App::new()
                 .app_data(state.clone())
                 .app_data(path_config())
                 .app_data(routes.clone())
                 .wrap(cors(&state.settings.cors_allowed_origins))
+                // Outside CORS: its refusals of a preflight become problems too.
+                .wrap(from_fn(problem_bodies))
                 .wrap(from_fn(track))
                 .wrap(from_fn(request_id))
                 .wrap(TracingLogger::default())
@@ -90,10 +98,8 @@ impl Application {
             app.service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", openapi.clone()))
                 .service(web::redirect("/docs", "/docs/"))
                 .default_service(web::to(fallback))
-        })
-        .listen(listener)?
-        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
-        .run();
+        };
+        let server = serve_http1(listener, app)?;
         Ok(Self {
             port,
             server,
@@ -134,6 +140,51 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
         Ok::<_, anyhow::Error>(db)
     })
     .await?
+}
+
+/// What `actix_web::HttpServer` does for one plain listener, with the connection wrapped in
+/// [`ProblemStream`] so that even requests the HTTP parser refuses are answered with a problem.
+/// HTTP/1.1 only (no TLS: a proxy in front terminates it).
+fn serve_http1<F, I, S, B>(listener: TcpListener, app: F) -> std::io::Result<Server>
+where
+    F: Fn() -> I + Send + Clone + 'static,
+    I: IntoServiceFactory<S, actix_http::Request>,
+    S: ServiceFactory<actix_http::Request, Config = AppConfig> + 'static,
+    S::Error: Into<actix_web::Error> + 'static,
+    S::InitError: std::fmt::Debug,
+    S::Response: Into<actix_http::Response<B>> + 'static,
+    <S::Service as actix_service::Service<actix_http::Request>>::Future: 'static,
+    S::Service: 'static,
+    B: MessageBody + 'static,
+{
+    let addr = listener.local_addr()?;
+    let builder = actix_server::Server::build();
+    let shutdown = builder.graceful_shutdown_signal();
+    Ok(builder
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+        .listen("crowdfund-http", listener, move || {
+            let shutdown = shutdown.clone();
+            let factory = app().into_factory().map_err(|err| err.into().error_response());
+            let http = HttpService::<ProblemStream<TcpStream>, _, _>::build()
+                .graceful_shutdown_signal(move || {
+                    let signal = shutdown.clone();
+                    async move { signal.notified().await }
+                })
+                .keep_alive(KeepAlive::default())
+                .client_request_timeout(std::time::Duration::from_secs(5))
+                .client_disconnect_timeout(std::time::Duration::from_secs(1))
+                .local_addr(addr)
+                .h1(map_config(factory, |_| AppConfig::default()));
+            fn_service(|io: TcpStream| {
+                let peer = io.peer_addr().ok();
+                std::future::ready(Ok::<_, actix_http::error::DispatchError>((
+                    ProblemStream::new(io),
+                    peer,
+                )))
+            })
+            .and_then(http)
+        })?
+        .run())
 }
 
 /// `crowdfund serve`: serves until SIGINT or SIGTERM, on the system clock.

@@ -5,8 +5,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    TestApp, TestUser, assert_problem, campaign_body, invalid_fields, pledge_body, spawn_app, spawn_app_with,
-    tier_body,
+    SPA_ORIGIN, TestApp, TestUser, assert_problem, campaign_body, invalid_fields, pledge_body, spawn_app,
+    spawn_app_with, tier_body,
 };
 
 /// A live campaign with `goal` over 2 days, with one tier; returns (campaign id, tier id).
@@ -438,4 +438,99 @@ async fn bidi_overrides_and_zero_width_characters_are_refused() {
     .await;
     assert_eq!(invalid_fields(&problem), ["display_name"]);
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM campaigns"), 0);
+}
+
+/// Sends raw bytes (what no HTTP client library would send) and reads the whole answer:
+/// (status, content type, body).
+async fn raw_request(app: &TestApp, request: Vec<u8>) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    // The server may answer (and close) before reading all of an oversized head.
+    let _ = stream.write_all(&request).await;
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut chunk)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+            Ok(Ok(n)) => answer.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {text:?}"));
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type: ")
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    (status, content_type, body.to_owned())
+}
+
+fn assert_problem_answer((status, content_type, body): (u16, String, String), want: u16, what: &str) {
+    assert_eq!(status, want, "{what}: {body}");
+    assert_eq!(content_type, "application/problem+json", "{what}: {body}");
+    let problem: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{what}: {e}: {body:?}"));
+    assert_eq!(problem["status"], want, "{what}");
+    assert!(
+        problem["type"].as_str().unwrap().starts_with("/problems/"),
+        "{what}"
+    );
+    assert!(!problem["detail"].as_str().unwrap().is_empty(), "{what}");
+}
+
+#[tokio::test]
+async fn what_the_framework_refuses_is_still_answered_with_a_problem() {
+    let app = spawn_app().await;
+    let query = "a".repeat(80 * 1024);
+    let long = format!("GET /api/v1/campaigns?q={query} HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_problem_answer(
+        raw_request(&app, long.into_bytes()).await,
+        400,
+        "an 80 KB query string",
+    );
+    for (name, byte) in [("NUL", 0u8), ("DEL", 0x7f)] {
+        let mut request = b"GET /api/v1/campaigns HTTP/1.1\r\nHost: x\r\nX-Note: a".to_vec();
+        request.push(byte);
+        request.extend_from_slice(b"b\r\n\r\n");
+        assert_problem_answer(raw_request(&app, request).await, 400, name);
+    }
+    let mut huge = b"GET /api/v1/campaigns HTTP/1.1\r\nHost: x\r\nX-Note: ".to_vec();
+    huge.extend(std::iter::repeat_n(b'b', 140 * 1024));
+    huge.extend_from_slice(b"\r\n\r\n");
+    assert_problem_answer(raw_request(&app, huge).await, 431, "a 140 KB header");
+
+    // A refused CORS preflight: an origin not allowed, and a method not allowed.
+    for (origin, method) in [("http://evil.test", "POST"), (SPA_ORIGIN, "TRACE")] {
+        let preflight = app
+            .request(Method::OPTIONS, "/api/v1/campaigns", None)
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", method)
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(preflight, StatusCode::BAD_REQUEST).await;
+        assert!(
+            problem["detail"].as_str().unwrap().contains("not allowed"),
+            "{problem}"
+        );
+    }
+    // What is allowed is answered as before, and the server still serves.
+    let preflight = app
+        .request(Method::OPTIONS, "/api/v1/campaigns", None)
+        .header("Origin", SPA_ORIGIN)
+        .header("Access-Control-Request-Method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), StatusCode::OK);
+    assert_eq!(preflight.headers()["access-control-allow-origin"], SPA_ORIGIN);
+    assert_eq!(app.get("/health/ready", None).await.status(), StatusCode::OK);
 }
