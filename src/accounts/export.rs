@@ -4,7 +4,8 @@ use crate::db::DbConn;
 use crate::db::campaign_updates::{self, UpdateRow};
 use crate::db::campaigns::{self, CampaignRow};
 use crate::db::outbox::{self, OutboxRow};
-use crate::db::pledges::{self, PledgeEventRow, PledgeRow};
+use crate::db::pledge_events::{self, PledgeEventRow};
+use crate::db::pledges::{self, PledgeRow};
 use crate::db::refresh_tokens::{self, SessionSummary};
 use crate::db::users::UserRow;
 use crate::domain::{CoreError, UserId};
@@ -23,7 +24,7 @@ pub fn gather(conn: &mut DbConn, user: UserId) -> Result<Export, CoreError> {
     let user = super::own(conn, user)?;
     let pledge_rows = pledges::all_for_backer(conn, user.id)?;
     let ids: Vec<_> = pledge_rows.iter().map(|p| p.id).collect();
-    let mut events = pledges::events_of(conn, &ids)?;
+    let mut events = pledge_events::events_of(conn, &ids)?;
     let pledges = pledge_rows
         .into_iter()
         .map(|p| {

@@ -1,7 +1,6 @@
 //! Typed configuration from environment variables (and `.env`), validated once at start-up.
 //! Every variable is listed and explained in `.env.example`.
 
-use std::fmt;
 use std::net::SocketAddr;
 
 use crate::db::DatabaseUrl;
@@ -9,12 +8,15 @@ use crate::db::DatabaseUrl;
 mod mail;
 mod payments;
 mod secret;
+mod values;
 
 use mail::mail_settings;
 pub use mail::{MailSettings, MailTransport};
 use payments::stripe_settings;
 pub use payments::{PaymentProviderKind, StripeSettings};
 pub use secret::{Secret, hex};
+pub use values::ConfigError;
+pub(crate) use values::parse_number;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppEnv {
@@ -253,45 +255,6 @@ impl Settings {
         })
     }
 }
-
-pub(crate) fn parse_number(
-    get: &impl Fn(&str) -> Option<String>,
-    key: &str,
-    default: u32,
-    range: std::ops::RangeInclusive<u32>,
-    errors: &mut Vec<String>,
-) -> u32 {
-    match get(key) {
-        None => default,
-        Some(raw) => match raw.parse::<u32>() {
-            Ok(n) if range.contains(&n) => n,
-            _ => {
-                errors.push(format!(
-                    "{key}: expected a whole number from {} to {}, got {raw:?}",
-                    range.start(),
-                    range.end()
-                ));
-                default
-            }
-        },
-    }
-}
-
-/// Every configuration problem found, one per line.
-#[derive(Debug)]
-pub struct ConfigError(pub Vec<String>);
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "invalid configuration:")?;
-        for e in &self.0 {
-            writeln!(f, "  - {e}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 #[cfg(test)]
 pub(crate) mod tests {

@@ -16,6 +16,7 @@ pub mod idempotency;
 pub mod ledger;
 mod migrations;
 pub mod outbox;
+pub mod pledge_events;
 pub mod pledges;
 mod pool;
 pub mod prepared;

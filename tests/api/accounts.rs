@@ -1006,3 +1006,54 @@ async fn admins_find_disable_and_enable_accounts() {
     assert!(enable.json::<Value>().await.unwrap()["disabled_at"].is_null());
     assert_eq!(app.login(&user.email, PASSWORD).await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_link_or_a_code_presented_many_times_at_once_works_once() {
+    let (app, inbox) = app_with_smtp().await;
+    let user = app.create_user().await;
+    app.post_json(
+        "/api/v1/auth/password-reset",
+        &json!({ "email": user.email }),
+        None,
+    )
+    .await;
+    let token = link_token(
+        &inbox.wait_for(&user.email, "Reset", 1).await[0],
+        "reset-password",
+    );
+    let body = json!({ "token": token, "new_password": NEW_PASSWORD });
+    let confirms = (0..8).map(|_| app.post_json("/api/v1/auth/password-reset/confirm", &body, None));
+    let statuses: Vec<u16> = futures::future::join_all(confirms)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert_eq!(statuses.iter().filter(|&&s| s == 204).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|&s| s == 204 || s == 422), "{statuses:?}");
+
+    let enrolled: Value = app
+        .post_json("/api/v1/me/2fa", &json!({}), Some(&user.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let secret = enrolled["secret"].as_str().unwrap().to_owned();
+    let confirmed = app
+        .post_json(
+            "/api/v1/me/2fa/confirm",
+            &json!({ "code": totp_code(&secret, &app) }),
+            Some(&user.access_token),
+        )
+        .await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    app.clock.advance(Duration::seconds(30));
+    let login = json!({ "email": user.email, "password": NEW_PASSWORD, "otp": totp_code(&secret, &app) });
+    let logins = (0..8).map(|_| app.post_json("/api/v1/auth/login", &login, None));
+    let statuses: Vec<u16> = futures::future::join_all(logins)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert_eq!(statuses.iter().filter(|&&s| s == 200).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|&s| s == 200 || s == 401), "{statuses:?}");
+}

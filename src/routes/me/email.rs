@@ -52,7 +52,8 @@ pub async fn change_email(
     state
         .db
         .write(move |conn| verification::change_email(conn, user.id, &address, now))
-        .await?;
+        .await
+        .map_err(super::gone)?;
     Ok(HttpResponse::Accepted().json(EmailChangePending {
         pending_email: new_email.as_str().to_owned(),
     }))

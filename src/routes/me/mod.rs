@@ -138,7 +138,8 @@ pub async fn resend_verification(
     state
         .db
         .write(move |conn| verification::resend(conn, user.id, now))
-        .await?;
+        .await
+        .map_err(gone)?;
     Ok(HttpResponse::Accepted().json(Accepted {
         status: "a verification email is on its way".into(),
     }))

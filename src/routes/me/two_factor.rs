@@ -2,7 +2,7 @@ use actix_web::{HttpResponse, delete, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::confirm_password;
+use super::{confirm_password, gone};
 use crate::accounts::{login, two_factor};
 use crate::http::{ApiError, AppState, AuthUser, Json, NoBody};
 
@@ -38,7 +38,8 @@ pub async fn enrol_two_factor(
     let enrolment = state
         .db
         .write(move |conn| two_factor::enrol(conn, user.id, now))
-        .await?;
+        .await
+        .map_err(gone)?;
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(TwoFactorEnrolment {
@@ -85,7 +86,8 @@ pub async fn confirm_two_factor(
     let recovery_codes = state
         .db
         .write(move |conn| two_factor::confirm(conn, user.id, &body.code, now))
-        .await?;
+        .await
+        .map_err(gone)?;
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(RecoveryCodes { recovery_codes }))
