@@ -111,6 +111,22 @@ async fn a_new_address_is_verified_by_the_emailed_link_and_only_then_launches() 
     assert_eq!(verified["email"], creator.email.as_str());
     assert_problem(verify(&app, &token).await, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(me(&app, &creator).await["email_verified"], true);
+    // Delivered, the outbox row keeps no trace of the token.
+    crate::mail::wait_until_quiet(&app).await;
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) AS n FROM email_outbox WHERE context LIKE '%{token}%'"
+        )),
+        0
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) AS n FROM email_outbox WHERE template = 'verify_email' \
+             AND recipient = '{}' AND context LIKE '%redacted%'",
+            creator.email
+        )),
+        1
+    );
     assert_eq!(launch(&app, &creator, id).await.status(), StatusCode::OK);
 
     // Verified already: resending is refused.
