@@ -1073,3 +1073,91 @@ async fn a_link_or_a_code_presented_many_times_at_once_works_once() {
     assert_eq!(statuses.iter().filter(|&&s| s == 200).count(), 1, "{statuses:?}");
     assert!(statuses.iter().all(|&s| s == 200 || s == 401), "{statuses:?}");
 }
+
+#[tokio::test]
+async fn wrong_passwords_anywhere_count_and_drafts_go_with_their_account() {
+    let app = crate::helpers::spawn_app().await;
+    let admin = app.create_admin().await;
+    let user = app.create_user().await;
+    // Wrong current passwords on the account's own routes count towards the same lock.
+    for _ in 0..10 {
+        let r = send(
+            &app,
+            Method::PUT,
+            "/api/v1/me/password",
+            &json!({ "current_password": "not the password", "new_password": NEW_PASSWORD }),
+            Some(&user.access_token),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    assert_eq!(
+        app.login(&user.email, PASSWORD).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let locked = send(
+        &app,
+        Method::DELETE,
+        "/api/v1/me",
+        &json!({ "password": PASSWORD }),
+        Some(&user.access_token),
+    )
+    .await;
+    assert_problem(locked, StatusCode::TOO_MANY_REQUESTS).await;
+    app.clock.advance(Duration::minutes(15));
+
+    let id = draft(&app, &user).await;
+    let user = app.relogin(&user).await;
+    let deleted = send(
+        &app,
+        Method::DELETE,
+        "/api/v1/me",
+        &json!({ "password": PASSWORD }),
+        Some(&user.access_token),
+    )
+    .await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let gone = app
+        .get(&format!("/api/v1/campaigns/{id}"), Some(&admin.access_token))
+        .await;
+    assert_problem(gone, StatusCode::NOT_FOUND).await;
+}
+
+#[tokio::test]
+async fn money_still_being_collected_blocks_deletion_on_both_sides() {
+    let app = crate::helpers::spawn_app().await;
+    let creator = app.create_user().await;
+    let mut body = campaign_body("Lamp");
+    body["goal"] = json!("10.00");
+    body["duration_days"] = json!(2);
+    let id = app.create_campaign(&creator, &body).await["id"].as_i64().unwrap();
+    assert_eq!(launch(&app, &creator, id).await.status(), StatusCode::OK);
+    let backer = app.create_user().await;
+    let mut pledge = pledge_body(None, "10.00");
+    pledge["payment_method"] = json!("pm_card_chargeDeclined");
+    app.pledged(&backer, id, &pledge).await;
+    app.clock.advance(Duration::days(3));
+    let summary = app.settle().await;
+    assert_eq!(summary["pledges"]["errored"], 1, "{summary}");
+    let (creator, backer) = (app.relogin(&creator).await, app.relogin(&backer).await);
+    let delete = async |user: &TestUser| {
+        send(
+            &app,
+            Method::DELETE,
+            "/api/v1/me",
+            &json!({ "password": PASSWORD }),
+            Some(&user.access_token),
+        )
+        .await
+    };
+    let blocked = assert_problem(delete(&creator).await, StatusCode::CONFLICT).await;
+    assert!(
+        blocked["detail"].as_str().unwrap().contains("is funded"),
+        "{blocked}"
+    );
+    let blocked = assert_problem(delete(&backer).await, StatusCode::CONFLICT).await;
+    assert!(
+        blocked["detail"].as_str().unwrap().contains("being collected"),
+        "{blocked}"
+    );
+}
