@@ -60,9 +60,9 @@ fn issue(
     })
 }
 
-/// The unused, unexpired token presented for one of `purposes`, used up by this call; a
-/// refusal naming the `token` field otherwise (unknown, used, expired or for something else).
-fn redeem(
+/// The unused, unexpired token presented for one of `purposes`, left as it is; a refusal naming
+/// the `token` field otherwise (unknown, used, expired or for something else).
+fn usable(
     conn: &mut DbConn,
     presented: &str,
     purposes: &[TokenPurpose],
@@ -73,8 +73,19 @@ fn redeem(
     if !purposes.contains(&row.purpose) || row.used_at.is_some() || row.expires_at <= now.naive_utc() {
         return Err(invalid().into());
     }
+    Ok(row)
+}
+
+/// [`usable`], and used up by this call (a concurrent use of the same token loses).
+fn redeem(
+    conn: &mut DbConn,
+    presented: &str,
+    purposes: &[TokenPurpose],
+    now: DateTime<Utc>,
+) -> Result<account_tokens::AccountTokenRow, CoreError> {
+    let row = usable(conn, presented, purposes, now)?;
     if !account_tokens::mark_used(conn, row.id, now.naive_utc())? {
-        return Err(invalid().into());
+        return Err(Refusal::field("token", "is unknown, already used or expired").into());
     }
     Ok(row)
 }

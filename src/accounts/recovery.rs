@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{issue, redeem};
+use super::{issue, redeem, usable};
 use crate::auth::session;
 use crate::db::users::UserRow;
 use crate::db::{DbConn, account_tokens, users};
@@ -37,15 +37,9 @@ pub fn request(conn: &mut DbConn, email: &str, now: DateTime<Utc>) -> Result<boo
 /// The account a reset token would act on, without using it (to check the new password
 /// against the account's address before hashing it).
 pub fn peek(conn: &mut DbConn, token: &str, now: DateTime<Utc>) -> Result<UserRow, CoreError> {
-    let invalid = || Refusal::field("token", "is unknown, already used or expired");
-    let row = account_tokens::find_by_hash(conn, &session::hash_token(token))?.ok_or_else(invalid)?;
-    if row.purpose != TokenPurpose::ResetPassword
-        || row.used_at.is_some()
-        || row.expires_at <= now.naive_utc()
-    {
-        return Err(invalid().into());
-    }
-    super::own(conn, row.user_id).map_err(|_| invalid().into())
+    let row = usable(conn, token, &[TokenPurpose::ResetPassword], now)?;
+    super::own(conn, row.user_id)
+        .map_err(|_| Refusal::field("token", "is unknown, already used or expired").into())
 }
 
 /// Sets the password from a reset link: the address is then verified (the link reached it),
