@@ -18,4 +18,5 @@ pub mod payments;
 pub mod pledges;
 pub mod routes;
 pub mod settlement;
+pub mod shapes;
 pub mod telemetry;

@@ -1,0 +1,82 @@
+//! A pledge as the API, and webhook payloads, show it.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::db::pledges::PledgeRow;
+use crate::domain::{Currency, Money, PledgeStatus};
+
+/// A pledge. `payment_method` is shown to the backer only, never to the creator.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PledgeResponse {
+    #[schema(example = 17)]
+    pub id: i64,
+    pub campaign_id: i64,
+    pub backer_id: i64,
+    pub tier_id: Option<i64>,
+    /// Total to be charged, shipping included.
+    #[schema(example = "60.00")]
+    pub amount: String,
+    /// The part of `amount` that pays for shipping.
+    #[schema(example = "15.00")]
+    pub shipping_fee: String,
+    pub currency: Currency,
+    #[schema(example = "FR")]
+    pub shipping_country: Option<String>,
+    pub status: PledgeStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "pm_card_visa")]
+    pub payment_method: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub canceled_at: Option<DateTime<Utc>>,
+    pub released_at: Option<DateTime<Utc>>,
+    pub collected_at: Option<DateTime<Utc>>,
+    pub errored_at: Option<DateTime<Utc>>,
+    pub dropped_at: Option<DateTime<Utc>>,
+    pub refunded_at: Option<DateTime<Utc>>,
+    /// With `PAYMENT_PROVIDER=stripe`, in the answer to a pledge or a new payment method only:
+    /// the SetupIntent's client secret, for Stripe.js to finish the card's set-up (3-D Secure)
+    /// when it needs the backer. See the README, "Stripe".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup_intent_client_secret: Option<String>,
+}
+
+/// One page of pledges; pass `next_cursor` as `cursor` for the next (null: last page).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PledgePage {
+    pub items: Vec<PledgeResponse>,
+    pub next_cursor: Option<String>,
+}
+
+fn utc(t: Option<NaiveDateTime>) -> Option<DateTime<Utc>> {
+    t.map(|t| t.and_utc())
+}
+
+impl PledgeResponse {
+    /// `for_backer`: whether the viewer is the backer (who alone sees the payment method).
+    pub fn new(pledge: &PledgeRow, currency: Currency, for_backer: bool) -> Self {
+        Self {
+            id: pledge.id.0,
+            campaign_id: pledge.campaign_id.0,
+            backer_id: pledge.backer_id.0,
+            tier_id: pledge.tier_id.map(|t| t.0),
+            amount: Money::from_minor(pledge.amount_minor, currency).to_decimal_string(),
+            shipping_fee: Money::from_minor(pledge.shipping_fee_minor, currency).to_decimal_string(),
+            currency,
+            shipping_country: pledge.shipping_country.clone(),
+            status: pledge.status,
+            payment_method: for_backer.then(|| pledge.payment_method.clone()),
+            created_at: pledge.created_at.and_utc(),
+            updated_at: pledge.updated_at.and_utc(),
+            canceled_at: utc(pledge.canceled_at),
+            released_at: utc(pledge.released_at),
+            collected_at: utc(pledge.collected_at),
+            errored_at: utc(pledge.errored_at),
+            dropped_at: utc(pledge.dropped_at),
+            refunded_at: utc(pledge.refunded_at),
+            setup_intent_client_secret: None,
+        }
+    }
+}
