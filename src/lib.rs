@@ -20,3 +20,4 @@ pub mod routes;
 pub mod settlement;
 pub mod shapes;
 pub mod telemetry;
+pub mod webhooks;

@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::db::users::UserRow;
-use crate::db::{DbConn, account_tokens, campaigns, outbox, pledges, recovery_codes, refresh_tokens, users};
+use crate::db::{
+    DbConn, account_tokens, campaigns, outbox, pledges, recovery_codes, refresh_tokens, users, webhooks,
+};
 use crate::domain::account::{DELETED_NAME, pseudonym};
 use crate::domain::{CampaignStatus, CoreError, PledgeStatus, Refusal};
 use crate::mail::queue::account as mail;
@@ -33,8 +35,8 @@ pub fn blockers(conn: &mut DbConn, user: &UserRow) -> Result<Vec<String>, CoreEr
 }
 
 /// Erases the account (the caller checked the password and second factor). Drafts go with
-/// it; unsent emails are dropped and sent ones keep only the pseudonym; one last email tells
-/// the address it is gone.
+/// it, and so do its webhook endpoints; unsent emails are dropped and sent ones keep only the
+/// pseudonym; one last email tells the address it is gone.
 pub fn delete(conn: &mut DbConn, user: &UserRow, now: DateTime<Utc>) -> Result<(), CoreError> {
     let blockers = blockers(conn, user)?;
     if !blockers.is_empty() {
@@ -54,6 +56,8 @@ pub fn delete(conn: &mut DbConn, user: &UserRow, now: DateTime<Utc>) -> Result<(
     refresh_tokens::delete_for(conn, user.id)?;
     account_tokens::delete_for(conn, user.id)?;
     recovery_codes::delete_for(conn, user.id)?;
+    // Its endpoints' URLs are the person's systems; their deliveries go with them.
+    webhooks::delete_for_owner(conn, user.id)?;
     users::pseudonymise(conn, user.id, &pseudonym, DELETED_NAME, now.naive_utc())?;
     mail::account_deleted(conn, user.id, (&user.email, &user.display_name), &pseudonym, now)?;
     tracing::info!(user.id = %user.id, "account deleted");

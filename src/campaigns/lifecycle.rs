@@ -1,7 +1,7 @@
 //! Status changes. Every one goes through [`transition`], which checks the state diagram
 //! (`CampaignStatus::can_transition`), applies the change only if nobody changed the status
-//! first (a conditional UPDATE), queues the emails the change causes and appends to
-//! `campaign_events`, all in the caller's transaction. A campaign that closes without
+//! first (a conditional UPDATE), queues the emails and the webhook event the change causes and
+//! appends to `campaign_events`, all in the caller's transaction. A campaign that closes without
 //! charging has its pledges released by `settlement::close`, which makes those transitions.
 
 use chrono::{DateTime, Duration, Utc};
@@ -10,8 +10,11 @@ use super::access;
 use crate::db::DbConn;
 use crate::db::campaign_events::{self, NewCampaignEvent};
 use crate::db::campaigns::{self, CampaignRow};
-use crate::domain::{Actor, CampaignId, CampaignStatus, CoreError, FieldErrors, Refusal, Resource, UserId};
+use crate::domain::{
+    Actor, CampaignId, CampaignStatus, CoreError, EventType, FieldErrors, Refusal, Resource, UserId,
+};
 use crate::mail::queue::{self, Cancellation};
+use crate::webhooks::events as webhook_events;
 
 /// Records the creation of a draft.
 pub fn record_created(
@@ -75,6 +78,18 @@ pub fn transition(
         CampaignStatus::Failed => queue::campaign_failed(conn, campaign, now)?,
         // The successful campaign's email carries payout figures: settlement queues it.
         CampaignStatus::Draft | CampaignStatus::Successful => {}
+    }
+    let event = match to {
+        CampaignStatus::Live => Some(EventType::CampaignLaunched),
+        CampaignStatus::Canceled => Some(EventType::CampaignCanceled),
+        CampaignStatus::Suspended => Some(EventType::CampaignSuspended),
+        CampaignStatus::Funded => Some(EventType::CampaignFunded),
+        CampaignStatus::Failed => Some(EventType::CampaignFailed),
+        CampaignStatus::Successful => Some(EventType::CampaignSuccessful),
+        CampaignStatus::Draft => None,
+    };
+    if let Some(kind) = event {
+        webhook_events::campaign(conn, kind, &updated, now)?;
     }
     campaign_events::append(
         conn,

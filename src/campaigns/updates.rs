@@ -63,6 +63,7 @@ pub fn publish(
             created_at: now.naive_utc(),
         },
     )?;
+    crate::webhooks::events::update(conn, &campaign, &row, now)?;
     queue::campaign_update(
         conn,
         &campaign,

@@ -138,6 +138,7 @@ mod tests {
             ("APP_ENV", "production"),
             ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
             ("CRON_SECRET", "0123456789abcdef"),
+            ("WEBHOOK_SECRETS_KEY", "0123456789abcdef0123456789abcdef"),
         ];
         let with = |url: &'static str| {
             let mut vars = base.to_vec();

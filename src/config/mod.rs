@@ -9,6 +9,7 @@ mod mail;
 mod payments;
 mod secret;
 mod values;
+mod webhooks;
 
 use mail::mail_settings;
 pub use mail::{MailSettings, MailTransport};
@@ -17,6 +18,8 @@ pub use payments::{PaymentProviderKind, StripeSettings};
 pub use secret::{Secret, hex};
 pub use values::ConfigError;
 pub(crate) use values::parse_number;
+pub use webhooks::WebhookSettings;
+use webhooks::webhook_settings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppEnv {
@@ -59,6 +62,7 @@ pub struct Settings {
     pub password_hash_queue: u32,
     pub log_format: LogFormat,
     pub mail: MailSettings,
+    pub webhooks: WebhookSettings,
     /// Warnings to log once logging is up (configuration is read before it is).
     pub warnings: Vec<String>,
 }
@@ -226,6 +230,7 @@ impl Settings {
         };
 
         let mail = mail_settings(&get, app_env, &mut errors, &mut warnings);
+        let webhooks = webhook_settings(&get, app_env, &mut errors, &mut warnings);
 
         if !errors.is_empty() {
             return Err(ConfigError(errors));
@@ -251,6 +256,7 @@ impl Settings {
             password_hash_queue,
             log_format,
             mail,
+            webhooks,
             warnings,
         })
     }
@@ -276,8 +282,8 @@ pub(crate) mod tests {
         assert!(s.jwt_secret.expose().len() >= MIN_JWT_SECRET_BYTES);
         assert_eq!(
             s.warnings.len(),
-            3,
-            "both generated secrets and the file mail transport are announced"
+            4,
+            "the three generated secrets and the file mail transport are announced"
         );
     }
 
@@ -312,6 +318,7 @@ pub(crate) mod tests {
                 "smtps://mailer:0123456789abcdef-smtp@smtp.example.com",
             ),
             ("MAIL_FROM", "crowdfund <no-reply@example.com>"),
+            ("WEBHOOK_SECRETS_KEY", "0123456789abcdef0123456789abcdef-webhooks"),
         ])
         .unwrap();
         assert!(s.warnings.is_empty(), "{:?}", s.warnings);
@@ -334,6 +341,7 @@ pub(crate) mod tests {
             include_str!("mod.rs"),
             include_str!("mail.rs"),
             include_str!("payments.rs"),
+            include_str!("webhooks.rs"),
         ]
         .concat();
         let names: Vec<&str> = source

@@ -280,6 +280,55 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> BigInt,
+        owner_id -> BigInt,
+        platform -> Bool,
+        url -> Text,
+        events -> Text,
+        campaign_ids -> Nullable<Text>,
+        enabled -> Bool,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamp>,
+        failing_since -> Nullable<Timestamp>,
+        disabled_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_events (id) {
+        id -> BigInt,
+        event_type -> Text,
+        campaign_id -> Nullable<BigInt>,
+        creator_id -> Nullable<BigInt>,
+        endpoint_id -> Nullable<BigInt>,
+        payload -> Text,
+        created_at -> Timestamp,
+        fanned_out_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        event_id -> BigInt,
+        endpoint_id -> BigInt,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        last_attempt_at -> Nullable<Timestamp>,
+        last_status_code -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(account_tokens -> users (user_id));
 diesel::joinable!(recovery_codes -> users (user_id));
@@ -292,6 +341,9 @@ diesel::joinable!(ledger_entries -> ledger_transactions (transaction_id));
 diesel::joinable!(campaigns -> users (owner_id));
 diesel::joinable!(reward_tiers -> campaigns (campaign_id));
 diesel::joinable!(campaign_events -> campaigns (campaign_id));
+diesel::joinable!(webhook_endpoints -> users (owner_id));
+diesel::joinable!(webhook_deliveries -> webhook_events (event_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     account_tokens,
@@ -312,4 +364,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     email_outbox,
     stripe_customers,
     stripe_events,
+    webhook_endpoints,
+    webhook_events,
+    webhook_deliveries,
 );

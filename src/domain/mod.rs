@@ -15,6 +15,7 @@ mod sql;
 pub mod text;
 pub mod tier;
 pub mod user;
+pub mod webhook;
 
 pub use account::TokenPurpose;
 pub use campaign::{CampaignId, CampaignStatus, Category};
@@ -28,3 +29,4 @@ pub use password::NewPassword;
 pub use pledge::{PledgeId, PledgeStatus};
 pub use tier::{Shipping, TierId};
 pub use user::{Actor, Role, UserId};
+pub use webhook::{DeliveryId, DeliveryStatus, EndpointId, EventType};

@@ -22,6 +22,7 @@ pub struct Metrics {
     statements: IntCounter,
     pub emails: IntCounterVec,
     outbox: IntGaugeVec,
+    pub webhooks: IntCounterVec,
 }
 
 impl Metrics {
@@ -74,6 +75,14 @@ impl Metrics {
             &["status"],
         )?;
         registry.register(Box::new(emails.clone()))?;
+        let webhooks = IntCounterVec::new(
+            Opts::new(
+                "webhook_deliveries_total",
+                "Webhook delivery attempts by this process, by outcome (succeeded, retry, failed)",
+            ),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(webhooks.clone()))?;
         registry.register(Box::new(outbox.clone()))?;
         Ok(Self {
             registry,
@@ -84,6 +93,7 @@ impl Metrics {
             statements,
             emails,
             outbox,
+            webhooks,
         })
     }
 

@@ -48,10 +48,12 @@ pub enum Template {
     PasswordChanged,
     EmailChanged,
     AccountDeleted,
+    // About the account's integrations.
+    WebhookDisabled,
 }
 
 impl Template {
-    pub const ALL: [Template; 20] = [
+    pub const ALL: [Template; 21] = [
         Self::PledgeConfirmed,
         Self::PledgeChanged,
         Self::PledgeCanceled,
@@ -72,6 +74,7 @@ impl Template {
         Self::PasswordChanged,
         Self::EmailChanged,
         Self::AccountDeleted,
+        Self::WebhookDisabled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -96,6 +99,7 @@ impl Template {
             Self::PasswordChanged => "password_changed",
             Self::EmailChanged => "email_changed",
             Self::AccountDeleted => "account_deleted",
+            Self::WebhookDisabled => "webhook_disabled",
         }
     }
 

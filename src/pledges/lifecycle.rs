@@ -1,8 +1,8 @@
 //! Pledge status changes and the pledge's event log. Every status change goes through this
 //! module: it checks the state diagram (`PledgeStatus::can_transition`), applies the change
 //! with a conditional UPDATE (only from the statuses the diagram allows, so of two racing
-//! writers one wins), appends to `pledge_events` and queues the backer's email, all in the
-//! caller's transaction.
+//! writers one wins), appends to `pledge_events`, queues the backer's email and writes the
+//! webhook event, all in the caller's transaction.
 //!
 //! Tier units and the campaign's totals move with a backer's own changes in `service`, before
 //! the transition, in the order every pledge locks its rows (tier, then campaign). The bulk
@@ -15,8 +15,9 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use crate::db::campaigns::CampaignRow;
 use crate::db::pledges::{self, NewPledgeEvent, PledgeRow};
 use crate::db::{DbConn, tiers};
-use crate::domain::{CampaignId, CoreError, PledgeId, PledgeStatus, Refusal, Resource, UserId};
+use crate::domain::{CampaignId, CoreError, EventType, PledgeId, PledgeStatus, Refusal, Resource, UserId};
 use crate::mail::queue;
+use crate::webhooks::events as webhook_events;
 
 /// The statuses `to` may be reached from, as the diagram says.
 fn sources(to: PledgeStatus) -> Vec<PledgeStatus> {
@@ -68,6 +69,7 @@ pub fn created(
         &event(pledge, None, Some(pledge.backer_id), "pledged", now.naive_utc()),
     )?;
     queue::pledge_confirmed(conn, campaign, pledge, tier_title, now)?;
+    webhook_events::pledge(conn, EventType::PledgeCreated, campaign, pledge, now)?;
     Ok(())
 }
 
@@ -101,6 +103,7 @@ pub fn changed(
         },
         now,
     )?;
+    webhook_events::pledge(conn, EventType::PledgeUpdated, campaign, after, now)?;
     Ok(())
 }
 
@@ -125,6 +128,7 @@ pub fn cancel(
         ),
     )?;
     queue::pledge_canceled(conn, campaign, &canceled, now)?;
+    webhook_events::pledge(conn, EventType::PledgeCanceled, campaign, &canceled, now)?;
     Ok(canceled)
 }
 
@@ -219,6 +223,8 @@ pub fn collect(
         .map(|c| (c.campaign, &collected[&c.pledge.id], c.charge_id))
         .collect();
     queue::payment_receipts(conn, &receipts, now)?;
+    let changed: Vec<(&CampaignRow, &PledgeRow)> = receipts.iter().map(|(c, p, _)| (*c, *p)).collect();
+    webhook_events::pledges(conn, EventType::PledgeCollected, &changed, now)?;
     Ok(collected)
 }
 
@@ -267,6 +273,7 @@ pub fn decline(
         },
         now,
     )?;
+    webhook_events::pledge(conn, EventType::PledgeErrored, campaign, &errored, now)?;
     Ok(Some(errored))
 }
 
@@ -289,6 +296,7 @@ pub fn drop(
     }
     pledges::append_event(conn, &event(&dropped, Some(pledge.status), None, reason, at))?;
     queue::pledge_dropped(conn, campaign, &dropped, now)?;
+    webhook_events::pledge(conn, EventType::PledgeDropped, campaign, &dropped, now)?;
     Ok(Some(dropped))
 }
 
@@ -315,6 +323,7 @@ pub fn refund(
     }
     if let Some(row) = &refunded {
         queue::refund_issued(conn, campaign, row, now)?;
+        webhook_events::pledge(conn, EventType::PledgeRefunded, campaign, row, now)?;
     }
     Ok(refunded)
 }

@@ -38,6 +38,7 @@ pub struct Application {
     port: u16,
     server: Server,
     mail_worker: Option<Worker>,
+    webhook_worker: Option<crate::webhooks::delivery::Worker>,
 }
 
 impl Application {
@@ -62,6 +63,22 @@ impl Application {
             Some(Worker::spawn(Arc::new(mailer), interval))
         } else {
             tracing::info!("email delivery worker off (MAIL_WORKER=off): run `crowdfund send-mail`");
+            None
+        };
+        let webhook_worker = if settings.webhooks.worker {
+            let dispatcher = crate::webhooks::delivery::Dispatcher::new(
+                db.clone(),
+                clock.clone(),
+                &settings.webhooks,
+                Some(metrics.webhooks.clone()),
+            )?;
+            let interval = std::time::Duration::from_millis(u64::from(settings.webhooks.poll_interval_ms));
+            Some(crate::webhooks::delivery::Worker::spawn(
+                Arc::new(dispatcher),
+                interval,
+            ))
+        } else {
+            tracing::info!("webhook delivery worker off (WEBHOOK_WORKER=off)");
             None
         };
         let state = web::Data::new(AppState {
@@ -104,6 +121,7 @@ impl Application {
             port,
             server,
             mail_worker,
+            webhook_worker,
         })
     }
 
@@ -121,6 +139,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         if let Some(worker) = self.mail_worker {
+            worker.stop().await;
+        }
+        if let Some(worker) = self.webhook_worker {
             worker.stop().await;
         }
         served

@@ -9,8 +9,11 @@ use utoipa::openapi::{Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
-use crate::domain::FieldError;
+use crate::domain::{EventType, FieldError};
 use crate::http::error::Problem;
+use crate::webhooks::events::{
+    WebhookCampaignEvent, WebhookPingEvent, WebhookPledgeEvent, WebhookUpdateEvent,
+};
 
 pub const BEARER: &str = "bearer";
 
@@ -24,7 +27,15 @@ pub const BEARER: &str = "bearer";
         license(name = "MIT")
     ),
     // Schemas referenced only from query parameters, which utoipa-actix-web does not collect.
-    components(schemas(Problem, FieldError, super::campaigns::list::SortParam)),
+    components(schemas(
+        Problem,
+        FieldError,
+        super::campaigns::list::SortParam,
+        WebhookCampaignEvent,
+        WebhookPledgeEvent,
+        WebhookUpdateEvent,
+        WebhookPingEvent,
+    )),
     modifiers(&Common),
     tags(
         (name = "auth", description = "Registration, logins, sessions, email verification and password reset"),
@@ -34,7 +45,8 @@ pub const BEARER: &str = "bearer";
         (name = "pledges", description = "Backing campaigns; the creator's fulfilment view"),
         (name = "updates", description = "The creator's posts; some for backers only"),
         (name = "stats", description = "Figures for the creator and admins"),
-        (name = "admin", description = "Admin-only moderation and audit"),
+        (name = "webhooks", description = "Signed outbound webhooks for the events of your campaigns; payloads under `webhooks`"),
+        (name = "admin", description = "Admin-only moderation, audit and platform-wide webhooks"),
         (name = "settlement", description = "The cron-driven settlement pass"),
         (name = "operations", description = "Health, readiness and metrics, outside /api/v1"),
     )
@@ -157,7 +169,65 @@ pub fn document() -> utoipa::openapi::OpenApi {
     add_body_errors(&mut openapi);
     add_problem_bodies(&mut openapi);
     unique_operation_ids(&mut openapi);
+    openapi.webhooks = Some(webhooks());
     openapi
+}
+
+/// What the platform posts to endpoints (OpenAPI 3.1 `webhooks`): one entry per event type,
+/// with its body and the Standard Webhooks headers.
+fn webhooks() -> utoipa::openapi::Paths {
+    use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem};
+    use utoipa::openapi::request_body::RequestBodyBuilder;
+    use utoipa::openapi::{ObjectBuilder, PathsBuilder, Required, Type};
+
+    let header = |name: &str, description: &str| {
+        ParameterBuilder::new()
+            .name(name)
+            .parameter_in(ParameterIn::Header)
+            .required(Required::True)
+            .description(Some(description))
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+            .build()
+    };
+    let mut paths = PathsBuilder::new();
+    for kind in EventType::ALL {
+        let schema = match kind.as_str().split('.').next() {
+            Some("campaign") => "WebhookCampaignEvent",
+            Some("pledge") => "WebhookPledgeEvent",
+            Some("update") => "WebhookUpdateEvent",
+            _ => "WebhookPingEvent",
+        };
+        let body = RequestBodyBuilder::new()
+            .required(Some(Required::True))
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(RefOr::Ref(Ref::from_schema_name(schema))))
+                    .build(),
+            )
+            .build();
+        let operation = OperationBuilder::new()
+            .summary(Some(format!("`{}`", kind.as_str())))
+            .description(Some(
+                "Posted to each endpoint subscribed to it. Verify `webhook-signature` with the \
+                 endpoint's secret before trusting the body (README, \"Webhooks\"); any 2xx \
+                 answer is success, anything else is retried.",
+            ))
+            .operation_id(Some(format!("webhook_{}", kind.as_str().replace('.', "_"))))
+            .parameter(header(
+                "webhook-id",
+                "The same for every attempt of this event at this endpoint",
+            ))
+            .parameter(header("webhook-timestamp", "Unix seconds of this attempt"))
+            .parameter(header(
+                "webhook-signature",
+                "`v1,<base64 HMAC-SHA256 of id.timestamp.body>`; two, space-separated, during a rotation",
+            ))
+            .request_body(Some(body))
+            .response("200", ResponseBuilder::new().description("Received").build());
+        paths = paths.path(kind.as_str(), PathItem::new(HttpMethod::Post, operation));
+    }
+    paths.build()
 }
 
 /// The document as pretty JSON with a trailing newline: the form committed in `openapi/`.

@@ -16,8 +16,8 @@ async fn statements(app: &TestApp) -> i64 {
 
 #[tokio::test]
 async fn one_pledge_costs_a_fixed_number_of_statements() {
-    // No email worker: its polling would be counted too.
-    let app = spawn_app_with(&[("MAIL_WORKER", "off")]).await;
+    // No email or webhook worker: their polling would be counted too.
+    let app = spawn_app_with(&[("MAIL_WORKER", "off"), ("WEBHOOK_WORKER", "off")]).await;
     let owner = app.create_user().await;
     let id = app.live_campaign(&owner, "Lamp").await;
     let tier = app
@@ -52,17 +52,17 @@ async fn one_pledge_costs_a_fixed_number_of_statements() {
     let _: Value = response.json().await.unwrap();
     let keyed = statements(&app).await - before - scrape;
 
-    // BEGIN; campaign; existing pledge; tier; insert; event; confirmation email; claim; totals;
-    // COMMIT.
+    // BEGIN; campaign; existing pledge; tier; insert; event; confirmation email; webhook event;
+    // claim; totals; COMMIT.
     assert_eq!(scrape, 1, "a scrape reads the outbox counts");
-    assert_eq!(plain, 10, "statements for one pledge");
+    assert_eq!(plain, 11, "statements for one pledge");
     // + BEGIN; purge; lookup; reserve; COMMIT, and the stored answer in the pledge transaction.
     // On SQLite the reservation, a marker committed without a disk flush, sets the connection's
     // `synchronous` back after it: one statement more, in the process, no round trip.
     let sqlite = matches!(&*app.connection(), crowdfund::db::DbConn::Sqlite(_));
     assert_eq!(
         keyed,
-        16 + i64::from(sqlite),
+        17 + i64::from(sqlite),
         "statements for one pledge with an Idempotency-Key"
     );
 }

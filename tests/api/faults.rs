@@ -456,3 +456,63 @@ async fn a_burst_of_pledges_killed_midway_is_completed_by_retries() {
     );
     fixture.audit();
 }
+
+#[tokio::test]
+async fn a_webhook_delivery_killed_midway_is_sent_again_after_the_restart() {
+    let fixture = Fixture::new();
+    let receiver = crate::webhooks::Receiver::start().await;
+    let settings = [
+        ("WEBHOOK_ALLOW_PRIVATE", "on"),
+        ("WEBHOOK_SECRETS_KEY", crate::helpers::WEBHOOK_SECRETS_KEY),
+        ("WEBHOOK_POLL_INTERVAL_MS", "50"),
+        // The lease is the timeout and 5 s: the restarted server takes the delivery over then.
+        ("WEBHOOK_TIMEOUT_SECONDS", "2"),
+    ];
+    let server = fixture.server(&settings);
+    let token = fixture.users(&server, 1).await.remove(0);
+    let endpoint: Value = fixture
+        .post(
+            &server,
+            "/api/v1/me/webhooks",
+            &json!({"url": receiver.url, "events": ["*"]}),
+            &token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let secret = endpoint["secret"].as_str().unwrap().to_owned();
+    receiver.hang(true);
+    let ping = format!("/api/v1/me/webhooks/{}/ping", endpoint["id"]);
+    assert_eq!(
+        fixture.post(&server, &ping, &json!({}), &token).await.status(),
+        StatusCode::ACCEPTED
+    );
+    receiver.wait_for(1).await;
+    // The receiver holds the request: the server dies before it hears back.
+    server.kill9();
+    receiver.hang(false);
+    assert_eq!(
+        fixture
+            .count("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status = 'pending' AND attempts = 1"),
+        1
+    );
+
+    let _server = fixture.server(&settings);
+    let got = receiver.wait_for(2).await;
+    assert_eq!(
+        got[0].id, got[1].id,
+        "the same webhook-id: the receiver can tell it is a repeat"
+    );
+    assert_eq!(crate::webhooks::valid_signatures(&secret, &got[1]), 1);
+    for _ in 0..250 {
+        if fixture
+            .count("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status = 'succeeded' AND attempts = 2")
+            == 1
+        {
+            return;
+        }
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    panic!("the delivery was not recorded as delivered after the restart");
+}

@@ -124,6 +124,8 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         ("PLEDGE_CHANGE_RATE_LIMIT_PER_MINUTE", "1000000"),
         ("DATABASE_POOL_SIZE", "8"),
         ("MAIL_DIR", mail_dir_path.as_str()),
+        ("WEBHOOK_ALLOW_PRIVATE", "on"),
+        ("WEBHOOK_SECRETS_KEY", WEBHOOK_SECRETS_KEY),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -453,6 +455,8 @@ impl TestApp {
         TestUser::from_session(response.json().await.expect("session"))
     }
 }
+
+pub const WEBHOOK_SECRETS_KEY: &str = "test-webhook-secrets-key-0123456789abcdef";
 
 pub const CRON_SECRET: &str = "test-cron-secret-0123456789";
 

@@ -27,3 +27,4 @@ mod settlement;
 mod stripe;
 mod tiers;
 mod updates_and_stats;
+mod webhooks;

@@ -6,7 +6,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, TestUser, campaign_body, pledge_body, spawn_app, tier_body};
+use crate::helpers::{PASSWORD, TestApp, TestUser, campaign_body, pledge_body, spawn_app_with, tier_body};
 
 const ROLES: [&str; 5] = ["anonymous", "backer A", "backer B", "creator", "admin"];
 
@@ -16,6 +16,11 @@ struct Fixture {
     live: i64,
     tier: i64,
     pledge: i64,
+    /// The creator's webhook endpoint and a delivery of it; the platform's, and one of its.
+    hook: i64,
+    hook_delivery: i64,
+    platform_hook: i64,
+    platform_delivery: i64,
 }
 
 struct Users {
@@ -61,12 +66,46 @@ async fn fixture(app: &TestApp, users: &Users) -> Fixture {
         )
         .await;
     assert_eq!(update.status(), StatusCode::CREATED);
+    let (hook, hook_delivery) = webhook(app, creator, "/api/v1/me/webhooks").await;
+    let (platform_hook, platform_delivery) = webhook(app, &users.admin, "/api/v1/admin/webhooks").await;
     Fixture {
         draft,
         live,
         tier,
         pledge,
+        hook,
+        hook_delivery,
+        platform_hook,
+        platform_delivery,
     }
+}
+
+/// An endpoint registered under `base` and the delivery of a ping to it (no worker sends it).
+/// The ones of earlier checks go first: an account has at most 20.
+async fn webhook(app: &TestApp, user: &TestUser, base: &str) -> (i64, i64) {
+    app.sql(&format!(
+        "DELETE FROM webhook_endpoints WHERE owner_id = {}",
+        user.id
+    ))
+    .unwrap();
+    let endpoint: Value = app
+        .post_json(
+            base,
+            &json!({"url": "https://hooks.example.com/in", "events": ["*"]}),
+            Some(&user.access_token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = endpoint["id"].as_i64().unwrap();
+    let delivery: Value = app
+        .post_json(&format!("{base}/{id}/ping"), &json!({}), Some(&user.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    (id, delivery["id"].as_i64().unwrap())
 }
 
 type Path = fn(&Fixture) -> String;
@@ -209,6 +248,142 @@ fn table(users: &Users) -> Vec<Row> {
             |_| "/api/v1/me/2fa".into(),
             json!({"password": "not the password", "code": "abcdef"}),
             [401, 422, 422, 422, 422],
+        ),
+        row(
+            M::POST,
+            "/api/v1/me/webhooks",
+            |_| "/api/v1/me/webhooks".into(),
+            json!({"url": "https://hooks.example.com/new", "events": ["pledge.created"]}),
+            [401, 201, 201, 201, 201],
+        ),
+        row(
+            M::GET,
+            "/api/v1/me/webhooks",
+            |_| "/api/v1/me/webhooks".into(),
+            none.clone(),
+            [401, 200, 200, 200, 200],
+        ),
+        row(
+            M::GET,
+            "/api/v1/me/webhooks/{id}",
+            |f| format!("/api/v1/me/webhooks/{}", f.hook),
+            none.clone(),
+            [401, 404, 404, 200, 404],
+        ),
+        row(
+            M::PATCH,
+            "/api/v1/me/webhooks/{id}",
+            |f| format!("/api/v1/me/webhooks/{}", f.hook),
+            json!({"enabled": true}),
+            [401, 404, 404, 200, 404],
+        ),
+        row(
+            M::DELETE,
+            "/api/v1/me/webhooks/{id}",
+            |f| format!("/api/v1/me/webhooks/{}", f.hook),
+            none.clone(),
+            [401, 404, 404, 204, 404],
+        ),
+        row(
+            M::POST,
+            "/api/v1/me/webhooks/{id}/rotate-secret",
+            |f| format!("/api/v1/me/webhooks/{}/rotate-secret", f.hook),
+            none.clone(),
+            [401, 404, 404, 200, 404],
+        ),
+        row(
+            M::GET,
+            "/api/v1/me/webhooks/{id}/deliveries",
+            |f| format!("/api/v1/me/webhooks/{}/deliveries", f.hook),
+            none.clone(),
+            [401, 404, 404, 200, 404],
+        ),
+        row(
+            M::POST,
+            "/api/v1/me/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+            |f| {
+                format!(
+                    "/api/v1/me/webhooks/{}/deliveries/{}/redeliver",
+                    f.hook, f.hook_delivery
+                )
+            },
+            none.clone(),
+            [401, 404, 404, 202, 404],
+        ),
+        row(
+            M::POST,
+            "/api/v1/me/webhooks/{id}/ping",
+            |f| format!("/api/v1/me/webhooks/{}/ping", f.hook),
+            none.clone(),
+            [401, 404, 404, 202, 404],
+        ),
+        row(
+            M::POST,
+            "/api/v1/admin/webhooks",
+            |_| "/api/v1/admin/webhooks".into(),
+            json!({"url": "https://hooks.example.com/all", "events": ["*"]}),
+            [401, 403, 403, 403, 201],
+        ),
+        row(
+            M::GET,
+            "/api/v1/admin/webhooks",
+            |_| "/api/v1/admin/webhooks".into(),
+            none.clone(),
+            [401, 403, 403, 403, 200],
+        ),
+        row(
+            M::GET,
+            "/api/v1/admin/webhooks/{id}",
+            |f| format!("/api/v1/admin/webhooks/{}", f.platform_hook),
+            none.clone(),
+            [401, 403, 403, 403, 200],
+        ),
+        row(
+            M::PATCH,
+            "/api/v1/admin/webhooks/{id}",
+            |f| format!("/api/v1/admin/webhooks/{}", f.platform_hook),
+            json!({"events": ["campaign.funded"]}),
+            [401, 403, 403, 403, 200],
+        ),
+        row(
+            M::DELETE,
+            "/api/v1/admin/webhooks/{id}",
+            |f| format!("/api/v1/admin/webhooks/{}", f.platform_hook),
+            none.clone(),
+            [401, 403, 403, 403, 204],
+        ),
+        row(
+            M::POST,
+            "/api/v1/admin/webhooks/{id}/rotate-secret",
+            |f| format!("/api/v1/admin/webhooks/{}/rotate-secret", f.platform_hook),
+            none.clone(),
+            [401, 403, 403, 403, 200],
+        ),
+        row(
+            M::GET,
+            "/api/v1/admin/webhooks/{id}/deliveries",
+            |f| format!("/api/v1/admin/webhooks/{}/deliveries", f.platform_hook),
+            none.clone(),
+            [401, 403, 403, 403, 200],
+        ),
+        row(
+            M::POST,
+            "/api/v1/admin/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+            |f| {
+                format!(
+                    "/api/v1/admin/webhooks/{}/deliveries/{}/redeliver",
+                    f.platform_hook, f.platform_delivery
+                )
+            },
+            none.clone(),
+            [401, 403, 403, 403, 202],
+        ),
+        row(
+            M::POST,
+            "/api/v1/admin/webhooks/{id}/ping",
+            |f| format!("/api/v1/admin/webhooks/{}/ping", f.platform_hook),
+            none.clone(),
+            [401, 403, 403, 403, 202],
         ),
         row(
             M::GET,
@@ -499,7 +674,7 @@ fn committed_spec() -> Value {
 
 #[tokio::test]
 async fn every_route_answers_every_role_as_designed() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(&[("WEBHOOK_WORKER", "off")]).await;
     let users = Users {
         a: app.create_user().await,
         b: app.create_user().await,
@@ -573,7 +748,7 @@ async fn every_route_answers_every_role_as_designed() {
 /// anything happens.
 #[tokio::test]
 async fn every_json_body_refuses_unknown_fields_and_oversize_bodies() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(&[("WEBHOOK_WORKER", "off")]).await;
     let users = Users {
         a: app.create_user().await,
         b: app.create_user().await,

@@ -9,6 +9,7 @@
 //! | `password_changed` | account | `password:{instant}` | `accounts::recovery::confirm`, `accounts::credentials::change_password` |
 //! | `email_changed` | the previous address | `email-changed:{token id}` | `accounts::verification::confirm` |
 //! | `account_deleted` | the address being dropped | `account-deleted` | `accounts::deletion` |
+//! | `webhook_disabled` | the endpoint's owner | `webhook-disabled:{endpoint id}:{failing since}` | `webhooks::delivery` (5 days of failures) |
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::QueryResult;
@@ -164,4 +165,29 @@ pub fn redaction(row: &OutboxRow) -> Option<Redaction> {
         });
     }
     None
+}
+
+/// The owner's webhook endpoint failed every delivery since `failing_since` and was disabled.
+pub fn webhook_disabled(
+    conn: &mut DbConn,
+    owner: UserId,
+    endpoint_id: i64,
+    url: &str,
+    failing_since: NaiveDateTime,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    let context = json!({
+        "endpoint_id": endpoint_id,
+        "url": url,
+        "failing_since": instant(failing_since),
+        "disabled_at": instant(now.naive_utc()),
+    });
+    to_user(
+        conn,
+        Template::WebhookDisabled,
+        owner,
+        &format!("webhook-disabled:{endpoint_id}:{}", instant(failing_since)),
+        &context.to_string(),
+        now,
+    )
 }

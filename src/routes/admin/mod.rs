@@ -3,3 +3,4 @@
 pub mod ledger;
 pub mod suspend;
 pub mod users;
+pub mod webhooks;

@@ -4,6 +4,7 @@ pub mod email;
 pub mod export;
 pub mod password;
 pub mod two_factor;
+pub mod webhooks;
 
 use actix_web::{HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
