@@ -27,6 +27,7 @@ pub mod settlement;
 pub mod stripe;
 pub mod tiers;
 pub mod users;
+pub mod webhook_deliveries;
 pub mod webhooks;
 
 use diesel::Connection;

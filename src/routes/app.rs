@@ -38,7 +38,7 @@ pub struct Application {
     port: u16,
     server: Server,
     mail_worker: Option<Worker>,
-    webhook_worker: Option<crate::webhooks::delivery::Worker>,
+    webhook_worker: Option<crate::webhooks::worker::Worker>,
 }
 
 impl Application {
@@ -73,7 +73,7 @@ impl Application {
                 Some(metrics.webhooks.clone()),
             )?;
             let interval = std::time::Duration::from_millis(u64::from(settings.webhooks.poll_interval_ms));
-            Some(crate::webhooks::delivery::Worker::spawn(
+            Some(crate::webhooks::worker::Worker::spawn(
                 Arc::new(dispatcher),
                 interval,
             ))

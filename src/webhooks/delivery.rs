@@ -14,9 +14,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use prometheus::IntCounterVec;
-use tokio::task::JoinSet;
 
 use super::address::{self, PublicOnly};
 use super::endpoints;
@@ -43,7 +42,7 @@ pub const DISABLE_AFTER: Duration = Duration::days(5);
 /// Events fanned out per statement batch.
 const FAN_OUT_BATCH: i64 = 500;
 /// Deliveries in flight in one worker, over all endpoints.
-const MAX_IN_FLIGHT: usize = 64;
+pub(super) const MAX_IN_FLIGHT: usize = 64;
 
 /// The wait after the `attempt`-th failure, or `None` when that was the last attempt. `jitter`
 /// in [-1, 1] moves it by up to 10 %.
@@ -170,28 +169,6 @@ impl Dispatcher {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Fans out, claims and sends everything due now, waiting for each send: for
-    /// `crowdfund send-webhooks` and tests.
-    pub async fn deliver_due(self: &Arc<Self>) -> Result<(), CoreError> {
-        loop {
-            self.fan_out().await?;
-            let claimed = self.claim(MAX_IN_FLIGHT).await?;
-            if claimed.is_empty() {
-                return Ok(());
-            }
-            let mut sends = JoinSet::new();
-            for c in claimed {
-                let me = Arc::clone(self);
-                sends.spawn(async move { me.deliver(c).await });
-            }
-            while let Some(done) = sends.join_next().await {
-                if let Ok(Err(e)) = done {
-                    return Err(e);
-                }
-            }
-        }
-    }
-
     /// Sends one delivery and records how it went.
     pub async fn deliver(&self, claimed: Claimed) -> Result<(), CoreError> {
         let id = claimed.delivery.id;
@@ -207,67 +184,43 @@ impl Dispatcher {
             Err((code, error)) => (code, Some(error)),
         };
         let attempt = claimed.delivery.attempts;
-        let outcome = match &error {
-            None => Outcome {
-                status_code,
-                error: None,
-                status: DeliveryStatus::Succeeded,
-                retry_at: None,
-            },
-            Some(message) => {
-                let jitter = rand::random::<f64>() * 2.0 - 1.0;
-                let retry_at = retry_delay(attempt, jitter).map(|d| (now + d).naive_utc());
-                Outcome {
-                    status_code,
-                    error: Some(message.as_str()),
-                    status: if retry_at.is_some() {
-                        DeliveryStatus::Pending
-                    } else {
-                        DeliveryStatus::Failed
-                    },
-                    retry_at,
-                }
-            }
-        };
-        let label = match outcome.status {
-            DeliveryStatus::Succeeded => "succeeded",
-            DeliveryStatus::Pending => "retry",
-            DeliveryStatus::Failed => "failed",
+        let retry_at = error.as_ref().and_then(|_| {
+            let jitter = rand::random::<f64>() * 2.0 - 1.0;
+            retry_delay(attempt, jitter).map(|d| (now + d).naive_utc())
+        });
+        let status = match (&error, retry_at) {
+            (None, _) => DeliveryStatus::Succeeded,
+            (Some(_), Some(_)) => DeliveryStatus::Pending,
+            (Some(_), None) => DeliveryStatus::Failed,
         };
         match &error {
             None => tracing::info!(delivery.id = %claimed.delivery.id, endpoint.id = %claimed.endpoint.id,
                 event = claimed.event.event_type.as_str(), "webhook delivered"),
             Some(e) => tracing::warn!(delivery.id = %claimed.delivery.id, endpoint.id = %claimed.endpoint.id,
-                event = claimed.event.event_type.as_str(), attempt, retry_at = ?outcome.retry_at, error = %e,
+                event = claimed.event.event_type.as_str(), attempt, ?retry_at, error = %e,
                 "webhook not delivered"),
         }
-        let record = RecordArgs {
-            delivery: claimed.delivery,
-            endpoint: claimed.endpoint,
-            status_code: outcome.status_code,
-            error: error.clone(),
-            status: outcome.status,
-            retry_at: outcome.retry_at,
+        let outcome = Outcome {
+            status_code,
+            error,
+            status,
+            retry_at,
         };
+        let Claimed {
+            delivery, endpoint, ..
+        } = claimed;
         self.db
             .write(move |conn| {
-                let outcome = Outcome {
-                    status_code: record.status_code,
-                    error: record.error.as_deref(),
-                    status: record.status,
-                    retry_at: record.retry_at,
-                };
-                if !webhooks::record(conn, &record.delivery, &outcome, now.naive_utc())? {
+                if !webhooks::record(conn, &delivery, &outcome, now.naive_utc())? {
                     return Ok::<_, CoreError>(());
                 }
-                note_endpoint_health(
-                    conn,
-                    &record.endpoint,
-                    record.status == DeliveryStatus::Succeeded,
-                    now,
-                )
+                note_endpoint_health(conn, &endpoint, status == DeliveryStatus::Succeeded, now)
             })
             .await?;
+        let label = match status {
+            DeliveryStatus::Pending => "retry",
+            done => done.as_str(),
+        };
         if let Some(counter) = &self.counter {
             counter.with_label_values(&[label]).inc();
         }
@@ -327,15 +280,6 @@ impl Dispatcher {
     }
 }
 
-struct RecordArgs {
-    delivery: DeliveryRow,
-    endpoint: EndpointRow,
-    status_code: Option<i32>,
-    error: Option<String>,
-    status: DeliveryStatus,
-    retry_at: Option<NaiveDateTime>,
-}
-
 /// `webhook-id`: the same for every attempt of one event at one endpoint.
 pub fn webhook_id(delivery: &DeliveryRow) -> String {
     format!("msg_{}_{}", delivery.event_id, delivery.endpoint_id)
@@ -393,59 +337,6 @@ fn note_endpoint_health(
     };
     webhooks::update_endpoint(conn, current.id, &changes)?;
     Ok(())
-}
-
-/// The background worker of `crowdfund serve`.
-pub struct Worker {
-    stop: tokio::sync::watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Worker {
-    /// Fans out and claims every `interval`, and as soon as a send ends (the endpoint may have
-    /// room for its next delivery), until [`Worker::stop`].
-    pub fn spawn(dispatcher: Arc<Dispatcher>, interval: StdDuration) -> Self {
-        let (stop, mut stopped) = tokio::sync::watch::channel(false);
-        let task = tokio::spawn(async move {
-            let mut sends: JoinSet<Result<(), CoreError>> = JoinSet::new();
-            loop {
-                if let Err(e) = dispatcher.fan_out().await {
-                    tracing::warn!(error = ?e, "webhook fan-out failed; will try again");
-                }
-                let room = MAX_IN_FLIGHT.saturating_sub(sends.len());
-                if room > 0 {
-                    match dispatcher.claim(room).await {
-                        Ok(claimed) => {
-                            for c in claimed {
-                                let d = Arc::clone(&dispatcher);
-                                sends.spawn(async move { d.deliver(c).await });
-                            }
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = ?e, "claiming webhook deliveries failed; will try again")
-                        }
-                    }
-                }
-                tokio::select! {
-                    _ = tokio::time::sleep(interval) => {}
-                    Some(done) = sends.join_next(), if !sends.is_empty() => {
-                        if let Ok(Err(e)) = done {
-                            tracing::warn!(error = ?e, "recording a webhook delivery failed; its lease will run out and it is sent again");
-                        }
-                    }
-                    _ = stopped.changed() => break,
-                }
-            }
-            while sends.join_next().await.is_some() {}
-        });
-        Self { stop, task }
-    }
-
-    /// Lets the deliveries in flight finish, then stops.
-    pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
-    }
 }
 
 #[cfg(test)]

@@ -7,3 +7,5 @@ pub mod delivery;
 pub mod endpoints;
 pub mod events;
 pub mod secrets;
+pub mod subscription;
+pub mod worker;
