@@ -8,6 +8,7 @@ use crate::db::pledge_events::{self, PledgeEventRow};
 use crate::db::pledges::{self, PledgeRow};
 use crate::db::refresh_tokens::{self, SessionSummary};
 use crate::db::users::UserRow;
+use crate::db::webhooks::{self, EndpointRow};
 use crate::domain::{CoreError, UserId};
 
 pub struct Export {
@@ -18,6 +19,7 @@ pub struct Export {
     /// With each email's subject as it was (or will be) sent.
     pub emails: Vec<(OutboxRow, String)>,
     pub sessions: Vec<SessionSummary>,
+    pub webhooks: Vec<EndpointRow>,
 }
 
 pub fn gather(conn: &mut DbConn, user: UserId) -> Result<Export, CoreError> {
@@ -46,6 +48,7 @@ pub fn gather(conn: &mut DbConn, user: UserId) -> Result<Export, CoreError> {
         updates: campaign_updates::by_author(conn, user.id)?,
         emails,
         sessions: refresh_tokens::sessions(conn, user.id)?,
+        webhooks: webhooks::owned_by(conn, user.id)?,
         user,
     })
 }

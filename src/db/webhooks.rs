@@ -129,6 +129,15 @@ pub fn delete_endpoint(conn: &mut DbConn, id: EndpointId) -> QueryResult<usize> 
     diesel::delete(webhook_endpoints::table.find(id)).execute(conn)
 }
 
+/// Every endpoint the account registered, its own and (an admin's) platform-wide ones.
+pub fn owned_by(conn: &mut DbConn, owner: UserId) -> QueryResult<Vec<EndpointRow>> {
+    webhook_endpoints::table
+        .filter(webhook_endpoints::owner_id.eq(owner))
+        .order(webhook_endpoints::id)
+        .select(EndpointRow::as_select())
+        .load(conn)
+}
+
 /// An account's endpoints go with it (their deliveries cascade).
 pub fn delete_for_owner(conn: &mut DbConn, owner: UserId) -> QueryResult<usize> {
     diesel::delete(webhook_endpoints::table.filter(webhook_endpoints::owner_id.eq(owner))).execute(conn)

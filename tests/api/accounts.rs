@@ -893,6 +893,14 @@ async fn the_export_holds_everything_kept_about_the_person() {
     let pledge = app.pledged(&user, theirs, &pledge_body(None, "7.00")).await;
     inbox.wait_for(&user.email, "is confirmed", 1).await;
     app.relogin(&user).await;
+    let hook = app
+        .post_json(
+            "/api/v1/me/webhooks",
+            &json!({"url": "https://crm.example.com/hooks", "events": ["pledge.created"]}),
+            Some(&user.access_token),
+        )
+        .await;
+    assert_eq!(hook.status(), StatusCode::CREATED);
 
     let response = app.get("/api/v1/me/export", Some(&user.access_token)).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -933,6 +941,8 @@ async fn the_export_holds_everything_kept_about_the_person() {
     assert!(export["sessions"][0]["started_at"].is_string());
     assert!(!export.to_string().contains("password_hash"));
     assert!(!export.to_string().contains("token="), "no link's token survives");
+    assert_eq!(export["webhooks"][0]["url"], "https://crm.example.com/hooks");
+    assert!(!export.to_string().contains("whsec_"), "no webhook secret");
 }
 
 #[tokio::test]

@@ -203,6 +203,27 @@ async fn deliveries(app: &TestApp, user: &TestUser, endpoint: &Value) -> Vec<Val
     page["items"].as_array().unwrap().clone()
 }
 
+/// The endpoint's newest delivery once `ready` holds for it (at most 20 s).
+async fn newest_delivery_when(
+    app: &TestApp,
+    user: &TestUser,
+    endpoint: &Value,
+    ready: impl Fn(&Value) -> bool,
+) -> Value {
+    for _ in 0..1000 {
+        if let Some(d) = deliveries(app, user, endpoint).await.first()
+            && ready(d)
+        {
+            return d.clone();
+        }
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    panic!(
+        "no delivery got there: {:#?}",
+        deliveries(app, user, endpoint).await
+    );
+}
+
 async fn ping(app: &TestApp, user: &TestUser, endpoint: &Value) -> reqwest::Response {
     let path = format!("/api/v1/me/webhooks/{}/ping", endpoint["id"]);
     app.post_json(&path, &json!({}), Some(&user.access_token)).await
@@ -517,16 +538,12 @@ async fn failed_deliveries_are_retried_on_the_schedule_then_given_up_and_can_be_
         let attempt = i + 1;
         user = app.relogin(&user).await;
         // Recorded: the next attempt is set after the last one.
-        let delivery = loop {
-            let d = deliveries(&app, &user, &endpoint).await.remove(0);
-            if d["attempts"] == attempt
+        let delivery = newest_delivery_when(&app, &user, &endpoint, |d| {
+            d["attempts"] == attempt
                 && d["next_attempt_at"].is_string()
                 && at(&d["next_attempt_at"]) > at(&d["last_attempt_at"])
-            {
-                break d;
-            }
-            tokio::time::sleep(StdDuration::from_millis(20)).await;
-        };
+        })
+        .await;
         assert_eq!(delivery["status"], "pending");
         assert_eq!(delivery["last_status_code"], 500);
         let gap = at(&delivery["next_attempt_at"]) - at(&delivery["last_attempt_at"]);
@@ -542,13 +559,7 @@ async fn failed_deliveries_are_retried_on_the_schedule_then_given_up_and_can_be_
         receiver.wait_for(attempt + 1).await;
     }
     let user = app.relogin(&user).await;
-    let delivery = loop {
-        let d = deliveries(&app, &user, &endpoint).await.remove(0);
-        if d["status"] != "pending" {
-            break d;
-        }
-        tokio::time::sleep(StdDuration::from_millis(20)).await;
-    };
+    let delivery = newest_delivery_when(&app, &user, &endpoint, |d| d["status"] != "pending").await;
     assert_eq!(delivery["status"], "failed");
     assert_eq!(delivery["attempts"], 8);
     assert!(delivery["next_attempt_at"].is_null());
@@ -569,14 +580,8 @@ async fn failed_deliveries_are_retried_on_the_schedule_then_given_up_and_can_be_
         "one webhook-id for every attempt"
     );
     assert_eq!(got[0].body["type"], "webhook.ping");
-    loop {
-        let d = deliveries(&app, &user, &endpoint).await.remove(0);
-        if d["status"] == "succeeded" {
-            assert_eq!(d["last_status_code"], 204);
-            break;
-        }
-        tokio::time::sleep(StdDuration::from_millis(20)).await;
-    }
+    let delivered = newest_delivery_when(&app, &user, &endpoint, |d| d["status"] == "succeeded").await;
+    assert_eq!(delivered["last_status_code"], 204);
 }
 
 #[tokio::test]
@@ -651,18 +656,20 @@ async fn an_endpoint_failing_for_five_days_is_disabled_and_its_owner_told() {
     app.clock.advance(Duration::days(5));
     let user = app.relogin(&user).await;
     ping(&app, &user, &endpoint).await;
-    let shown = loop {
-        let shown: Value = app
+    let mut shown = Value::Null;
+    for _ in 0..1000 {
+        shown = app
             .get(&path, Some(&user.access_token))
             .await
             .json()
             .await
             .unwrap();
         if shown["enabled"] == false {
-            break shown;
+            break;
         }
         tokio::time::sleep(StdDuration::from_millis(20)).await;
-    };
+    }
+    assert_eq!(shown["enabled"], false, "{shown}");
     assert!(
         shown["disabled_reason"]
             .as_str()
@@ -745,13 +752,10 @@ async fn in_production_no_delivery_reaches_a_non_public_address() {
     )
     .await;
     ping(&app, &user, &endpoint).await;
-    let delivery = loop {
-        let d = deliveries(&app, &user, &endpoint).await.remove(0);
-        if d["attempts"] == 1 && d["last_error"].is_string() {
-            break d;
-        }
-        tokio::time::sleep(StdDuration::from_millis(20)).await;
-    };
+    let delivery = newest_delivery_when(&app, &user, &endpoint, |d| {
+        d["attempts"] == 1 && d["last_error"].is_string()
+    })
+    .await;
     let error = delivery["last_error"].as_str().unwrap();
     assert!(error.contains("no public address"), "{error}");
     assert!(delivery["last_status_code"].is_null());

@@ -1324,6 +1324,8 @@ export interface components {
             sessions: components["schemas"]["ExportSession"][];
             /** @description Updates the account posted. */
             updates: components["schemas"]["ExportUpdate"][];
+            /** @description The webhook endpoints it registered (never their secrets). */
+            webhooks: components["schemas"]["WebhookEndpoint"][];
         };
         /** @description An account as admins see it. */
         AdminUser: components["schemas"]["UserResponse"] & {

@@ -27,6 +27,8 @@ pub struct AccountExport {
     pub emails: Vec<ExportEmail>,
     /// Logins and how long each lasted. Client IP addresses are not kept.
     pub sessions: Vec<ExportSession>,
+    /// The webhook endpoints it registered (never their secrets).
+    pub webhooks: Vec<super::webhooks::WebhookEndpoint>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -119,6 +121,7 @@ impl AccountExport {
             updates,
             emails,
             sessions,
+            webhooks,
         } = data;
         Self {
             exported_at: now,
@@ -201,6 +204,7 @@ impl AccountExport {
                     ended_at: s.revoked.map(utc),
                 })
                 .collect(),
+            webhooks: webhooks.into_iter().map(Into::into).collect(),
         }
     }
 }
