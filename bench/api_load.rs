@@ -500,11 +500,11 @@ const ANSWER_TAIL: &str = r#","campaign_id":1,"backer_id":2,"tier_id":1,"amount"
 const KEY_HASH: &str = "a3f1c9e2b7d4a3f1c9e2b7d4a3f1c9e2b7d4a3f1c9e2b7d4a3f1c9e2b7d4a3f1";
 
 /// The statements of one pledge with an `Idempotency-Key`, in the server's order
-/// (tests/api/costs.rs counts 16): the key's reservation (BEGIN, purge, lookup, reserve,
+/// (tests/api/costs.rs counts 17): the key's reservation (BEGIN, purge, lookup, reserve,
 /// COMMIT), then the pledge (BEGIN, campaign, existing pledge, tier, insert, event,
-/// confirmation email, claim, totals, stored answer, COMMIT). Parameters are named: `:backer`, `:key`,
+/// confirmation email, webhook event, claim, totals, stored answer, COMMIT). Parameters are named: `:backer`, `:key`,
 /// `:campaign`, `:tier`, `:pledge` (the id the insert returns) and `:answer`.
-const PLEDGE_STATEMENTS: [&str; 12] = [
+const PLEDGE_STATEMENTS: [&str; 13] = [
     "DELETE FROM idempotency_keys WHERE user_id = :backer AND created_at < '2026-01-01 00:00:00'",
     "SELECT * FROM idempotency_keys WHERE user_id = :backer AND idempotency_key = :key",
     "INSERT INTO idempotency_keys (user_id, idempotency_key, request_hash, created_at) \
@@ -522,6 +522,9 @@ const PLEDGE_STATEMENTS: [&str; 12] = [
      next_attempt_at, created_at) SELECT 'pledge_confirmed', u.email, u.display_name, 'pledge:' || CAST(:pledge AS TEXT), \
      '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM users u WHERE u.id = :backer \
      ON CONFLICT (template, recipient, subject_id) DO NOTHING RETURNING id",
+    // The payload is the pledge's JSON, as long as the stored answer; the creator's id is 1.
+    "INSERT INTO webhook_events (event_type, campaign_id, creator_id, endpoint_id, payload, created_at) \
+     VALUES ('pledge.created', :campaign, 1, NULL, :answer, CURRENT_TIMESTAMP) RETURNING id",
     "UPDATE reward_tiers SET claimed = claimed + 1, updated_at = CURRENT_TIMESTAMP \
      WHERE id = :tier AND (quantity IS NULL OR claimed < quantity) RETURNING id",
     "UPDATE campaigns SET pledged_minor = pledged_minor + 1000, backer_count = backer_count + 1, \
@@ -537,7 +540,7 @@ const PLEDGE_STATEMENTS: [&str; 12] = [
 /// The statements for pgbench (`-M prepared`): backers are counted per client without a round
 /// trip; the id the insert returns is kept with `\gset`; the answer is built in SQL. The
 /// reservation's `SET LOCAL` is a statement of its own (the server sends it with `BEGIN` in one
-/// round trip, which prepared mode does not allow): one round trip more than the server's 16.
+/// round trip, which prepared mode does not allow): one round trip more than the server's 17.
 fn pgbench_script(campaign: i64, tier: i64, clients: usize, first_backer: usize) -> String {
     let mut script = format!("\\set n :n + 1\n\\set backer {first_backer} + :n * {clients} + :client_id\n");
     // pgbench would take `:null` in the literal for a variable.
