@@ -70,24 +70,26 @@ pub fn claim(
     limit: i64,
     sending: &[DeliveryId],
 ) -> QueryResult<Vec<DeliveryRow>> {
-    let due = |c: &mut DbConn| -> QueryResult<Vec<(DeliveryId, EndpointId)>> {
-        webhook_deliveries::table
-            .inner_join(webhook_endpoints::table)
-            .filter(webhook_endpoints::enabled.eq(true))
-            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending))
-            .filter(webhook_deliveries::next_attempt_at.le(now))
-            .filter(
+    // Pending, due, and not leased: asked of the candidates, then again as they are leased.
+    let due = || {
+        webhook_deliveries::status
+            .eq(DeliveryStatus::Pending)
+            .and(webhook_deliveries::next_attempt_at.le(now))
+            .and(
                 webhook_deliveries::lease_until
                     .is_null()
                     .or(webhook_deliveries::lease_until.lt(now)),
             )
-            .filter(webhook_deliveries::id.ne_all(sending))
-            .order((webhook_deliveries::event_id, webhook_deliveries::id))
-            .limit(limit)
-            .select((webhook_deliveries::id, webhook_deliveries::endpoint_id))
-            .load(c)
     };
-    let candidates = due(conn)?;
+    let candidates: Vec<(DeliveryId, EndpointId)> = webhook_deliveries::table
+        .inner_join(webhook_endpoints::table)
+        .filter(webhook_endpoints::enabled.eq(true))
+        .filter(due())
+        .filter(webhook_deliveries::id.ne_all(sending))
+        .order((webhook_deliveries::event_id, webhook_deliveries::id))
+        .limit(limit)
+        .select((webhook_deliveries::id, webhook_deliveries::endpoint_id))
+        .load(conn)?;
     if candidates.is_empty() {
         return Ok(Vec::new());
     }
@@ -133,13 +135,7 @@ pub fn claim(
     diesel::update(
         webhook_deliveries::table
             .filter(webhook_deliveries::id.eq_any(&picked))
-            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending))
-            .filter(webhook_deliveries::next_attempt_at.le(now))
-            .filter(
-                webhook_deliveries::lease_until
-                    .is_null()
-                    .or(webhook_deliveries::lease_until.lt(now)),
-            ),
+            .filter(due()),
     )
     .set((
         webhook_deliveries::lease_until.eq(lease_until),
