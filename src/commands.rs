@@ -7,6 +7,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{Db, run_migrations, users, write_transaction};
 use crate::domain::{CoreError, DisplayName, Email, NewPassword, Role};
+use crate::media::{Media, MediaLinks};
 use crate::settlement::Settlement;
 
 /// `crowdfund migrate`: applies pending migrations and reports them.
@@ -29,7 +30,12 @@ pub fn settle(settings: &Settings, clock: &Clock, dry_run: bool) -> anyhow::Resu
     let db = Db::connect(&settings.database_url, 2 * (settings.settlement_concurrency + 1))?;
     run_migrations(&mut *db.get_blocking()?)?;
     let provider = crate::payments::from_settings(settings, &db, clock);
-    let settlement = Settlement::from_settings(settings, db, provider, clock.clone());
+    let links = MediaLinks::from_settings(
+        &settings.media,
+        &crate::routes::app::served_at(settings.bind_addr, settings.bind_addr.port()),
+    );
+    let media = Media::new(&settings.media, links)?;
+    let settlement = Settlement::from_settings(settings, db, provider, media, clock.clone());
     let summary = if dry_run {
         settlement.dry_run()?
     } else {

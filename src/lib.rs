@@ -14,6 +14,7 @@ pub mod domain;
 pub mod http;
 pub mod ledger;
 pub mod mail;
+pub mod media;
 pub mod payments;
 pub mod pledges;
 pub mod routes;

@@ -13,7 +13,7 @@ use crate::db::campaigns::{self, CampaignChanges, CampaignRow, NewCampaign};
 use crate::db::tiers;
 use crate::domain::campaign as fields;
 use crate::domain::{
-    Actor, CampaignId, CampaignStatus, Category, CoreError, Currency, FieldErrors, Refusal, Resource,
+    Actor, CampaignId, CampaignStatus, Category, CoreError, Currency, FieldErrors, ImageId, Refusal, Resource,
 };
 
 /// A campaign's fields as sent; absent ones are left as they are (or empty, for a new draft).
@@ -27,6 +27,8 @@ pub struct Input<'a> {
     pub currency: Option<Currency>,
     pub goal: Option<&'a str>,
     pub duration_days: Option<i64>,
+    /// `Some(None)` removes the cover.
+    pub cover_image_id: Option<Option<ImageId>>,
 }
 
 /// The fields of an [`Input`], each validated, in the campaign's currency.
@@ -152,6 +154,16 @@ pub fn update(
     {
         return Err(Refusal::Conflict(format!("the slug {slug:?} is taken")).into());
     }
+    if let Some(Some(image)) = input.cover_image_id {
+        crate::media::images::check_usable(conn, row.id, "cover_image_id", image)?;
+    }
+    if input.cover_image_id == Some(None) && row.status == CampaignStatus::Live {
+        return Err(Refusal::field(
+            "cover_image_id",
+            "a live campaign keeps a cover: send another image's id",
+        )
+        .into());
+    }
     let changes = CampaignChanges {
         slug: fields.slug,
         title: fields.title,
@@ -161,6 +173,7 @@ pub fn update(
         currency: input.currency,
         goal_minor: fields.goal_minor,
         duration_days: fields.duration_days,
+        cover_image_id: input.cover_image_id,
         updated_at: Some(now.naive_utc()),
     };
     Ok(campaigns::update(conn, row.id, row.status, &changes)?.ok_or(Refusal::Stale(Resource::Campaign))?)
@@ -191,14 +204,23 @@ fn check_editable(campaign: &CampaignRow, input: &Input<'_>) -> Result<(), Refus
     }
 }
 
-/// Deletes the owner's draft with its tiers and history; a launched campaign is canceled
-/// instead.
-pub fn delete(conn: &mut DbConn, id: CampaignId, actor: &Actor) -> Result<(), CoreError> {
+/// Deletes the owner's draft with its tiers, images and history; a launched campaign is
+/// canceled instead. Returns the keys of the images' objects, for the caller to collect.
+pub fn delete(
+    conn: &mut DbConn,
+    id: CampaignId,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, CoreError> {
     let row = access::owned_by(campaigns::find(conn, id)?, actor)?;
+    if row.status != CampaignStatus::Draft {
+        return Err(Refusal::conflict("only drafts can be deleted; cancel a live campaign instead").into());
+    }
+    let keys = crate::media::images::delete_all(conn, row.id, now)?;
     if campaigns::delete_draft(conn, row.id)? {
-        Ok(())
+        Ok(keys)
     } else {
-        Err(Refusal::conflict("only drafts can be deleted; cancel a live campaign instead").into())
+        Err(Refusal::Stale(Resource::Campaign).into())
     }
 }
 

@@ -14,6 +14,7 @@ use crate::domain::{
     Actor, CampaignId, CampaignStatus, CoreError, EventType, FieldErrors, Refusal, Resource, UserId,
 };
 use crate::mail::queue::{self, Cancellation};
+use crate::media::MediaLinks;
 use crate::webhooks::events as webhook_events;
 
 /// Records the creation of a draft.
@@ -41,6 +42,7 @@ pub fn record_created(
 /// someone else moved first is [`Refusal::Stale`]; a move the diagram forbids, a conflict.
 pub fn transition(
     conn: &mut DbConn,
+    links: &MediaLinks,
     campaign: &CampaignRow,
     to: CampaignStatus,
     actor: Option<UserId>,
@@ -89,7 +91,7 @@ pub fn transition(
         CampaignStatus::Draft => None,
     };
     if let Some(kind) = event {
-        webhook_events::campaign(conn, kind, &updated, now)?;
+        webhook_events::campaign(conn, links, kind, &updated, now)?;
     }
     campaign_events::append(
         conn,
@@ -108,6 +110,7 @@ pub fn transition(
 /// Launches the owner's draft: it goes live now, its deadline `duration_days` away.
 pub fn launch(
     conn: &mut DbConn,
+    links: &MediaLinks,
     id: CampaignId,
     actor: &Actor,
     now: DateTime<Utc>,
@@ -117,7 +120,15 @@ pub fn launch(
         check_ready_to_launch(&campaign)?;
         check_creator_verified(conn, actor)?;
     }
-    transition(conn, &campaign, CampaignStatus::Live, Some(actor.id), None, now)
+    transition(
+        conn,
+        links,
+        &campaign,
+        CampaignStatus::Live,
+        Some(actor.id),
+        None,
+        now,
+    )
 }
 
 /// Backers' money goes to whoever runs a campaign: the platform must be able to reach them, so

@@ -15,7 +15,7 @@ use crate::db::tiers::{self, NewTier, TierRow, TierUpdate};
 use crate::domain::campaign::{MAX_DURATION_DAYS, text};
 use crate::domain::tier::{estimated_delivery, quantity};
 use crate::domain::{
-    Actor, CampaignId, CoreError, Currency, FieldErrors, Money, Refusal, Resource, Shipping, TierId,
+    Actor, CampaignId, CoreError, Currency, FieldErrors, ImageId, Money, Refusal, Resource, Shipping, TierId,
 };
 
 /// A tier's fields as sent (for an update, merged with the tier as it is).
@@ -28,6 +28,8 @@ pub struct Input<'a> {
     pub starts_at: Option<DateTime<Utc>>,
     pub ends_at: Option<DateTime<Utc>>,
     pub shipping: Option<&'a BTreeMap<String, String>>,
+    /// One of the campaign's images.
+    pub image_id: Option<ImageId>,
 }
 
 /// Changes to a tier: absent fields stay, `Some(None)` clears a nullable one.
@@ -41,6 +43,7 @@ pub struct Patch<'a> {
     pub starts_at: Option<Option<DateTime<Utc>>>,
     pub ends_at: Option<Option<DateTime<Utc>>>,
     pub shipping: Option<Option<&'a BTreeMap<String, String>>>,
+    pub image_id: Option<Option<ImageId>>,
 }
 
 /// A tier's fields, valid.
@@ -183,7 +186,11 @@ pub fn create(
     now: DateTime<Utc>,
 ) -> Result<(TierRow, Currency), CoreError> {
     let campaign = editable_campaign(conn, campaign_id, actor, now)?;
+    let image_id = input.image_id;
     let fields = Fields::parse(input, &campaign, now)?;
+    if let Some(image) = image_id {
+        crate::media::images::check_usable(conn, campaign.id, "image_id", image)?;
+    }
     let shipping = fields.shipping.as_ref().map(Shipping::to_json);
     let row = tiers::insert(
         conn,
@@ -199,6 +206,7 @@ pub fn create(
             shipping: shipping.as_deref(),
             created_at: now.naive_utc(),
             updated_at: now.naive_utc(),
+            image_id,
         },
     )?;
     Ok((row, campaign.currency))
@@ -235,12 +243,16 @@ pub fn update(
             starts_at: patch.starts_at.unwrap_or(tier.starts_at.map(|t| t.and_utc())),
             ends_at: patch.ends_at.unwrap_or(tier.ends_at.map(|t| t.and_utc())),
             shipping: patch.shipping.unwrap_or(current_shipping.as_ref()),
+            image_id: patch.image_id.unwrap_or(tier.image_id),
         },
         &campaign,
         now,
     )?;
     if tier.claimed > 0 {
         check_backed_tier(&tier, stored_shipping, &fields)?;
+    }
+    if let Some(Some(image)) = patch.image_id {
+        crate::media::images::check_usable(conn, campaign.id, "image_id", image)?;
     }
     let row = tiers::update_if_claimed(
         conn,
@@ -256,6 +268,7 @@ pub fn update(
             starts_at: fields.starts_at.map(|t| t.naive_utc()),
             ends_at: fields.ends_at.map(|t| t.naive_utc()),
             updated_at: now.naive_utc(),
+            image_id: patch.image_id.unwrap_or(tier.image_id),
         },
     )?
     .ok_or(Refusal::Stale(Resource::Tier))?;

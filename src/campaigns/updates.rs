@@ -1,28 +1,42 @@
 //! The creator's posts to backers: who may publish, and who may read a backers-only one.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 
 use super::access;
 use crate::db::DbConn;
 use crate::db::campaign_updates::{self, NewUpdate, UpdateRow};
 use crate::db::campaigns::{self, CampaignRow};
+use crate::db::images;
 use crate::db::pledges;
 use crate::domain::campaign::text;
-use crate::domain::{Actor, CampaignId, CampaignStatus, CoreError, FieldErrors, Refusal};
+use crate::domain::image::{MAX_PER_UPDATE, distinct_ids};
+use crate::domain::{Actor, CampaignId, CampaignStatus, CoreError, FieldErrors, ImageId, Refusal};
 use crate::mail::queue;
+use crate::media::{self, MediaLinks};
+use crate::shapes::image::ImageResponse;
 
 /// A post, valid: a title of 1–120 characters and a body of up to 20 000.
 pub struct Post {
     title: String,
     body: String,
     backers_only: bool,
+    /// Of the campaign's images, in order, at most [`MAX_PER_UPDATE`].
+    image_ids: Vec<ImageId>,
 }
 
 impl Post {
-    pub fn parse(title: &str, body: &str, backers_only: bool) -> Result<Self, CoreError> {
+    pub fn parse(
+        title: &str,
+        body: &str,
+        backers_only: bool,
+        image_ids: Vec<ImageId>,
+    ) -> Result<Self, CoreError> {
         let mut errors = FieldErrors::default();
         let title = errors.check("title", text(title, 1, 120, false));
         let body = errors.check("body", text(body, 1, 20_000, true));
+        errors.check("image_ids", distinct_ids(&image_ids, MAX_PER_UPDATE));
         errors.finish()?;
         let (title, body) = title
             .zip(body)
@@ -31,6 +45,7 @@ impl Post {
             title,
             body,
             backers_only,
+            image_ids,
         })
     }
 }
@@ -39,11 +54,12 @@ impl Post {
 /// it to everyone who backs the campaign.
 pub fn publish(
     conn: &mut DbConn,
+    links: &MediaLinks,
     campaign_id: CampaignId,
     actor: &Actor,
     post: &Post,
     now: DateTime<Utc>,
-) -> Result<UpdateRow, CoreError> {
+) -> Result<(UpdateRow, Vec<ImageResponse>), CoreError> {
     let campaign = access::owned_by(campaigns::find(conn, campaign_id)?, actor)?;
     if matches!(campaign.status, CampaignStatus::Draft | CampaignStatus::Suspended) {
         return Err(Refusal::Conflict(format!(
@@ -52,6 +68,7 @@ pub fn publish(
         ))
         .into());
     }
+    media::images::check_update_images(conn, campaign.id, &post.image_ids)?;
     let row = campaign_updates::insert(
         conn,
         &NewUpdate {
@@ -63,7 +80,11 @@ pub fn publish(
             created_at: now.naive_utc(),
         },
     )?;
-    crate::webhooks::events::update(conn, &campaign, &row, now)?;
+    images::set_update_images(conn, row.id, &post.image_ids)?;
+    let shown = images_of(conn, links, &[row.id])?
+        .remove(&row.id)
+        .unwrap_or_default();
+    crate::webhooks::events::update(conn, &campaign, &row, shown.clone(), now)?;
     queue::campaign_update(
         conn,
         &campaign,
@@ -74,7 +95,23 @@ pub fn publish(
         },
         now,
     )?;
-    Ok(row)
+    Ok((row, shown))
+}
+
+/// The images of these updates, by update, in their order.
+pub fn images_of(
+    conn: &mut DbConn,
+    links: &MediaLinks,
+    update_ids: &[i64],
+) -> Result<HashMap<i64, Vec<ImageResponse>>, CoreError> {
+    let mut by_update: HashMap<i64, Vec<ImageResponse>> = HashMap::new();
+    for (update_id, image) in images::for_updates(conn, update_ids)? {
+        by_update
+            .entry(update_id)
+            .or_default()
+            .push(ImageResponse::new(&image, links));
+    }
+    Ok(by_update)
 }
 
 /// Whether `viewer` reads the body of a backers-only post: the creator, admins, and those

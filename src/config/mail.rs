@@ -139,6 +139,7 @@ mod tests {
             ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
             ("CRON_SECRET", "0123456789abcdef"),
             ("WEBHOOK_SECRETS_KEY", "0123456789abcdef0123456789abcdef"),
+            ("MEDIA_PUBLIC_URL", "https://media.example.com"),
         ];
         let with = |url: &'static str| {
             let mut vars = base.to_vec();

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use crate::db::DatabaseUrl;
 
 mod mail;
+mod media;
 mod payments;
 mod secret;
 mod values;
@@ -13,6 +14,8 @@ mod webhooks;
 
 use mail::mail_settings;
 pub use mail::{MailSettings, MailTransport};
+use media::media_settings;
+pub use media::{MediaSettings, MediaStoreUrl, S3Settings};
 use payments::stripe_settings;
 pub use payments::{PaymentProviderKind, StripeSettings};
 pub use secret::{Secret, hex};
@@ -63,6 +66,7 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub mail: MailSettings,
     pub webhooks: WebhookSettings,
+    pub media: MediaSettings,
     /// Warnings to log once logging is up (configuration is read before it is).
     pub warnings: Vec<String>,
 }
@@ -231,6 +235,7 @@ impl Settings {
 
         let mail = mail_settings(&get, app_env, &mut errors, &mut warnings);
         let webhooks = webhook_settings(&get, app_env, &mut errors, &mut warnings);
+        let media = media_settings(&get, app_env, &mut errors);
 
         if !errors.is_empty() {
             return Err(ConfigError(errors));
@@ -257,6 +262,7 @@ impl Settings {
             log_format,
             mail,
             webhooks,
+            media,
             warnings,
         })
     }
@@ -319,6 +325,7 @@ pub(crate) mod tests {
             ),
             ("MAIL_FROM", "crowdfund <no-reply@example.com>"),
             ("WEBHOOK_SECRETS_KEY", "0123456789abcdef0123456789abcdef-webhooks"),
+            ("MEDIA_PUBLIC_URL", "https://media.example.com"),
         ])
         .unwrap();
         assert!(s.warnings.is_empty(), "{:?}", s.warnings);

@@ -6,7 +6,7 @@ use diesel::sql_types::{BigInt, Integer};
 use super::DbConn;
 use super::prepared::PreparedDsl;
 use super::schema::{campaigns, users};
-use crate::domain::{CampaignId, CampaignStatus, Category, Currency, UserId};
+use crate::domain::{CampaignId, CampaignStatus, Category, Currency, ImageId, UserId};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = campaigns)]
@@ -37,6 +37,7 @@ pub struct CampaignRow {
     /// move by [`RANK_STEP`] or more, exact once the campaign has closed.
     pub ranked_pledged_minor: i64,
     pub ranked_backer_count: i32,
+    pub cover_image_id: Option<ImageId>,
 }
 
 #[derive(Insertable)]
@@ -67,6 +68,8 @@ pub struct CampaignChanges {
     pub currency: Option<Currency>,
     pub goal_minor: Option<i64>,
     pub duration_days: Option<i32>,
+    /// `Some(None)` removes the cover.
+    pub cover_image_id: Option<Option<ImageId>>,
     pub updated_at: Option<NaiveDateTime>,
 }
 
@@ -164,6 +167,15 @@ pub fn launch(
 }
 
 /// Deletes a campaign only while it is a draft; returns whether it did.
+/// Holds the campaign's row until the transaction ends: on PostgreSQL its row lock, which
+/// every change of the campaign also takes; on SQLite the writer lock is already held.
+pub fn lock(conn: &mut DbConn, id: CampaignId) -> QueryResult<()> {
+    diesel::update(campaigns::table.find(id))
+        .set(campaigns::updated_at.eq(campaigns::updated_at))
+        .execute(conn)
+        .map(drop)
+}
+
 pub fn delete_draft(conn: &mut DbConn, id: CampaignId) -> QueryResult<bool> {
     let deleted = diesel::delete(
         campaigns::table

@@ -13,6 +13,7 @@ pub mod campaigns;
 pub mod charge_attempts;
 pub mod checkpoint;
 pub mod idempotency;
+pub mod images;
 pub mod ledger;
 mod migrations;
 pub mod outbox;

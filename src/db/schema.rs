@@ -84,6 +84,7 @@ diesel::table! {
         ending_notice_at -> Nullable<Timestamp>,
         ranked_pledged_minor -> BigInt,
         ranked_backer_count -> Integer,
+        cover_image_id -> Nullable<BigInt>,
     }
 }
 
@@ -102,6 +103,38 @@ diesel::table! {
         shipping -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        image_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    campaign_images (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        alt -> Text,
+        width -> Integer,
+        height -> Integer,
+        content_type -> Text,
+        small_key -> Text,
+        medium_key -> Text,
+        large_key -> Text,
+        gallery_position -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    update_images (update_id, position) {
+        update_id -> BigInt,
+        image_id -> BigInt,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    media_pending (object_key) {
+        object_key -> Text,
+        since -> Timestamp,
     }
 }
 
@@ -344,6 +377,9 @@ diesel::joinable!(campaign_events -> campaigns (campaign_id));
 diesel::joinable!(webhook_endpoints -> users (owner_id));
 diesel::joinable!(webhook_deliveries -> webhook_events (event_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(campaign_images -> campaigns (campaign_id));
+diesel::joinable!(update_images -> campaign_images (image_id));
+diesel::joinable!(update_images -> campaign_updates (update_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     account_tokens,
@@ -367,4 +403,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_endpoints,
     webhook_events,
     webhook_deliveries,
+    campaign_images,
+    update_images,
+    media_pending,
 );

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use super::DbConn;
 use super::prepared::PreparedDsl;
 use super::schema::reward_tiers;
-use crate::domain::{CampaignId, TierId};
+use crate::domain::{CampaignId, ImageId, TierId};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = reward_tiers)]
@@ -22,6 +22,7 @@ pub struct TierRow {
     pub shipping: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub image_id: Option<ImageId>,
 }
 
 #[derive(Insertable)]
@@ -38,6 +39,7 @@ pub struct NewTier<'a> {
     pub shipping: Option<&'a str>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub image_id: Option<ImageId>,
 }
 
 /// A tier's full new state (the caller merges the PATCH into the current row).
@@ -53,6 +55,7 @@ pub struct TierUpdate {
     pub ends_at: Option<NaiveDateTime>,
     pub shipping: Option<String>,
     pub updated_at: NaiveDateTime,
+    pub image_id: Option<ImageId>,
 }
 
 pub fn insert(conn: &mut DbConn, new: &NewTier<'_>) -> QueryResult<TierRow> {

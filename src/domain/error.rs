@@ -90,6 +90,12 @@ pub enum Refusal {
     /// Not now: the same request is allowed again after this many seconds.
     #[error("too soon: {reason}")]
     TooSoon { reason: String, retry_after_secs: u64 },
+    /// The content is not of a kind this accepts (an upload that is not an image it takes).
+    #[error("unsupported content: {0}")]
+    Unsupported(String),
+    /// The content is larger than this accepts.
+    #[error("too large: {0}")]
+    TooLarge(String),
 }
 
 impl Refusal {

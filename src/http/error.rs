@@ -94,8 +94,11 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("request body exceeds {limit} bytes")]
     PayloadTooLarge { limit: usize },
-    #[error("unsupported media type")]
-    UnsupportedMediaType,
+    /// 413 for content that is larger than a rule allows, saying which.
+    #[error("too large: {0}")]
+    ContentTooLarge(String),
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
     /// 405 for a documented path under a method it does not take; `allow` lists the ones it does.
     #[error("method not allowed")]
     MethodNotAllowed { allow: String },
@@ -132,8 +135,10 @@ impl ApiError {
             Self::NotFound => ("not-found", "Not found"),
             Self::Conflict(_) | Self::Duplicate { .. } => ("conflict", "Conflict with the current state"),
             Self::Validation(_) => ("validation", "Invalid request"),
-            Self::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
-            Self::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
+            Self::PayloadTooLarge { .. } | Self::ContentTooLarge(_) => {
+                ("payload-too-large", "Request body too large")
+            }
+            Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
             Self::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             Self::TooManyRequests { .. } | Self::TooSoon { .. } => ("rate-limited", "Too many requests"),
             Self::OtpRequired => ("otp-required", "One-time code required"),
@@ -144,7 +149,12 @@ impl ApiError {
 
     fn detail(&self) -> String {
         match self {
-            Self::BadRequest(d) | Self::Unauthorized(d) | Self::Forbidden(d) | Self::Conflict(d) => d.clone(),
+            Self::BadRequest(d)
+            | Self::Unauthorized(d)
+            | Self::Forbidden(d)
+            | Self::Conflict(d)
+            | Self::ContentTooLarge(d)
+            | Self::UnsupportedMediaType(d) => d.clone(),
             Self::Duplicate { detail, .. } => detail.clone(),
             Self::NotFound => "the resource does not exist or is not visible to you".into(),
             Self::Validation(errors) => match errors.len() {
@@ -152,7 +162,6 @@ impl ApiError {
                 n => format!("{n} fields are invalid"),
             },
             Self::PayloadTooLarge { limit } => format!("the request body exceeds {limit} bytes"),
-            Self::UnsupportedMediaType => "the request body must be application/json".into(),
             Self::MethodNotAllowed { allow } => format!("this path takes {allow}"),
             Self::TooManyRequests { retry_after_secs } => {
                 format!("rate limit reached; retry in {retry_after_secs} s")
@@ -203,8 +212,8 @@ impl ResponseError for ApiError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict(_) | Self::Duplicate { .. } => StatusCode::CONFLICT,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge { .. } | Self::ContentTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooManyRequests { .. } | Self::TooSoon { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::OtpRequired => StatusCode::UNAUTHORIZED,
@@ -278,6 +287,8 @@ impl From<Refusal> for ApiError {
             )),
             Refusal::Duplicate { detail, existing } => Self::Duplicate { detail, existing },
             Refusal::Invalid(errors) => Self::Validation(errors),
+            Refusal::Unsupported(detail) => Self::UnsupportedMediaType(detail),
+            Refusal::TooLarge(detail) => Self::ContentTooLarge(detail),
             Refusal::TooSoon {
                 reason,
                 retry_after_secs,

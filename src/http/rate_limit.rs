@@ -26,6 +26,20 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
     pub fn per_minute(per_minute: u32) -> Self {
         Self::with_clock(per_minute, DefaultClock::default())
     }
+
+    /// A burst of `per_hour`, refilled evenly over the hour.
+    pub fn per_hour(per_hour: u32) -> Self {
+        let burst = NonZeroU32::new(per_hour).unwrap_or(NonZeroU32::MIN);
+        let clock = DefaultClock::default();
+        Self {
+            limiter: Gcra::new(
+                Quota::per_hour(burst),
+                DefaultKeyedStateStore::default(),
+                clock.clone(),
+            ),
+            clock,
+        }
+    }
 }
 
 impl<K: Hash + Eq + Clone, C: Clock + Clone> RateLimiter<K, C> {

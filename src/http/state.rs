@@ -24,6 +24,9 @@ pub struct AppState {
     pub hashing: Hashing,
     pub metrics: Metrics,
     pub payments: Arc<dyn PaymentProvider>,
+    pub media: Arc<crate::media::Media>,
+    /// Per user: each upload takes a decode and three encodes.
+    pub upload_limiter: RateLimiter<crate::domain::UserId>,
     /// Held for the length of a settlement pass: passes started in one instance take turns.
     /// Two at once would only compete for the same pledges and, each holding a connection while
     /// its threads wait for more, could exhaust the pool. Instances still run side by side.
@@ -38,12 +41,20 @@ impl AppState {
             .map_err(|retry_after_secs| super::ApiError::TooManyRequests { retry_after_secs })
     }
 
+    /// Takes one of the user's uploads for this hour, or answers 429.
+    pub fn upload_allowed(&self, user: crate::domain::UserId) -> Result<(), super::ApiError> {
+        self.upload_limiter
+            .check(&user)
+            .map_err(|retry_after_secs| super::ApiError::TooManyRequests { retry_after_secs })
+    }
+
     /// A settlement pass over this application's database, provider and clock.
     pub fn settlement(&self) -> Settlement {
         Settlement::from_settings(
             &self.settings,
             self.db.clone(),
             self.payments.clone(),
+            self.media.clone(),
             self.clock.clone(),
         )
     }

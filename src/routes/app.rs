@@ -30,6 +30,7 @@ use crate::http::path_config;
 use crate::http::rate_limit::RateLimiter;
 use crate::http::wire::ProblemStream;
 use crate::mail::worker::{Mailer, Worker};
+use crate::media::{Media, MediaLinks};
 
 /// Seconds a stopping server gives in-flight requests to finish.
 const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
@@ -49,6 +50,9 @@ impl Application {
         let listener = TcpListener::bind(settings.bind_addr)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind_addr))?;
         let port = listener.local_addr()?.port();
+        let links = MediaLinks::from_settings(&settings.media, &served_at(settings.bind_addr, port));
+        let media = Media::new(&settings.media, links)?;
+        tracing::info!(store = %media.store.describe(), "media store");
         let payments = crate::payments::from_settings(&settings, &db, &clock);
         let metrics = Metrics::new()?;
         let mail_worker = if settings.mail.worker {
@@ -83,6 +87,8 @@ impl Application {
         };
         let state = web::Data::new(AppState {
             payments,
+            media,
+            upload_limiter: RateLimiter::per_hour(settings.media.uploads_per_hour),
             db,
             clock,
             jwt: JwtKeys::new(
@@ -145,6 +151,16 @@ impl Application {
             worker.stop().await;
         }
         served
+    }
+}
+
+/// This server's own address as clients on this machine reach it: the default base of media
+/// URLs with the file store.
+pub fn served_at(bind: std::net::SocketAddr, port: u16) -> String {
+    match bind.ip() {
+        ip if ip.is_unspecified() => format!("http://localhost:{port}"),
+        std::net::IpAddr::V4(ip) => format!("http://{ip}:{port}"),
+        std::net::IpAddr::V6(ip) => format!("http://[{ip}]:{port}"),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod app;
 mod auth;
 pub mod campaigns;
 mod health;
+pub(crate) mod images;
 mod me;
 mod metrics;
 pub mod openapi;
@@ -29,6 +30,7 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
     cfg.service(health::live)
         .service(health::ready)
         .service(metrics::metrics)
+        .service(images::serve::serve)
         .service(
             scope::scope("/api/v1")
                 .service(
@@ -68,6 +70,10 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(campaigns::delete::delete)
                 .service(campaigns::launch::launch)
                 .service(campaigns::cancel::cancel)
+                .service(images::upload::upload)
+                .service(images::list::list)
+                .service(images::delete::delete)
+                .service(images::gallery::set_gallery)
                 .service(tiers::list::list)
                 .service(tiers::create::create)
                 .service(tiers::update::update)

@@ -41,6 +41,7 @@ pub const BEARER: &str = "bearer";
         (name = "auth", description = "Registration, logins, sessions, email verification and password reset"),
         (name = "account", description = "The caller's own account: password, address, two-factor authentication, export, deletion"),
         (name = "campaigns", description = "Campaigns: drafts, launch, listing, cancel"),
+        (name = "media", description = "Images of a campaign: uploads, the gallery, and the variants `/media` serves"),
         (name = "tiers", description = "Reward tiers of a campaign"),
         (name = "pledges", description = "Backing campaigns; the creator's fulfilment view"),
         (name = "updates", description = "The creator's posts; some for backers only"),

@@ -13,6 +13,7 @@ use crate::db::campaigns::{self, CampaignRow};
 use crate::db::{DbConn, settlement, write_transaction};
 use crate::domain::campaign::text;
 use crate::domain::{Actor, CampaignId, CampaignStatus, CoreError, Refusal, Resource, UserId};
+use crate::media::MediaLinks;
 use crate::pledges;
 
 /// Closes one batch; returns whether the batch was full (more may be waiting).
@@ -32,7 +33,7 @@ pub fn batch(
         };
         let closed = write_transaction(conn, |conn| {
             settlement::freeze(conn, campaign.id, now.naive_utc())?;
-            close(conn, campaign, to, None, None, now)
+            close(conn, &run.media.links, campaign, to, None, None, now)
         });
         match closed {
             Ok((_, released)) => {
@@ -57,13 +58,14 @@ pub fn batch(
 /// released.
 pub fn close(
     conn: &mut DbConn,
+    links: &MediaLinks,
     campaign: &CampaignRow,
     to: CampaignStatus,
     actor: Option<UserId>,
     reason: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(CampaignRow, usize), CoreError> {
-    let closed = lifecycle::transition(conn, campaign, to, actor, reason, now)?;
+    let closed = lifecycle::transition(conn, links, campaign, to, actor, reason, now)?;
     let released = if to.releases_pledges() {
         let why = match to {
             CampaignStatus::Canceled => "campaign canceled by its creator",
@@ -82,6 +84,7 @@ pub fn close(
 /// the last second); an admin's suspension still stops a fraudulent one then.
 pub fn cancel(
     conn: &mut DbConn,
+    links: &MediaLinks,
     id: CampaignId,
     actor: &Actor,
     now: DateTime<Utc>,
@@ -90,6 +93,7 @@ pub fn cancel(
     check_before_deadline(&campaign, now)?;
     Ok(close(
         conn,
+        links,
         &campaign,
         CampaignStatus::Canceled,
         Some(actor.id),
@@ -103,6 +107,7 @@ pub fn cancel(
 /// nobody is charged.
 pub fn suspend(
     conn: &mut DbConn,
+    links: &MediaLinks,
     id: CampaignId,
     actor: &Actor,
     reason: &str,
@@ -115,6 +120,7 @@ pub fn suspend(
     let campaign = access::visible(campaigns::find(conn, id)?, Some(actor))?;
     Ok(close(
         conn,
+        links,
         &campaign,
         CampaignStatus::Suspended,
         Some(actor.id),

@@ -55,7 +55,15 @@ pub fn batch(
                 },
                 now,
             )?;
-            lifecycle::transition(conn, campaign, CampaignStatus::Successful, None, None, now)?;
+            lifecycle::transition(
+                conn,
+                &run.media.links,
+                campaign,
+                CampaignStatus::Successful,
+                None,
+                None,
+                now,
+            )?;
             settlement::mark_completed(conn, campaign.id, now.naive_utc())?;
             let by_status = settlement::totals_by_status(conn, campaign.id)?;
             let pledges_in = |status: PledgeStatus| {

@@ -5,7 +5,9 @@
 //! figures (a failed campaign's pledges are released); (2) charges the active pledges of funded
 //! campaigns and (3) retries errored ones that are due — every 48 hours, or at once after the
 //! backer replaced the payment method — and drops those errored for 7 days; (4) completes
-//! funded campaigns with nothing left in flight (successful, payout posted to the ledger).
+//! funded campaigns with nothing left in flight (successful, payout posted to the ledger); (5)
+//! deletes the images nothing used a day after their upload, and the stored objects no image
+//! has any more.
 //! Closing a campaign early (canceled, suspended) is `close` too, and the provider's own
 //! reports of charges and refunds (its webhooks) are applied by `provider_events`.
 //!
@@ -40,8 +42,10 @@ use utoipa::ToSchema;
 use crate::campaigns::reached_goal;
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::db::images as db_images;
 use crate::db::{Db, DbConn, settlement};
 use crate::domain::{CoreError, PledgeId};
+use crate::media::{Media, images};
 use crate::payments::PaymentProvider;
 
 /// Between two charge attempts of an errored pledge.
@@ -79,6 +83,7 @@ pub struct Summary {
     pub dry_run: bool,
     pub campaigns: CampaignCounts,
     pub pledges: PledgeCounts,
+    pub images: ImageCounts,
     /// A batch or the time budget ran out: call again.
     pub more: bool,
 }
@@ -102,6 +107,37 @@ pub struct PledgeCounts {
     pub deferred: u64,
 }
 
+#[derive(Debug, Default, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct ImageCounts {
+    /// Images nothing used a day after their upload, deleted.
+    pub deleted: u64,
+    /// Stored variants deleted because no image has them any more.
+    pub objects_deleted: u64,
+}
+
+/// Deletes unused images and the objects nothing stores any more (see `media::images`). An
+/// unreachable store only postpones this housekeeping to a later pass: the money steps before
+/// it have done their work, and the pass does not fail for it.
+fn media_batch(
+    pass: &Settlement,
+    conn: &mut DbConn,
+    summary: &mut Summary,
+    _: Instant,
+) -> Result<bool, CoreError> {
+    match images::cleanup_batch(conn, &pass.media, pass.clock.now(), pass.config.batch_size) {
+        Ok((deleted, objects, full)) => {
+            summary.images.deleted += deleted;
+            summary.images.objects_deleted += objects;
+            Ok(full)
+        }
+        Err(CoreError::Unavailable(cause)) => {
+            tracing::warn!(error = %format!("{cause:#}"), "media store unreachable: unused images wait for the next pass");
+            Ok(false)
+        }
+        Err(other) => Err(other),
+    }
+}
+
 /// One step of a pass: works through one batch and says whether it was full (more may be
 /// waiting). Steps that can stop inside a batch honour `deadline`.
 type Step = fn(&Settlement, &mut DbConn, &mut Summary, Instant) -> Result<bool, CoreError>;
@@ -117,6 +153,9 @@ fn failed_on(what: String) -> impl FnOnce(CoreError) -> CoreError {
 pub struct Settlement {
     pub db: Db,
     pub provider: Arc<dyn PaymentProvider>,
+    /// Images nothing uses are deleted by the pass, from the store too; campaigns' covers
+    /// appear in the webhook payloads of the changes it makes.
+    pub media: Arc<Media>,
     pub clock: Clock,
     pub config: Config,
     /// The highest pledge id this pass has leased to charge: the next batch is looked up past
@@ -125,10 +164,17 @@ pub struct Settlement {
 }
 
 impl Settlement {
-    pub fn new(db: Db, provider: Arc<dyn PaymentProvider>, clock: Clock, config: Config) -> Self {
+    pub fn new(
+        db: Db,
+        provider: Arc<dyn PaymentProvider>,
+        media: Arc<Media>,
+        clock: Clock,
+        config: Config,
+    ) -> Self {
         Self {
             db,
             provider,
+            media,
             clock,
             config,
             leased_up_to: AtomicI64::new(0),
@@ -142,12 +188,13 @@ impl Settlement {
         settings: &Settings,
         db: Db,
         provider: Arc<dyn PaymentProvider>,
+        media: Arc<Media>,
         clock: Clock,
     ) -> Self {
         let mut config = Config::from_settings(settings);
         let half_pool = (db.max_size() / 2).max(1) as usize;
         config.concurrency = config.concurrency.min(half_pool);
-        Self::new(db, provider, clock, config)
+        Self::new(db, provider, media, clock, config)
     }
 
     /// The highest pledge id this pass has leased to charge.
@@ -162,12 +209,13 @@ impl Settlement {
         let mut summary = Summary::default();
         let mut conn = self.db.get_blocking()?;
         // In order; each step drains its batches before the next starts.
-        let steps: [Step; 5] = [
+        let steps: [Step; 6] = [
             remind::batch,
             close::batch,
             charge::drop_batch,
             charge::batch,
             complete::batch,
+            media_batch,
         ];
         for step in steps {
             while step(self, &mut conn, &mut summary, deadline)? {
@@ -209,6 +257,8 @@ impl Settlement {
         summary.pledges.collected = (active + retries + newly_funded).max(0) as u64;
         summary.pledges.dropped = settlement::count_droppable(&mut conn, now - DROP_AFTER)?.max(0) as u64;
         summary.campaigns.successful = settlement::completable(&mut conn, i64::MAX)?.len() as u64;
+        let unused_before = (self.clock.now() - images::UNUSED_FOR).naive_utc();
+        summary.images.deleted = db_images::unused_since(&mut conn, unused_before, i64::MAX)?.len() as u64;
         Ok(summary)
     }
 }

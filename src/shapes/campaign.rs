@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::image::ImageResponse;
 use crate::db::campaign_list::funded_bps;
 use crate::db::campaigns::CampaignRow;
 use crate::domain::{CampaignStatus, Category, Currency, Money};
@@ -48,12 +49,18 @@ pub struct CampaignSummary {
     /// Seconds until the deadline while live; null otherwise.
     #[schema(example = 86400)]
     pub seconds_left: Option<i64>,
+    pub cover_image: Option<ImageResponse>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 impl CampaignSummary {
-    pub fn new(row: &CampaignRow, owner_name: String, now: DateTime<Utc>) -> Self {
+    pub fn new(
+        row: &CampaignRow,
+        owner_name: String,
+        cover_image: Option<ImageResponse>,
+        now: DateTime<Utc>,
+    ) -> Self {
         let currency = row.currency;
         let status = row.status;
         let deadline = row.deadline.map(|d| d.and_utc());
@@ -82,6 +89,7 @@ impl CampaignSummary {
                 (CampaignStatus::Live, Some(deadline)) => Some((deadline - now).num_seconds().max(0)),
                 _ => None,
             },
+            cover_image,
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
         }

@@ -3,5 +3,6 @@
 //! write events and the routes that answer with them.
 
 pub mod campaign;
+pub mod image;
 pub mod pledge;
 pub mod update;

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::image::ImageResponse;
 use crate::db::campaign_updates::UpdateRow;
 
 /// A post. For a `backers_only` post seen by someone who has not backed the campaign, `body`
@@ -17,6 +18,8 @@ pub struct UpdateResponse {
     pub body: Option<String>,
     pub backers_only: bool,
     pub locked: bool,
+    /// Images embedded in the post, in order (empty while `locked`).
+    pub images: Vec<ImageResponse>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -27,7 +30,7 @@ pub struct UpdatePage {
 }
 
 impl UpdateResponse {
-    pub fn new(row: UpdateRow, may_read: bool) -> Self {
+    pub fn new(row: UpdateRow, images: Vec<ImageResponse>, may_read: bool) -> Self {
         let locked = row.backers_only && !may_read;
         Self {
             id: row.id,
@@ -36,6 +39,7 @@ impl UpdateResponse {
             body: (!locked).then_some(row.body),
             backers_only: row.backers_only,
             locked,
+            images: if locked { Vec::new() } else { images },
             created_at: row.created_at.and_utc(),
         }
     }

@@ -28,7 +28,9 @@ use crate::db::campaigns::{self, CampaignRow};
 use crate::db::pledges::PledgeRow;
 use crate::db::webhooks::{self, NewEvent};
 use crate::domain::{EndpointId, EventType};
+use crate::media::MediaLinks;
 use crate::shapes::campaign::CampaignSummary;
+use crate::shapes::image::{self, ImageResponse};
 use crate::shapes::pledge::PledgeResponse;
 use crate::shapes::update::UpdateResponse;
 
@@ -101,13 +103,15 @@ fn event(kind: EventType, campaign: &CampaignRow, payload: String, at: NaiveDate
 /// A campaign's change of status, with the campaign as it is after it.
 pub fn campaign(
     conn: &mut DbConn,
+    links: &MediaLinks,
     kind: EventType,
     campaign: &CampaignRow,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
     let owner = campaigns::owner_name(conn, campaign.owner_id)?;
     let at = now.naive_utc();
-    let payload = body(kind, at, &CampaignSummary::new(campaign, owner, now));
+    let cover = image::one(conn, campaign.cover_image_id, links)?;
+    let payload = body(kind, at, &CampaignSummary::new(campaign, owner, cover, now));
     webhooks::insert_event(conn, &event(kind, campaign, payload, at)).map(drop)
 }
 
@@ -147,11 +151,12 @@ pub fn update(
     conn: &mut DbConn,
     campaign: &CampaignRow,
     row: &UpdateRow,
+    images: Vec<ImageResponse>,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
     let at = now.naive_utc();
     let kind = EventType::UpdatePublished;
-    let payload = body(kind, at, &UpdateResponse::new(row.clone(), true));
+    let payload = body(kind, at, &UpdateResponse::new(row.clone(), images, true));
     webhooks::insert_event(conn, &event(kind, campaign, payload, at)).map(drop)
 }
 

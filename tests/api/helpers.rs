@@ -84,6 +84,8 @@ pub struct TestApp {
     _db: TestDb,
     /// Where the development mail transport writes `.eml` files (`MAIL_DIR`).
     pub mail_dir: tempfile::TempDir,
+    /// The file store's directory (`MEDIA_STORE`), unless the test chose another store.
+    pub media_dir: tempfile::TempDir,
 }
 
 impl Drop for TestApp {
@@ -114,6 +116,8 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     let (db, database_url) = TestDb::create();
     let mail_dir = tempfile::tempdir().expect("mail dir");
     let mail_dir_path = mail_dir.path().display().to_string();
+    let media_dir = tempfile::tempdir().expect("media dir");
+    let media_store = format!("file://{}", media_dir.path().display());
     let mut vars: HashMap<String, String> = [
         ("DATABASE_URL", database_url.as_str()),
         ("BIND_ADDR", "127.0.0.1:0"),
@@ -126,6 +130,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         ("MAIL_DIR", mail_dir_path.as_str()),
         ("WEBHOOK_ALLOW_PRIVATE", "on"),
         ("WEBHOOK_SECRETS_KEY", WEBHOOK_SECRETS_KEY),
+        ("MEDIA_STORE", media_store.as_str()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -154,6 +159,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         handle,
         _db: db,
         mail_dir,
+        media_dir,
     }
 }
 
@@ -489,5 +495,81 @@ impl TestApp {
         self.count(&format!(
             "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS n FROM ledger_entries WHERE account = '{account}'"
         ))
+    }
+}
+
+/// A PNG of `width` × `height` with varied pixels (so that its variants differ in content).
+pub fn png(width: u32, height: u32) -> Vec<u8> {
+    encoded(width, height, image::ImageFormat::Png)
+}
+
+/// A JPEG of `width` × `height`.
+pub fn jpeg(width: u32, height: u32) -> Vec<u8> {
+    encoded(width, height, image::ImageFormat::Jpeg)
+}
+
+fn encoded(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
+    let seed = rand_seed();
+    let img = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([
+            (x.wrapping_mul(7) ^ seed) as u8,
+            (y.wrapping_mul(3) ^ (seed >> 8)) as u8,
+            ((x + y) ^ (seed >> 16)) as u8,
+        ])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut out, format)
+        .expect("encode test image");
+    out.into_inner()
+}
+
+/// Different for every image made, so that two uploads never share their variants by chance.
+fn rand_seed() -> u32 {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+    NEXT.fetch_add(0x9E37_79B9, std::sync::atomic::Ordering::Relaxed)
+}
+
+impl TestApp {
+    /// Uploads `bytes` as the raw body with `content_type`.
+    pub async fn upload(
+        &self,
+        user: &TestUser,
+        campaign_id: i64,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Response {
+        self.request(
+            Method::POST,
+            &format!("/api/v1/campaigns/{campaign_id}/images"),
+            Some(&user.access_token),
+        )
+        .header("content-type", content_type)
+        .body(bytes)
+        .send()
+        .await
+        .expect("upload")
+    }
+
+    /// Uploads a small PNG and returns the image.
+    pub async fn uploaded(&self, user: &TestUser, campaign_id: i64) -> Value {
+        let response = self.upload(user, campaign_id, png(64, 48), "image/png").await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json().await.expect("image json")
+    }
+
+    /// The files of the file store (`MEDIA_STORE`), by name.
+    pub fn stored_files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.media_dir.path())
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|e| e.path().is_file())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
     }
 }

@@ -18,6 +18,8 @@ mod holes;
 mod http_basics;
 mod idempotency;
 mod mail;
+mod media;
+mod media_s3;
 mod model;
 mod openapi;
 mod pledges;

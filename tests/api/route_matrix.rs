@@ -21,6 +21,9 @@ struct Fixture {
     hook_delivery: i64,
     platform_hook: i64,
     platform_delivery: i64,
+    /// An image of the live campaign, and the path its small variant is served at.
+    image: i64,
+    media_path: String,
 }
 
 struct Users {
@@ -68,7 +71,11 @@ async fn fixture(app: &TestApp, users: &Users) -> Fixture {
     assert_eq!(update.status(), StatusCode::CREATED);
     let (hook, hook_delivery) = webhook(app, creator, "/api/v1/me/webhooks").await;
     let (platform_hook, platform_delivery) = webhook(app, &users.admin, "/api/v1/admin/webhooks").await;
+    let image = app.uploaded(creator, live).await;
+    let small = image["variants"]["small"].as_str().unwrap();
     Fixture {
+        image: image["id"].as_i64().unwrap(),
+        media_path: small.strip_prefix(&app.address).unwrap().to_owned(),
         draft,
         live,
         tier,
@@ -386,6 +393,41 @@ fn table(users: &Users) -> Vec<Row> {
             [401, 403, 403, 403, 202],
         ),
         row(
+            M::POST,
+            "/api/v1/campaigns/{id}/images",
+            |f| format!("/api/v1/campaigns/{}/images", f.live),
+            json!({}),
+            [401, 403, 403, 415, 415],
+        ),
+        row(
+            M::GET,
+            "/api/v1/campaigns/{id}/images",
+            |f| format!("/api/v1/campaigns/{}/images", f.live),
+            none.clone(),
+            [401, 403, 403, 200, 200],
+        ),
+        row(
+            M::DELETE,
+            "/api/v1/campaigns/{id}/images/{image_id}",
+            |f| format!("/api/v1/campaigns/{}/images/{}", f.live, f.image),
+            none.clone(),
+            [401, 403, 403, 204, 204],
+        ),
+        row(
+            M::PUT,
+            "/api/v1/campaigns/{id}/gallery",
+            |f| format!("/api/v1/campaigns/{}/gallery", f.live),
+            json!({"image_ids": []}),
+            [401, 403, 403, 200, 200],
+        ),
+        row(
+            M::GET,
+            "/media/{key}",
+            |f| f.media_path.clone(),
+            none.clone(),
+            [200; 5],
+        ),
+        row(
             M::GET,
             "/api/v1/me/export",
             |_| "/api/v1/me/export".into(),
@@ -674,7 +716,7 @@ fn committed_spec() -> Value {
 
 #[tokio::test]
 async fn every_route_answers_every_role_as_designed() {
-    let app = spawn_app_with(&[("WEBHOOK_WORKER", "off")]).await;
+    let app = spawn_app_with(&[("WEBHOOK_WORKER", "off"), ("MEDIA_UPLOADS_PER_HOUR", "100000")]).await;
     let users = Users {
         a: app.create_user().await,
         b: app.create_user().await,
@@ -748,7 +790,7 @@ async fn every_route_answers_every_role_as_designed() {
 /// anything happens.
 #[tokio::test]
 async fn every_json_body_refuses_unknown_fields_and_oversize_bodies() {
-    let app = spawn_app_with(&[("WEBHOOK_WORKER", "off")]).await;
+    let app = spawn_app_with(&[("WEBHOOK_WORKER", "off"), ("MEDIA_UPLOADS_PER_HOUR", "100000")]).await;
     let users = Users {
         a: app.create_user().await,
         b: app.create_user().await,

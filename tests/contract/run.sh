@@ -52,6 +52,7 @@ export CRON_SECRET=contract-run-cron-secret-0123456789
 export ACCESS_TOKEN_TTL_SECONDS=7200
 export AUTH_RATE_LIMIT_PER_MINUTE=1000000 PLEDGE_CHANGE_RATE_LIMIT_PER_MINUTE=1000000
 export MAIL_WORKER=off MAIL_DIR=$scratch/mail RUST_LOG=warn LOG_FORMAT=json
+export MEDIA_STORE=file://$scratch/media MEDIA_UPLOADS_PER_HOUR=100000
 
 "$bin" migrate >/dev/null
 admin_password=contract-run-admin-password

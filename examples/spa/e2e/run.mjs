@@ -1,7 +1,8 @@
 // The browser test: starts the crowdfund API (SQLite by default, or E2E_DATABASE_URL), serves
 // this page from another origin, and drives it in headless Chromium (Debian's `chromium`, through
 // playwright-core): register (a 422 first), browse, pledge (a 422 first), my pledges after the
-// access token expired (a cookie refresh), reload (the session survives), log out.
+// access token expired (a cookie refresh), reload (the session survives), log out. The seeded
+// campaign has a cover, a gallery and a tier picture, which must load.
 //
 //   npm run build && npm run e2e
 //
@@ -12,6 +13,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { deflateSync } from "node:zlib";
 import { chromium } from "playwright-core";
 import { serve } from "../serve.mjs";
 
@@ -61,7 +63,55 @@ async function api(base, method, path, body, token) {
   return text ? JSON.parse(text) : null;
 }
 
-/** A creator (its address verified by the operator's command) with a live campaign and one reward tier. */
+/** A PNG of `width` × `height` pixels in one colour, made here (no image library needed). */
+function png(width, height, [r, g, b]) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (bytes) => {
+    let c = 0xffffffff;
+    for (const byte of bytes) c = crcTable[(c ^ byte) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
+    const out = Buffer.alloc(8 + data.length + 4);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc(body), 8 + data.length);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  const rows = Buffer.alloc((width * 3 + 1) * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) rows.set([r, (x + y) % 256, b], y * (width * 3 + 1) + 1 + x * 3);
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", header),
+    chunk("IDAT", deflateSync(rows)),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
+
+/** Uploads a PNG to the campaign; returns the image. */
+async function upload(base, campaignId, bytes, alt, token) {
+  const response = await fetch(`${base}/api/v1/campaigns/${campaignId}/images?alt=${encodeURIComponent(alt)}`, {
+    method: "POST",
+    headers: { "Content-Type": "image/png", Authorization: `Bearer ${token}` },
+    body: bytes,
+  });
+  const text = await response.text();
+  if (response.status !== 201) throw new Error(`upload: ${response.status} ${text}`);
+  return JSON.parse(text);
+}
+
+/** A creator (its address verified by the operator's command) with a live campaign: a cover, a gallery of two and one reward tier with its picture. */
 async function seed(base, databaseUrl) {
   const email = `creator-${Date.now()}@example.com`;
   const creator = await api(base, "POST", "/api/v1/auth/register", {
@@ -83,14 +133,21 @@ async function seed(base, databaseUrl) {
     goal: "500.00",
     duration_days: 30,
   }, token);
+  const cover = await upload(base, campaign.id, png(1200, 600, [250, 180, 20]), "The lantern glowing at dusk", token);
+  const first = await upload(base, campaign.id, png(800, 800, [20, 120, 220]), "The solar panel", token);
+  const second = await upload(base, campaign.id, png(640, 480, [30, 160, 60]), "Packed for a hike", token);
+  const reward = await upload(base, campaign.id, png(300, 300, [200, 40, 40]), "One lantern, boxed", token);
+  await api(base, "PATCH", `/api/v1/campaigns/${campaign.id}`, { cover_image_id: cover.id }, token);
+  await api(base, "PUT", `/api/v1/campaigns/${campaign.id}/gallery`, { image_ids: [second.id, first.id] }, token);
   const tier = await api(base, "POST", `/api/v1/campaigns/${campaign.id}/tiers`, {
     title: "One lantern",
     min_amount: "25.00",
     quantity: 100,
     estimated_delivery: `${new Date().getUTCFullYear() + 1}-01`,
+    image_id: reward.id,
   }, token);
   await api(base, "POST", `/api/v1/campaigns/${campaign.id}/launch`, {}, token);
-  return { campaign, tier };
+  return { campaign, tier, cover, gallery: [second, first], reward };
 }
 
 async function main() {
@@ -111,6 +168,7 @@ async function main() {
       JWT_SECRET: "e2e-jwt-secret-e2e-jwt-secret-0123456789",
       CRON_SECRET: "e2e-cron-secret-0123456789",
       MAIL_DIR: join(dir, "mail"),
+      MEDIA_STORE: `file://${join(dir, "media")}`,
       RUST_LOG: "error",
     },
     stdio: ["ignore", "inherit", "inherit"],
@@ -121,7 +179,7 @@ async function main() {
     pageServer = await serve(spaPort);
     browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
     await until("the API", async () => (await fetch(`${apiBase}/health/ready`)).ok);
-    const { tier } = await seed(apiBase, databaseUrl);
+    const { tier, cover, gallery } = await seed(apiBase, databaseUrl);
     page = await browser.newPage();
     page.on("console", (m) => m.type() === "error" && console.log(`  [page] ${m.text()}`));
     const requests = [];
@@ -149,6 +207,23 @@ async function main() {
     await page.getByTestId("open-campaign-solar-lantern").click();
     await page.getByTestId(`tier-${tier.id}`).waitFor();
     check((await page.getByTestId("campaign-title").textContent()) === "Solar Lantern", "the campaign page shows its tiers");
+
+    // The images load from the API's /media, another origin than the page's.
+    const loaded = (testid) =>
+      page.getByTestId(testid).evaluate((img) => img.complete && img.naturalWidth > 0 ? img.currentSrc : "");
+    await until("the cover to load", async () => (await loaded("campaign-cover")) !== "");
+    const coverSrc = await loaded("campaign-cover");
+    check(Object.values(cover.variants).includes(coverSrc), "the cover shows one of its variants");
+    check(coverSrc.startsWith(`http://127.0.0.1:${apiPort}/media/`), "variants are served by the API's /media");
+    check((await page.getByTestId("campaign-cover").getAttribute("alt")) === "The lantern glowing at dusk", "the cover has its alt text");
+    await until("the gallery to load", async () => (await loaded("gallery-0")) !== "" && (await loaded("gallery-1")) !== "");
+    check(
+      (await page.getByTestId("gallery-0").getAttribute("alt")) === gallery[0].alt &&
+        (await page.getByTestId("gallery-1").getAttribute("alt")) === gallery[1].alt,
+      "the gallery shows its images in the creator's order",
+    );
+    await until("the tier's image to load", async () => (await loaded(`tier-image-${tier.id}`)) !== "");
+    check(true, "the tier shows its picture");
 
     await page.getByTestId("pledge-tier").selectOption(String(tier.id));
     await page.getByTestId("pledge-amount").fill("1.00");

@@ -404,6 +404,69 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/campaigns/{id}/gallery": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Sets the campaign's gallery (creator or admin; draft, or live before the deadline). */
+        put: operations["media_set_gallery"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/{id}/images": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The campaign's images, used or not, oldest first (creator or admin). An image nothing uses
+         *     (cover, gallery, tier, update) a day after its upload is deleted.
+         */
+        get: operations["media_list"];
+        put?: never;
+        /**
+         * Uploads an image to a draft or live campaign (creator or admin): the raw JPEG, PNG or WebP
+         *     as the body, or `multipart/form-data` with one `file` part. The type is read from the file
+         *     itself; the image is decoded, stripped of its metadata (EXIF, GPS) and re-encoded at
+         *     three widths. At most 30 images per campaign and 60 uploads per user an hour.
+         */
+        post: operations["media_upload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/{id}/images/{image_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Deletes an image of the campaign (creator or admin), from the store too; where it was used
+         *     (gallery, tier, update) it is no longer shown.
+         */
+        delete: operations["media_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/campaigns/{id}/launch": {
         parameters: {
             query?: never;
@@ -979,6 +1042,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/media/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A stored variant, as the file store's public address serves it. Its key is the hash of its
+         *     bytes: the answer never changes, so it is cached for a year and its `ETag` is the hash.
+         *     Served as the image type its key names, never sniffed, never run.
+         */
+        get: operations["media_serve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -1384,6 +1468,8 @@ export interface components {
         /** @description A campaign's page: the summary, its description and its reward tiers. */
         CampaignResponse: components["schemas"]["CampaignSummary"] & {
             description: string;
+            /** @description The gallery, in the creator's order. */
+            gallery: components["schemas"]["ImageResponse"][];
             tiers: components["schemas"]["TierResponse"][];
         };
         /** @description Figures over the pledges that count (active, collected, errored). */
@@ -1417,6 +1503,7 @@ export interface components {
             /** @example A lamp that charges while you ride */
             blurb: string;
             category?: components["schemas"]["Category"] | null;
+            cover_image?: components["schemas"]["ImageResponse"] | null;
             /** Format: date-time */
             created_at: string;
             currency: components["schemas"]["Currency"];
@@ -1544,6 +1631,11 @@ export interface components {
              */
             estimated_delivery: string;
             /**
+             * Format: int64
+             * @description One of the campaign's images, shown with the tier.
+             */
+            image_id?: number | null;
+            /**
              * @description Smallest pledge for the reward, shipping excluded; decimal string.
              * @example 25.00
              */
@@ -1581,6 +1673,8 @@ export interface components {
             backers_only?: boolean;
             /** @description Up to 20 000 characters. */
             body: string;
+            /** @description Images of the campaign shown with the post, in order (at most 10). */
+            image_ids?: number[];
             /**
              * @description 1–120 characters.
              * @example We reached our goal!
@@ -1732,12 +1826,75 @@ export interface components {
             items: components["schemas"]["FulfilmentItem"][];
             next_cursor?: string | null;
         };
+        GalleryRequest: {
+            /**
+             * @description The campaign's images, in the order shown; `[]` empties the gallery.
+             * @example [
+             *       7,
+             *       9,
+             *       8
+             *     ]
+             */
+            image_ids: number[];
+        };
         Health: {
             /**
              * @description Always `ok` when the status is 200.
              * @example ok
              */
             status: string;
+        };
+        ImageCounts: {
+            /**
+             * Format: int64
+             * @description Images nothing used a day after their upload, deleted.
+             */
+            deleted: number;
+            /**
+             * Format: int64
+             * @description Stored variants deleted because no image has them any more.
+             */
+            objects_deleted: number;
+        };
+        /** @description A multipart upload: one `file` part, and optionally `alt`. */
+        ImageForm: {
+            alt?: string | null;
+            /** Format: binary */
+            file: string;
+        };
+        ImageResponse: {
+            /**
+             * @description Alternative text for screen readers; empty for a decorative image.
+             * @example The lamp mounted on a handlebar
+             */
+            alt: string;
+            /**
+             * Format: int32
+             * @example 2000
+             */
+            height: number;
+            /**
+             * Format: int64
+             * @example 7
+             */
+            id: number;
+            variants: components["schemas"]["ImageVariants"];
+            /**
+             * Format: int32
+             * @description Of the image as uploaded (after its EXIF orientation).
+             * @example 3000
+             */
+            width: number;
+        };
+        /**
+         * @description Re-encoded copies, 400, 1 024 and 1 600 pixels wide (an image narrower than one keeps its
+         *     own width). Each URL is content-addressed: what it names never changes.
+         */
+        ImageVariants: {
+            large: string;
+            medium: string;
+            /** @example https://media.example.com/5d41402abc4b2a76b9719d911017c592.jpg */
+            small: string;
         };
         LoginRequest: {
             /** @example ana@example.com */
@@ -2024,6 +2181,7 @@ export interface components {
         Summary: {
             campaigns: components["schemas"]["CampaignCounts"];
             dry_run: boolean;
+            images: components["schemas"]["ImageCounts"];
             /** @description A batch or the time budget ran out: call again. */
             more: boolean;
             pledges: components["schemas"]["PledgeCounts"];
@@ -2061,6 +2219,7 @@ export interface components {
             estimated_delivery: string;
             /** Format: int64 */
             id: number;
+            image?: components["schemas"]["ImageResponse"] | null;
             /**
              * @description Smallest pledge for this reward, shipping excluded.
              * @example 25.00
@@ -2132,6 +2291,12 @@ export interface components {
         UpdateCampaignRequest: {
             blurb?: string | null;
             category?: components["schemas"]["Category"] | null;
+            /**
+             * Format: int64
+             * @description One of the campaign's images (`POST /campaigns/{id}/images`); null removes the cover
+             *     (not while live).
+             */
+            cover_image_id?: number | null;
             currency?: components["schemas"]["Currency"] | null;
             description?: string | null;
             /**
@@ -2176,6 +2341,8 @@ export interface components {
             created_at: string;
             /** Format: int64 */
             id: number;
+            /** @description Images embedded in the post, in order (empty while `locked`). */
+            images: components["schemas"]["ImageResponse"][];
             locked: boolean;
             /** @example We reached our goal! */
             title: string;
@@ -2189,6 +2356,11 @@ export interface components {
             /** Format: date-time */
             ends_at?: string | null;
             estimated_delivery?: string | null;
+            /**
+             * Format: int64
+             * @description One of the campaign's images; null removes it.
+             */
+            image_id?: number | null;
             /** @example 30.00 */
             min_amount?: string | null;
             /**
@@ -4425,6 +4597,374 @@ export interface operations {
                 };
             };
             /** @description Not live, or past its deadline */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A body was sent: this route takes none (an empty object is accepted) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    media_set_gallery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Campaign id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GalleryRequest"];
+            };
+        };
+        responses: {
+            /** @description The gallery, in order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImageResponse"][];
+                };
+            };
+            /** @description The body is not well-formed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not your campaign */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such campaign */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The campaign can no longer change */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An id is not one of the campaign's images, or is repeated */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    media_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Campaign id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImageResponse"][];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not your campaign */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such campaign */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    media_upload: {
+        parameters: {
+            query?: {
+                /** @description Alternative text, up to 300 characters (or an `alt` form field). */
+                alt?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Campaign id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        /** @description The image, at most 10 MiB and 8 000 × 8 000 pixels */
+        requestBody: {
+            content: {
+                "image/jpeg": number[];
+                "image/png": number[];
+                "image/webp": number[];
+                "multipart/form-data": components["schemas"]["ImageForm"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    /** @description The image */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImageResponse"];
+                };
+            };
+            /** @description The body is not well-formed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not your campaign */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such campaign */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The campaign is neither a draft nor live, or holds 30 images */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description More than 10 MiB, or more pixels than accepted */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a JPEG, PNG or WebP image, a type other than the one sent, or a file carrying HTML or script */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `alt` is invalid, or the form has no `file` part */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 60 uploads this hour */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    media_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Campaign id */
+                id: number;
+                /** @description Image id */
+                image_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not your campaign */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such campaign, or no such image of it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The image is the cover of a live campaign */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7328,6 +7868,54 @@ export interface operations {
             };
             /** @description The database is unreachable */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    media_serve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `{sha256}.jpg` or `{sha256}.webp` */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The variant (image/jpeg or image/webp, as its key names) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/*": number[];
+                };
+            };
+            /** @description `If-None-Match` names it */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such variant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

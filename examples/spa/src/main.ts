@@ -6,6 +6,7 @@ import { Api } from "./session.js";
 
 type Problem = components["schemas"]["Problem"];
 type Campaign = components["schemas"]["CampaignResponse"];
+type Image = components["schemas"]["ImageResponse"];
 
 const params = new URLSearchParams(location.search);
 const api = new Api(params.get("api") ?? "http://localhost:8080");
@@ -35,6 +36,14 @@ function el<K extends keyof HTMLElementTagNameMap>(
   if (testid) element.dataset.testid = testid;
   element.append(...children);
   return element;
+}
+
+/** An `<img>` of an image's variants: the browser picks the width it needs. */
+function picture(image: Image, sizes: string, testid: string): HTMLImageElement {
+  const img = el("img", { testid, alt: image.alt, src: image.variants.medium });
+  img.srcset = `${image.variants.small} 400w, ${image.variants.medium} 1024w, ${image.variants.large} 1600w`;
+  img.sizes = sizes;
+  return img;
 }
 
 function value(id: string): string {
@@ -80,6 +89,7 @@ async function listCampaigns(): Promise<void> {
       el(
         "li",
         {},
+        ...(c.cover_image ? [picture(c.cover_image, "120px", `cover-${c.slug}`)] : []),
         el("button", { testid: `open-campaign-${c.slug}`, onclick: () => void openCampaign(c.slug) }, c.title),
         ` — ${c.pledged} of ${c.goal ?? "?"} ${c.currency} (${c.percent_funded}%)`,
       ),
@@ -100,10 +110,27 @@ async function openCampaign(slug: string): Promise<void> {
 function renderCampaign(campaign: Campaign): void {
   $("campaign-title").textContent = campaign.title;
   $("campaign-blurb").textContent = campaign.blurb;
+  const cover = $("campaign-cover") as HTMLImageElement;
+  cover.hidden = !campaign.cover_image;
+  if (campaign.cover_image) {
+    const shown = picture(campaign.cover_image, cover.sizes, "campaign-cover");
+    cover.alt = shown.alt;
+    cover.srcset = shown.srcset;
+    cover.src = shown.src;
+  }
+  $("campaign-gallery").replaceChildren(
+    ...campaign.gallery.map((image, i) => picture(image, "(max-width: 800px) 50vw, 400px", `gallery-${i}`)),
+  );
   const tiers = $("tier-list");
   tiers.replaceChildren(
     ...campaign.tiers.map((t) =>
-      el("li", { testid: `tier-${t.id}` }, `${t.title}: from ${t.min_amount} ${campaign.currency}`, t.available ? "" : " (not available)"),
+      el(
+        "li",
+        { testid: `tier-${t.id}` },
+        ...(t.image ? [picture(t.image, "200px", `tier-image-${t.id}`)] : []),
+        `${t.title}: from ${t.min_amount} ${campaign.currency}`,
+        t.available ? "" : " (not available)",
+      ),
     ),
   );
   const select = $("pledge-tier") as HTMLSelectElement;

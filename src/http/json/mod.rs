@@ -48,7 +48,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
         let mut payload = payload.take();
         Box::pin(async move {
             if !content_type_ok {
-                return Err(ApiError::UnsupportedMediaType);
+                return Err(ApiError::UnsupportedMediaType(
+                    "the request body must be application/json".into(),
+                ));
             }
             if declared_len.is_some_and(|len| len > BODY_LIMIT) {
                 return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });

@@ -44,11 +44,12 @@ pub async fn suspend(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let now = state.clock.now();
+    let links = state.media.links.clone();
     let response = state
         .db
         .write(move |conn| {
-            let row = close::suspend(conn, id, &user, &body.reason, now)?;
-            full_view(conn, row, now)
+            let row = close::suspend(conn, &links, id, &user, &body.reason, now)?;
+            full_view(conn, &links, row, now)
         })
         .await?;
     Ok(HttpResponse::Ok().json(response))

@@ -29,11 +29,12 @@ pub async fn cancel(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let now = state.clock.now();
+    let links = state.media.links.clone();
     let response = state
         .db
         .write(move |conn| {
-            let row = close::cancel(conn, id, &user, now)?;
-            full_view(conn, row, now)
+            let row = close::cancel(conn, &links, id, &user, now)?;
+            full_view(conn, &links, row, now)
         })
         .await?;
     Ok(HttpResponse::Ok().json(response))

@@ -42,6 +42,7 @@ impl CreateCampaignRequest {
             currency: Some(self.currency),
             goal: self.goal.as_deref(),
             duration_days: self.duration_days,
+            cover_image_id: None,
         }
     }
 }
@@ -70,11 +71,12 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let draft = Draft::parse(&body.input())?;
     let now = state.clock.now();
+    let links = state.media.links.clone();
     let key = idempotency::key_from(&req, &user, &body)?;
     idempotency::create(&state, key, move |conn| {
         let row = edit::create(conn, &user, &draft, now)?;
         let location = format!("/api/v1/campaigns/{}", row.id);
-        Ok((full_view(conn, row, now)?, location))
+        Ok((full_view(conn, &links, row, now)?, location))
     })
     .await
 }

@@ -27,6 +27,11 @@ pub async fn delete(
     _: NoBody,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    state.db.write(move |conn| edit::delete(conn, id, &user)).await?;
+    let now = state.clock.now();
+    let keys = state
+        .db
+        .write(move |conn| edit::delete(conn, id, &user, now))
+        .await?;
+    crate::routes::images::delete::collect_now(&state, keys).await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -33,12 +33,13 @@ pub async fn get(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
+    let links = state.media.links.clone();
     let id_or_slug = path.into_inner();
     let response = state
         .db
         .run(move |conn| {
             let row = access::visible(find_by_id_or_slug(conn, &id_or_slug)?, viewer.0.as_ref())?;
-            full_view(conn, row, now)
+            full_view(conn, &links, row, now)
         })
         .await?;
     Ok(HttpResponse::Ok().json(response))

@@ -30,11 +30,12 @@ pub async fn launch(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let now = state.clock.now();
+    let links = state.media.links.clone();
     let response = state
         .db
         .write(move |conn| {
-            let row = lifecycle::launch(conn, id, &user, now)?;
-            full_view(conn, row, now)
+            let row = lifecycle::launch(conn, &links, id, &user, now)?;
+            full_view(conn, &links, row, now)
         })
         .await?;
     Ok(HttpResponse::Ok().json(response))

@@ -6,6 +6,8 @@ use super::view::{CampaignPage, CampaignSummary};
 use crate::db::campaign_list::{self, After, PublicFilter, Sort};
 use crate::domain::{CampaignId, CampaignStatus, Category, CoreError};
 use crate::http::{ApiError, AppState, Query, cursor};
+use crate::routes::campaigns::view::pick;
+use crate::shapes::image;
 
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -103,10 +105,11 @@ pub async fn list(
             id: CampaignId(id),
         });
     let now = state.clock.now();
-    let rows = state
+    let links = state.media.links.clone();
+    let (rows, covers) = state
         .db
         .run(move |conn| {
-            Ok::<_, CoreError>(campaign_list::public(
+            let rows = campaign_list::public(
                 conn,
                 &PublicFilter {
                     status,
@@ -116,7 +119,9 @@ pub async fn list(
                     after,
                     limit: limit + 1,
                 },
-            )?)
+            )?;
+            let covers = image::by_id(conn, rows.iter().filter_map(|(r, _)| r.cover_image_id), &links)?;
+            Ok::<_, CoreError>((rows, covers))
         })
         .await?;
     let has_more = rows.len() as i64 > limit;
@@ -127,7 +132,7 @@ pub async fn list(
         .map(|(row, _)| cursor::encode(sort.name(), campaign_list::sort_key(row, sort.sort()), row.id.0));
     let items = rows
         .iter()
-        .map(|(row, owner)| CampaignSummary::new(row, owner.clone(), now))
+        .map(|(row, owner)| CampaignSummary::new(row, owner.clone(), pick(&covers, row.cover_image_id), now))
         .collect();
     Ok(HttpResponse::Ok().json(CampaignPage { items, next_cursor }))
 }

@@ -6,6 +6,8 @@ use super::view::{CampaignPage, CampaignSummary};
 use crate::db::{campaign_list, users};
 use crate::domain::{CampaignId, CampaignStatus, CoreError};
 use crate::http::{ApiError, AppState, AuthUser, Query, cursor};
+use crate::routes::campaigns::view::pick;
+use crate::shapes::image;
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -46,14 +48,16 @@ pub async fn mine(
         .transpose()?
         .map(|(_, id)| CampaignId(id));
     let now = state.clock.now();
-    let (rows, owner) = state
+    let links = state.media.links.clone();
+    let (rows, owner, covers) = state
         .db
         .run(move |conn| {
             let rows = campaign_list::owned(conn, user.id, query.status, after, limit + 1)?;
             let owner = users::find(conn, user.id)?
                 .map(|u| u.display_name)
                 .unwrap_or_default();
-            Ok::<_, CoreError>((rows, owner))
+            let covers = image::by_id(conn, rows.iter().filter_map(|r| r.cover_image_id), &links)?;
+            Ok::<_, CoreError>((rows, owner, covers))
         })
         .await?;
     let has_more = rows.len() as i64 > limit;
@@ -64,7 +68,7 @@ pub async fn mine(
         .map(|row| cursor::encode("mine", 0, row.id.0));
     let items = rows
         .iter()
-        .map(|row| CampaignSummary::new(row, owner.clone(), now))
+        .map(|row| CampaignSummary::new(row, owner.clone(), pick(&covers, row.cover_image_id), now))
         .collect();
     Ok(HttpResponse::Ok().json(CampaignPage { items, next_cursor }))
 }

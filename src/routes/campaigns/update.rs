@@ -4,7 +4,7 @@ use utoipa::ToSchema;
 
 use super::view::{CampaignResponse, full_view};
 use crate::campaigns::edit;
-use crate::domain::{CampaignId, Category, Currency};
+use crate::domain::{CampaignId, Category, Currency, ImageId};
 use crate::http::{ApiError, AppState, AuthUser, Json};
 
 /// Changes to a campaign; absent fields stay as they are. While live only `title`, `blurb`,
@@ -26,6 +26,11 @@ pub struct UpdateCampaignRequest {
     /// Draft only; 1–60.
     #[schema(minimum = 1, maximum = 60)]
     pub duration_days: Option<i64>,
+    /// One of the campaign's images (`POST /campaigns/{id}/images`); null removes the cover
+    /// (not while live).
+    #[serde(default, deserialize_with = "super::view::double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub cover_image_id: Option<Option<ImageId>>,
 }
 
 /// Edits a campaign (owner only).
@@ -53,6 +58,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let now = state.clock.now();
+    let links = state.media.links.clone();
     let response = state
         .db
         .write(move |conn| {
@@ -65,9 +71,10 @@ pub async fn update(
                 currency: body.currency,
                 goal: body.goal.as_deref(),
                 duration_days: body.duration_days,
+                cover_image_id: body.cover_image_id,
             };
             let row = edit::update(conn, id, &user, &input, now)?;
-            full_view(conn, row, now)
+            full_view(conn, &links, row, now)
         })
         .await?;
     Ok(HttpResponse::Ok().json(response))

@@ -1,6 +1,6 @@
 //! What the API shows of campaigns and tiers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -9,9 +9,12 @@ use utoipa::ToSchema;
 use crate::campaigns::tiers::stored_shipping;
 use crate::db::DbConn;
 use crate::db::campaigns::{self, CampaignRow};
+use crate::db::images as db_images;
 use crate::db::tiers::{self, TierRow};
-use crate::domain::{CoreError, Currency, Money};
+use crate::domain::{CoreError, Currency, ImageId, Money};
+use crate::media::MediaLinks;
 pub use crate::shapes::campaign::{CampaignSummary, Owner};
+use crate::shapes::image::{self, ImageResponse};
 
 /// A campaign's page: the summary, its description and its reward tiers.
 #[derive(Debug, Serialize, ToSchema)]
@@ -19,6 +22,8 @@ pub struct CampaignResponse {
     #[serde(flatten)]
     pub summary: CampaignSummary,
     pub description: String,
+    /// The gallery, in the creator's order.
+    pub gallery: Vec<ImageResponse>,
     pub tiers: Vec<TierResponse>,
 }
 
@@ -32,19 +37,36 @@ pub struct CampaignPage {
 /// The campaign page: summary, description and tiers, as `now` sees them.
 pub fn full_view(
     conn: &mut DbConn,
+    links: &MediaLinks,
     row: CampaignRow,
     now: DateTime<Utc>,
 ) -> Result<CampaignResponse, CoreError> {
     let owner = campaigns::owner_name(conn, row.owner_id)?;
-    let tiers = tiers::for_campaign(conn, row.id)?
+    let tier_rows = tiers::for_campaign(conn, row.id)?;
+    let used = tier_rows
         .iter()
-        .map(|tier| TierResponse::new(tier, row.currency, now))
+        .filter_map(|t| t.image_id)
+        .chain(row.cover_image_id);
+    let images = image::by_id(conn, used, links)?;
+    let tiers = tier_rows
+        .iter()
+        .map(|tier| TierResponse::new(tier, row.currency, pick(&images, tier.image_id), now))
         .collect::<Result<_, _>>()?;
+    let gallery = db_images::gallery(conn, row.id)?
+        .iter()
+        .map(|r| ImageResponse::new(r, links))
+        .collect();
     Ok(CampaignResponse {
-        summary: CampaignSummary::new(&row, owner, now),
+        summary: CampaignSummary::new(&row, owner, pick(&images, row.cover_image_id), now),
         description: row.description,
+        gallery,
         tiers,
     })
+}
+
+/// The image `id` names among those loaded.
+pub fn pick(images: &HashMap<ImageId, ImageResponse>, id: Option<ImageId>) -> Option<ImageResponse> {
+    id.and_then(|id| images.get(&id).cloned())
 }
 
 /// A reward tier.
@@ -74,10 +96,16 @@ pub struct TierResponse {
     pub shipping: Option<BTreeMap<String, String>>,
     /// Inside its time window and not sold out.
     pub available: bool,
+    pub image: Option<ImageResponse>,
 }
 
 impl TierResponse {
-    pub fn new(row: &TierRow, currency: Currency, now: DateTime<Utc>) -> Result<Self, CoreError> {
+    pub fn new(
+        row: &TierRow,
+        currency: Currency,
+        image: Option<ImageResponse>,
+        now: DateTime<Utc>,
+    ) -> Result<Self, CoreError> {
         let remaining = row.quantity.map(|q| (q - row.claimed).max(0));
         let now = now.naive_utc();
         let in_window = row.starts_at.is_none_or(|s| s <= now) && row.ends_at.is_none_or(|e| now < e);
@@ -104,6 +132,7 @@ impl TierResponse {
             ends_at: row.ends_at.map(|t| t.and_utc()),
             shipping,
             available: in_window && remaining != Some(0),
+            image,
         })
     }
 }

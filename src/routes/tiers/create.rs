@@ -6,9 +6,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::campaigns::tiers::{self, Input};
-use crate::domain::CampaignId;
+use crate::domain::{CampaignId, ImageId};
 use crate::http::{ApiError, AppState, AuthUser, Json, idempotency};
 use crate::routes::campaigns::view::TierResponse;
+use crate::shapes::image;
 
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +35,9 @@ pub struct CreateTierRequest {
     /// nothing ships.
     #[schema(example = json!({"US": "5.00", "*": "15.00"}))]
     pub shipping: Option<BTreeMap<String, String>>,
+    /// One of the campaign's images, shown with the tier.
+    #[schema(value_type = Option<i64>)]
+    pub image_id: Option<ImageId>,
 }
 
 /// Adds a reward tier to a draft or live campaign (owner only). Honours `Idempotency-Key`.
@@ -65,6 +69,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let now = state.clock.now();
+    let links = state.media.links.clone();
     tiers::check_window(body.starts_at, body.ends_at)?;
     let key = idempotency::key_from(&req, &user, &body)?;
     idempotency::create(&state, key, move |conn| {
@@ -77,10 +82,12 @@ pub async fn create(
             starts_at: body.starts_at,
             ends_at: body.ends_at,
             shipping: body.shipping.as_ref(),
+            image_id: body.image_id,
         };
         let (row, currency) = tiers::create(conn, id, &user, input, now)?;
         let location = format!("/api/v1/campaigns/{}/tiers/{}", row.campaign_id, row.id);
-        Ok((TierResponse::new(&row, currency, now)?, location))
+        let image = image::one(conn, row.image_id, &links)?;
+        Ok((TierResponse::new(&row, currency, image, now)?, location))
     })
     .await
 }

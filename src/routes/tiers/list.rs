@@ -5,6 +5,8 @@ use crate::db::{campaigns, tiers};
 use crate::domain::{CampaignId, CoreError};
 use crate::http::{ApiError, AppState, MaybeAuthUser};
 use crate::routes::campaigns::view::TierResponse;
+use crate::routes::campaigns::view::pick;
+use crate::shapes::image;
 
 /// A campaign's reward tiers, cheapest first, with what remains of each.
 #[utoipa::path(
@@ -25,13 +27,15 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let now = state.clock.now();
+    let links = state.media.links.clone();
     let response: Vec<TierResponse> = state
         .db
         .run(move |conn| {
             let campaign = access::visible(campaigns::find(conn, id)?, viewer.0.as_ref())?;
-            tiers::for_campaign(conn, campaign.id)?
-                .iter()
-                .map(|tier| TierResponse::new(tier, campaign.currency, now))
+            let rows = tiers::for_campaign(conn, campaign.id)?;
+            let images = image::by_id(conn, rows.iter().filter_map(|t| t.image_id), &links)?;
+            rows.iter()
+                .map(|tier| TierResponse::new(tier, campaign.currency, pick(&images, tier.image_id), now))
                 .collect::<Result<_, CoreError>>()
         })
         .await?;

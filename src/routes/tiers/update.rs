@@ -6,9 +6,10 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::campaigns::tiers::{self, Patch};
-use crate::domain::{CampaignId, TierId};
+use crate::domain::{CampaignId, ImageId, TierId};
 use crate::http::{ApiError, AppState, AuthUser, Json};
 use crate::routes::campaigns::view::{TierResponse, double_option};
+use crate::shapes::image;
 
 /// Changes to a tier; absent fields stay, `null` clears the nullable ones. Once a tier has
 /// backers its `min_amount` and `shipping` are frozen and `quantity` can only be raised.
@@ -31,6 +32,10 @@ pub struct UpdateTierRequest {
     /// `null`: ships nothing.
     #[serde(default, deserialize_with = "double_option")]
     pub shipping: Option<Option<BTreeMap<String, String>>>,
+    /// One of the campaign's images; null removes it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub image_id: Option<Option<ImageId>>,
 }
 
 /// Edits a tier (owner only).
@@ -61,6 +66,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let (id, tier_id) = path.into_inner();
     let now = state.clock.now();
+    let links = state.media.links.clone();
     let response = state
         .db
         .write(move |conn| {
@@ -73,9 +79,11 @@ pub async fn update(
                 starts_at: body.starts_at,
                 ends_at: body.ends_at,
                 shipping: body.shipping.as_ref().map(Option::as_ref),
+                image_id: body.image_id,
             };
             let (row, currency) = tiers::update(conn, id, tier_id, &user, &patch, now)?;
-            TierResponse::new(&row, currency, now)
+            let image = image::one(conn, row.image_id, &links)?;
+            TierResponse::new(&row, currency, image, now)
         })
         .await?;
     Ok(HttpResponse::Ok().json(response))

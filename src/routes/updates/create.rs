@@ -4,7 +4,7 @@ use utoipa::ToSchema;
 
 use super::UpdateResponse;
 use crate::campaigns::updates::{self, Post};
-use crate::domain::CampaignId;
+use crate::domain::{CampaignId, ImageId};
 use crate::http::{ApiError, AppState, AuthUser, Json, idempotency};
 
 #[derive(Deserialize, Serialize, ToSchema)]
@@ -18,6 +18,10 @@ pub struct CreateUpdateRequest {
     /// Only backers read the body; everyone else sees the title. Default false.
     #[serde(default)]
     pub backers_only: bool,
+    /// Images of the campaign shown with the post, in order (at most 10).
+    #[serde(default)]
+    #[schema(value_type = Vec<i64>)]
+    pub image_ids: Vec<ImageId>,
 }
 
 /// Publishes an update (owner only) on a launched campaign that is not suspended.
@@ -48,14 +52,15 @@ pub async fn create(
     path: web::Path<CampaignId>,
     Json(body): Json<CreateUpdateRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let post = Post::parse(&body.title, &body.body, body.backers_only)?;
+    let post = Post::parse(&body.title, &body.body, body.backers_only, body.image_ids.clone())?;
     let id = path.into_inner();
     let now = state.clock.now();
+    let links = state.media.links.clone();
     let key = idempotency::key_from(&req, &user, &body)?;
     idempotency::create(&state, key, move |conn| {
-        let row = updates::publish(conn, id, &user, &post, now)?;
+        let (row, images) = updates::publish(conn, &links, id, &user, &post, now)?;
         let location = format!("/api/v1/campaigns/{}/updates", row.campaign_id);
-        Ok((UpdateResponse::new(row, true), location))
+        Ok((UpdateResponse::new(row, images, true), location))
     })
     .await
 }

@@ -34,15 +34,24 @@ pub async fn list(
         .map(|c| cursor::decode("updates", c))
         .transpose()?
         .map(|(_, id)| id);
-    let (rows, may_read) = state
+    let links = state.media.links.clone();
+    let (rows, may_read, mut images) = state
         .db
-        .run(move |conn| updates::page(conn, id, viewer.0.as_ref(), before, limit + 1))
+        .run(move |conn| {
+            let (rows, may_read) = updates::page(conn, id, viewer.0.as_ref(), before, limit + 1)?;
+            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            let images = updates::images_of(conn, &links, &ids)?;
+            Ok::<_, crate::domain::CoreError>((rows, may_read, images))
+        })
         .await?;
     let has_more = rows.len() as i64 > limit;
     let items: Vec<UpdateResponse> = rows
         .into_iter()
         .take(limit as usize)
-        .map(|row| UpdateResponse::new(row, may_read))
+        .map(|row| {
+            let shown = images.remove(&row.id).unwrap_or_default();
+            UpdateResponse::new(row, shown, may_read)
+        })
         .collect();
     let next_cursor = items
         .last()
