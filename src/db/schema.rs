@@ -1,6 +1,12 @@
 //! Tables shared by both backends. Maintained by hand (see `diesel.toml`): only types that
 //! diesel's MultiConnection maps on SQLite and PostgreSQL alike.
 
+mod media;
+mod webhooks;
+
+pub use media::{campaign_images, media_pending, update_images};
+pub use webhooks::{webhook_deliveries, webhook_endpoints, webhook_events};
+
 diesel::table! {
     users (id) {
         id -> BigInt,
@@ -104,37 +110,6 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         image_id -> Nullable<BigInt>,
-    }
-}
-
-diesel::table! {
-    campaign_images (id) {
-        id -> BigInt,
-        campaign_id -> BigInt,
-        alt -> Text,
-        width -> Integer,
-        height -> Integer,
-        content_type -> Text,
-        small_key -> Text,
-        medium_key -> Text,
-        large_key -> Text,
-        gallery_position -> Nullable<Integer>,
-        created_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    update_images (update_id, position) {
-        update_id -> BigInt,
-        image_id -> BigInt,
-        position -> Integer,
-    }
-}
-
-diesel::table! {
-    media_pending (object_key) {
-        object_key -> Text,
-        since -> Timestamp,
     }
 }
 
@@ -310,55 +285,6 @@ diesel::table! {
         #[sql_name = "type"]
         event_type -> Text,
         received_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    webhook_endpoints (id) {
-        id -> BigInt,
-        owner_id -> BigInt,
-        platform -> Bool,
-        url -> Text,
-        events -> Text,
-        campaign_ids -> Nullable<Text>,
-        enabled -> Bool,
-        secret -> Text,
-        previous_secret -> Nullable<Text>,
-        previous_secret_until -> Nullable<Timestamp>,
-        failing_since -> Nullable<Timestamp>,
-        disabled_reason -> Nullable<Text>,
-        created_at -> Timestamp,
-        updated_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    webhook_events (id) {
-        id -> BigInt,
-        event_type -> Text,
-        campaign_id -> Nullable<BigInt>,
-        creator_id -> Nullable<BigInt>,
-        endpoint_id -> Nullable<BigInt>,
-        payload -> Text,
-        created_at -> Timestamp,
-        fanned_out_at -> Nullable<Timestamp>,
-    }
-}
-
-diesel::table! {
-    webhook_deliveries (id) {
-        id -> BigInt,
-        event_id -> BigInt,
-        endpoint_id -> BigInt,
-        status -> Text,
-        attempts -> Integer,
-        next_attempt_at -> Timestamp,
-        lease_until -> Nullable<Timestamp>,
-        last_attempt_at -> Nullable<Timestamp>,
-        last_status_code -> Nullable<Integer>,
-        last_error -> Nullable<Text>,
-        created_at -> Timestamp,
-        delivered_at -> Nullable<Timestamp>,
     }
 }
 
