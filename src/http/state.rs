@@ -36,16 +36,12 @@ pub struct AppState {
 impl AppState {
     /// Takes one of the user's pledge changes for this minute, or answers 429.
     pub fn pledge_change_allowed(&self, user: crate::domain::UserId) -> Result<(), super::ApiError> {
-        self.pledge_change_limiter
-            .check(&user)
-            .map_err(|retry_after_secs| super::ApiError::TooManyRequests { retry_after_secs })
+        take(&self.pledge_change_limiter, user)
     }
 
     /// Takes one of the user's uploads for this hour, or answers 429.
     pub fn upload_allowed(&self, user: crate::domain::UserId) -> Result<(), super::ApiError> {
-        self.upload_limiter
-            .check(&user)
-            .map_err(|retry_after_secs| super::ApiError::TooManyRequests { retry_after_secs })
+        take(&self.upload_limiter, user)
     }
 
     /// A settlement pass over this application's database, provider and clock.
@@ -58,4 +54,13 @@ impl AppState {
             self.clock.clone(),
         )
     }
+}
+
+fn take(
+    limiter: &RateLimiter<crate::domain::UserId>,
+    user: crate::domain::UserId,
+) -> Result<(), super::ApiError> {
+    limiter
+        .check(&user)
+        .map_err(|retry_after_secs| super::ApiError::TooManyRequests { retry_after_secs })
 }
