@@ -1856,7 +1856,10 @@ export interface components {
              */
             objects_deleted: number;
         };
-        /** @description A multipart upload: one `file` part, and optionally `alt`. */
+        /**
+         * @description A multipart upload: one `file` part, and optionally `alt`; any other part is refused (422
+         *     naming it).
+         */
         ImageForm: {
             alt?: string | null;
             /** Format: binary */

@@ -20,8 +20,10 @@ pub struct UploadQuery {
     pub alt: Option<String>,
 }
 
-/// A multipart upload: one `file` part, and optionally `alt`.
-#[derive(ToSchema)]
+/// A multipart upload: one `file` part, and optionally `alt`; any other part is refused (422
+/// naming it).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct ImageForm {
     #[schema(value_type = String, format = Binary)]
