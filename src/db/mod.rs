@@ -12,6 +12,7 @@ pub mod campaign_updates;
 pub mod campaigns;
 pub mod charge_attempts;
 pub mod checkpoint;
+pub mod fulfilment;
 pub mod idempotency;
 pub mod images;
 pub mod ledger;

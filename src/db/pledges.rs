@@ -6,7 +6,7 @@ use diesel::sql_types::Text;
 
 use super::DbConn;
 use super::prepared::PreparedDsl;
-use super::schema::{pledge_events, pledges, reward_tiers, users};
+use super::schema::{pledge_events, pledges};
 use crate::domain::pledge::sql_list;
 use crate::domain::{CampaignId, PledgeId, PledgeStatus, TierId, UserId};
 
@@ -229,39 +229,6 @@ pub fn for_backer(
         query = query.filter(pledges::id.lt(id));
     }
     query.order(pledges::id.desc()).limit(limit).load(conn)
-}
-
-/// One row of the creator's fulfilment view.
-#[derive(Debug, Clone, Queryable)]
-pub struct FulfilmentRow {
-    pub pledge: PledgeRow,
-    pub backer_name: String,
-    pub backer_email: String,
-    pub tier_title: Option<String>,
-}
-
-/// A campaign's pledges in id order, with backer and tier, for its creator.
-pub fn for_campaign(
-    conn: &mut DbConn,
-    campaign_id: CampaignId,
-    after_id: Option<PledgeId>,
-    limit: i64,
-) -> QueryResult<Vec<FulfilmentRow>> {
-    let mut query = pledges::table
-        .inner_join(users::table)
-        .left_join(reward_tiers::table)
-        .filter(pledges::campaign_id.eq(campaign_id))
-        .select((
-            PledgeRow::as_select(),
-            users::display_name,
-            users::email,
-            reward_tiers::title.nullable(),
-        ))
-        .into_boxed();
-    if let Some(id) = after_id {
-        query = query.filter(pledges::id.gt(id));
-    }
-    query.order(pledges::id.asc()).limit(limit).load(conn)
 }
 
 /// Releases every pledge of a campaign still in `from`; returns (id, amount, tier) of each.

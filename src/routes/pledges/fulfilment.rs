@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::mine::PageQuery;
 use super::view::PledgeResponse;
 use crate::campaigns::access;
-use crate::db::pledges::{self, FulfilmentRow};
+use crate::db::fulfilment::{self, FulfilmentRow};
 use crate::db::{Db, campaigns};
 use crate::domain::{CampaignId, CoreError, Currency, Money, PledgeId};
 use crate::http::{ApiError, AppState, AuthUser, Query, cursor};
@@ -96,7 +96,7 @@ pub async fn list(
         .map(|(_, id)| PledgeId(id));
     let rows = state
         .db
-        .run(move |conn| Ok::<_, CoreError>(pledges::for_campaign(conn, id, after, limit + 1)?))
+        .run(move |conn| Ok::<_, CoreError>(fulfilment::for_campaign(conn, id, after, limit + 1)?))
         .await?;
     let has_more = rows.len() as i64 > limit;
     let items = rows
@@ -133,7 +133,7 @@ fn csv_stream(
             let after = after?;
             let page = db
                 .run(move |conn| {
-                    Ok::<_, ApiError>(pledges::for_campaign(conn, campaign_id, after, CSV_PAGE)?)
+                    Ok::<_, ApiError>(fulfilment::for_campaign(conn, campaign_id, after, CSV_PAGE)?)
                 })
                 .await;
             match page {
