@@ -59,6 +59,8 @@ pub fn delete(conn: &mut DbConn, user: &UserRow, now: DateTime<Utc>) -> Result<(
     // Its endpoints' URLs are the person's systems; their deliveries go with them.
     webhooks::delete_for_owner(conn, user.id)?;
     users::pseudonymise(conn, user.id, &pseudonym, DELETED_NAME, now.naive_utc())?;
+    // Addresses still needed to ship a reward stay until it is delivered (`surveys::retention`).
+    crate::surveys::retention::erase_for_backer(conn, user.id, now)?;
     mail::account_deleted(conn, user.id, (&user.email, &user.display_name), &pseudonym, now)?;
     tracing::info!(user.id = %user.id, "account deleted");
     Ok(())

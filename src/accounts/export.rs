@@ -7,6 +7,7 @@ use crate::db::outbox::{self, OutboxRow};
 use crate::db::pledge_events::{self, PledgeEventRow};
 use crate::db::pledges::{self, PledgeRow};
 use crate::db::refresh_tokens::{self, SessionSummary};
+use crate::db::surveys::{self, ResponseRow};
 use crate::db::users::UserRow;
 use crate::db::webhooks::{self, EndpointRow};
 use crate::domain::{CoreError, UserId};
@@ -14,7 +15,8 @@ use crate::domain::{CoreError, UserId};
 pub struct Export {
     pub user: UserRow,
     pub campaigns: Vec<CampaignRow>,
-    pub pledges: Vec<(PledgeRow, Vec<PledgeEventRow>)>,
+    /// Each with its history and its survey answers.
+    pub pledges: Vec<(PledgeRow, Vec<PledgeEventRow>, Option<ResponseRow>)>,
     pub updates: Vec<UpdateRow>,
     /// With each email's subject as it was (or will be) sent.
     pub emails: Vec<(OutboxRow, String)>,
@@ -27,12 +29,17 @@ pub fn gather(conn: &mut DbConn, user: UserId) -> Result<Export, CoreError> {
     let pledge_rows = pledges::all_for_backer(conn, user.id)?;
     let ids: Vec<_> = pledge_rows.iter().map(|p| p.id).collect();
     let mut events = pledge_events::events_of(conn, &ids)?;
+    let mut responses: std::collections::HashMap<_, _> = surveys::responses_of(conn, &ids)?
+        .into_iter()
+        .map(|r| (r.pledge_id, r))
+        .collect();
     let pledges = pledge_rows
         .into_iter()
         .map(|p| {
             let (own, rest): (Vec<_>, Vec<_>) = events.drain(..).partition(|e| e.pledge_id == p.id);
             events = rest;
-            (p, own)
+            let response = responses.remove(&p.id);
+            (p, own, response)
         })
         .collect();
     let emails = outbox::for_user(conn, user.id)?

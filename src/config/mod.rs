@@ -56,6 +56,9 @@ pub struct Settings {
     pub payment_provider: PaymentProviderKind,
     pub platform_fee_bps: u32,
     pub settlement_batch_size: u32,
+    /// Days a delivered pledge's survey answers (its address) are kept
+    /// (`ADDRESS_RETENTION_DAYS`, 180 by default).
+    pub address_retention_days: u32,
     pub settlement_time_budget_ms: u32,
     /// Threads charging at once in a settlement pass (`SETTLEMENT_CONCURRENCY`).
     pub settlement_concurrency: u32,
@@ -127,6 +130,8 @@ impl Settings {
         let platform_fee_bps = parse_number(&get, "PLATFORM_FEE_BPS", 500, 0..=10_000, &mut errors);
         let settlement_batch_size =
             parse_number(&get, "SETTLEMENT_BATCH_SIZE", 500, 1..=100_000, &mut errors);
+        let address_retention_days =
+            parse_number(&get, "ADDRESS_RETENTION_DAYS", 180, 1..=3_650, &mut errors);
         let settlement_time_budget_ms = parse_number(
             &get,
             "SETTLEMENT_TIME_BUDGET_MS",
@@ -255,6 +260,7 @@ impl Settings {
             payment_provider,
             platform_fee_bps,
             settlement_batch_size,
+            address_retention_days,
             settlement_time_budget_ms,
             settlement_concurrency,
             password_hash_concurrency,

@@ -27,6 +27,7 @@ pub mod refresh_tokens;
 pub mod schema;
 pub mod settlement;
 pub mod stripe;
+pub mod surveys;
 pub mod tiers;
 pub mod users;
 pub mod webhook_deliveries;

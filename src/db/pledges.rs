@@ -8,7 +8,7 @@ use super::DbConn;
 use super::prepared::PreparedDsl;
 use super::schema::{pledge_events, pledges};
 use crate::domain::pledge::sql_list;
-use crate::domain::{CampaignId, PledgeId, PledgeStatus, TierId, UserId};
+use crate::domain::{CampaignId, FulfilmentStatus, PledgeId, PledgeStatus, TierId, UserId};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = pledges)]
@@ -34,6 +34,11 @@ pub struct PledgeRow {
     pub next_attempt_at: Option<NaiveDateTime>,
     pub lease_until: Option<NaiveDateTime>,
     pub failure_code: Option<String>,
+    pub fulfilment_status: FulfilmentStatus,
+    pub carrier: Option<String>,
+    pub tracking_number: Option<String>,
+    pub shipped_at: Option<NaiveDateTime>,
+    pub delivered_at: Option<NaiveDateTime>,
 }
 
 #[derive(Insertable)]

@@ -1,9 +1,11 @@
 //! Tables shared by both backends. Maintained by hand (see `diesel.toml`): only types that
 //! diesel's MultiConnection maps on SQLite and PostgreSQL alike.
 
+mod fulfilment;
 mod media;
 mod webhooks;
 
+pub use fulfilment::{survey_responses, surveys};
 pub use media::{campaign_images, media_pending, update_images};
 pub use webhooks::{webhook_deliveries, webhook_endpoints, webhook_events};
 
@@ -160,6 +162,11 @@ diesel::table! {
         next_attempt_at -> Nullable<Timestamp>,
         lease_until -> Nullable<Timestamp>,
         failure_code -> Nullable<Text>,
+        fulfilment_status -> Text,
+        carrier -> Nullable<Text>,
+        tracking_number -> Nullable<Text>,
+        shipped_at -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
     }
 }
 
@@ -306,6 +313,8 @@ diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(campaign_images -> campaigns (campaign_id));
 diesel::joinable!(update_images -> campaign_images (image_id));
 diesel::joinable!(update_images -> campaign_updates (update_id));
+diesel::joinable!(surveys -> campaigns (campaign_id));
+diesel::joinable!(survey_responses -> pledges (pledge_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     account_tokens,
@@ -332,4 +341,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     campaign_images,
     update_images,
     media_pending,
+    surveys,
+    survey_responses,
 );

@@ -38,6 +38,20 @@ impl FieldErrors {
         self.0.push(FieldError::new(field, message));
     }
 
+    /// How many errors were recorded so far.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The names of the invalid fields, in the order they were found.
+    pub fn fields(&self) -> Vec<String> {
+        self.0.iter().map(|e| e.field.clone()).collect()
+    }
+
     /// `Ok(())` when every check passed, else the refusal naming each field.
     pub fn finish(self) -> Result<(), Refusal> {
         if self.0.is_empty() {

@@ -2,17 +2,20 @@
 //! the core's errors, and how these types are stored (`sql`).
 
 pub mod account;
+pub mod address;
 pub mod campaign;
 pub mod charge;
 pub mod display_name;
 pub mod email;
 pub mod error;
+pub mod fulfilment;
 pub mod image;
 pub mod money;
 pub mod outbox;
 pub mod password;
 pub mod pledge;
 mod sql;
+pub mod survey;
 pub mod text;
 pub mod tier;
 pub mod user;
@@ -24,6 +27,7 @@ pub use charge::ChargeStatus;
 pub use display_name::DisplayName;
 pub use email::Email;
 pub use error::{CoreError, FieldError, FieldErrors, Refusal, Resource};
+pub use fulfilment::FulfilmentStatus;
 pub use image::ImageId;
 pub use money::{Currency, Money};
 pub use outbox::OutboxStatus;

@@ -37,6 +37,9 @@ pub enum Template {
     CampaignFailed,
     RefundIssued,
     CampaignUpdate,
+    Survey,
+    SurveyReminder,
+    RewardShipped,
     // To creators.
     CampaignLaunched,
     CampaignEnding,
@@ -53,7 +56,7 @@ pub enum Template {
 }
 
 impl Template {
-    pub const ALL: [Template; 21] = [
+    pub const ALL: [Template; 24] = [
         Self::PledgeConfirmed,
         Self::PledgeChanged,
         Self::PledgeCanceled,
@@ -65,6 +68,9 @@ impl Template {
         Self::CampaignFailed,
         Self::RefundIssued,
         Self::CampaignUpdate,
+        Self::Survey,
+        Self::SurveyReminder,
+        Self::RewardShipped,
         Self::CampaignLaunched,
         Self::CampaignEnding,
         Self::CampaignSuccessful,
@@ -90,6 +96,9 @@ impl Template {
             Self::CampaignFailed => "campaign_failed",
             Self::RefundIssued => "refund_issued",
             Self::CampaignUpdate => "campaign_update",
+            Self::Survey => "survey",
+            Self::SurveyReminder => "survey_reminder",
+            Self::RewardShipped => "reward_shipped",
             Self::CampaignLaunched => "campaign_launched",
             Self::CampaignEnding => "campaign_ending",
             Self::CampaignSuccessful => "campaign_successful",

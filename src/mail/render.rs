@@ -39,6 +39,9 @@ const SOURCES: &[(&str, &str)] = sources!(
     "campaign_failed",
     "refund_issued",
     "campaign_update",
+    "survey",
+    "survey_reminder",
+    "reward_shipped",
     "campaign_launched",
     "campaign_ending",
     "campaign_successful",
@@ -169,6 +172,9 @@ pub fn sample_context(template: Template) -> Value {
         Template::CampaignUpdate => json!({
             "update_id": 3, "update_title": "Prototype #2 <works>", "update_body": "It walks.\nIt talks."
         }),
+        Template::Survey => json!({ "lock_at": "2027-01-31T18:00:00Z" }),
+        Template::SurveyReminder => json!({ "lock_at": "2027-01-31T18:00:00Z", "reminder": 1 }),
+        Template::RewardShipped => json!({ "carrier": "La Poste", "tracking_number": "6A12345678901" }),
         Template::CampaignLaunched => json!({ "goal_minor": 1_000_000, "deadline": "2026-12-24T18:00:00Z" }),
         Template::CampaignEnding => json!({
             "pledged_minor": 800_000, "goal_minor": 1_000_000, "backer_count": 1,

@@ -7,6 +7,7 @@ mod admin;
 pub mod app;
 mod auth;
 pub mod campaigns;
+mod fulfilment;
 mod health;
 pub(crate) mod images;
 mod me;
@@ -14,6 +15,7 @@ mod metrics;
 pub mod openapi;
 pub mod pledges;
 mod settlement;
+mod surveys;
 mod tiers;
 mod updates;
 mod webhooks;
@@ -86,6 +88,13 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(pledges::cancel::cancel)
                 .service(pledges::payment_method::replace)
                 .service(pledges::refund::refund)
+                .service(surveys::define::put_survey)
+                .service(surveys::define::get_survey)
+                .service(surveys::send::send_survey)
+                .service(surveys::answer::get_answers)
+                .service(surveys::answer::put_answers)
+                .service(fulfilment::set::set_fulfilment)
+                .service(fulfilment::import::import_fulfilment)
                 .service(campaigns::stats::stats)
                 .service(campaigns::settlement::settlement_view)
                 .service(updates::list::list)

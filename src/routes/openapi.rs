@@ -44,6 +44,8 @@ pub const BEARER: &str = "bearer";
         (name = "media", description = "Images of a campaign: uploads, the gallery, and the variants `/media` serves"),
         (name = "tiers", description = "Reward tiers of a campaign"),
         (name = "pledges", description = "Backing campaigns; the creator's fulfilment view"),
+        (name = "surveys", description = "After the campaign: the backer survey, its answers (addresses) and reminders"),
+        (name = "fulfilment", description = "After the campaign: rewards marked shipped and delivered, one at a time or by CSV"),
         (name = "updates", description = "The creator's posts; some for backers only"),
         (name = "stats", description = "Figures for the creator and admins"),
         (name = "webhooks", description = "Signed outbound webhooks for the events of your campaigns; payloads under `webhooks`"),

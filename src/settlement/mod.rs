@@ -6,8 +6,9 @@
 //! campaigns and (3) retries errored ones that are due — every 48 hours, or at once after the
 //! backer replaced the payment method — and drops those errored for 7 days; (4) completes
 //! funded campaigns with nothing left in flight (successful, payout posted to the ledger); (5)
-//! deletes the images nothing used a day after their upload, and the stored objects no image
-//! has any more.
+//! reminds backers of unanswered surveys (every 7 days, 3 times) and erases survey answers
+//! `ADDRESS_RETENTION_DAYS` after delivery; (6) deletes the images nothing used a day after
+//! their upload, and the stored objects no image has any more.
 //! Closing a campaign early (canceled, suspended) is `close` too, and the provider's own
 //! reports of charges and refunds (its webhooks) are applied by `provider_events`.
 //!
@@ -43,10 +44,11 @@ use crate::campaigns::reached_goal;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::images as db_images;
-use crate::db::{Db, DbConn, settlement};
+use crate::db::{Db, DbConn, settlement, write_transaction};
 use crate::domain::{CoreError, PledgeId};
 use crate::media::{Media, images};
 use crate::payments::PaymentProvider;
+use crate::surveys;
 
 /// Between two charge attempts of an errored pledge.
 pub const RETRY_EVERY: Duration = Duration::hours(48);
@@ -64,6 +66,8 @@ pub struct Config {
     pub concurrency: usize,
     pub time_budget: StdDuration,
     pub platform_fee_bps: i64,
+    /// How long a delivered pledge's survey answers are kept.
+    pub address_retention: Duration,
 }
 
 impl Config {
@@ -73,6 +77,7 @@ impl Config {
             concurrency: settings.settlement_concurrency as usize,
             time_budget: StdDuration::from_millis(u64::from(settings.settlement_time_budget_ms)),
             platform_fee_bps: i64::from(settings.platform_fee_bps),
+            address_retention: Duration::days(i64::from(settings.address_retention_days)),
         }
     }
 }
@@ -84,6 +89,7 @@ pub struct Summary {
     pub campaigns: CampaignCounts,
     pub pledges: PledgeCounts,
     pub images: ImageCounts,
+    pub surveys: SurveyCounts,
     /// A batch or the time budget ran out: call again.
     pub more: bool,
 }
@@ -113,6 +119,35 @@ pub struct ImageCounts {
     pub deleted: u64,
     /// Stored variants deleted because no image has them any more.
     pub objects_deleted: u64,
+}
+
+#[derive(Debug, Default, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct SurveyCounts {
+    /// Backers reminded of an unanswered survey.
+    pub reminded: u64,
+    /// Pledges whose answers (addresses) were erased: delivered long enough ago, or of a
+    /// deleted account with nothing left to ship.
+    pub erased: u64,
+}
+
+/// Reminds backers of unanswered surveys, then erases the answers past their retention.
+fn survey_batch(
+    pass: &Settlement,
+    conn: &mut DbConn,
+    summary: &mut Summary,
+    _deadline: Instant,
+) -> Result<bool, CoreError> {
+    let now = pass.clock.now();
+    let limit = pass.config.batch_size;
+    let (reminded, erased) = write_transaction(conn, |conn| {
+        let reminded = surveys::remind(conn, now, limit)?;
+        let erased = surveys::retention::erase_due(conn, now, pass.config.address_retention, limit)?;
+        Ok::<_, CoreError>((reminded, erased))
+    })
+    .map_err(failed_on("reminding surveys and erasing answers".into()))?;
+    summary.surveys.reminded += reminded as u64;
+    summary.surveys.erased += erased as u64;
+    Ok(reminded as i64 >= limit || erased as i64 >= limit)
 }
 
 /// Deletes unused images and the objects nothing stores any more (see `media::images`). An
@@ -209,12 +244,13 @@ impl Settlement {
         let mut summary = Summary::default();
         let mut conn = self.db.get_blocking()?;
         // In order; each step drains its batches before the next starts.
-        let steps: [Step; 6] = [
+        let steps: [Step; 7] = [
             remind::batch,
             close::batch,
             charge::drop_batch,
             charge::batch,
             complete::batch,
+            survey_batch,
             media_batch,
         ];
         for step in steps {

@@ -92,6 +92,12 @@ pub fn record_outcomes(
         })
         .collect();
     let collected = lifecycle::collect(conn, &charged, now)?;
+    // A campaign whose survey is out asks each pledge it collects now.
+    let surveyed: Vec<_> = charged
+        .iter()
+        .filter_map(|c| Some((c.campaign, collected.get(&c.pledge.id)?)))
+        .collect();
+    crate::surveys::invite_collected(conn, &surveyed, now)?;
     // Only the pledges this call collected go on; another writer got to the rest first.
     succeeded.retain(|(i, _, _)| collected.contains_key(&answers[*i].pledge.id));
 

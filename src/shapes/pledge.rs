@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::pledges::PledgeRow;
-use crate::domain::{Currency, Money, PledgeStatus};
+use crate::domain::{Currency, FulfilmentStatus, Money, PledgeStatus};
 
 /// A pledge. `payment_method` is shown to the backer only, never to the creator.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -36,6 +36,14 @@ pub struct PledgeResponse {
     pub errored_at: Option<DateTime<Utc>>,
     pub dropped_at: Option<DateTime<Utc>>,
     pub refunded_at: Option<DateTime<Utc>>,
+    /// Where its reward is: `not_applicable` when it ships nothing.
+    pub fulfilment_status: FulfilmentStatus,
+    #[schema(example = "La Poste")]
+    pub carrier: Option<String>,
+    #[schema(example = "6A12345678901")]
+    pub tracking_number: Option<String>,
+    pub shipped_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
     /// With `PAYMENT_PROVIDER=stripe`, in the answer to a pledge or a new payment method only:
     /// the SetupIntent's client secret, for Stripe.js to finish the card's set-up (3-D Secure)
     /// when it needs the backer. See the README, "Stripe".
@@ -76,6 +84,14 @@ impl PledgeResponse {
             errored_at: utc(pledge.errored_at),
             dropped_at: utc(pledge.dropped_at),
             refunded_at: utc(pledge.refunded_at),
+            fulfilment_status: FulfilmentStatus::of(
+                pledge.fulfilment_status,
+                pledge.shipping_country.is_some(),
+            ),
+            carrier: pledge.carrier.clone(),
+            tracking_number: pledge.tracking_number.clone(),
+            shipped_at: utc(pledge.shipped_at),
+            delivered_at: utc(pledge.delivered_at),
             setup_intent_client_secret: None,
         }
     }

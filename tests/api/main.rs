@@ -27,6 +27,7 @@ mod route_matrix;
 mod sandbox;
 mod settlement;
 mod stripe;
+mod surveys;
 mod tiers;
 mod updates_and_stats;
 mod webhooks;

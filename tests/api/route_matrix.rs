@@ -71,6 +71,17 @@ async fn fixture(app: &TestApp, users: &Users) -> Fixture {
     assert_eq!(update.status(), StatusCode::CREATED);
     let (hook, hook_delivery) = webhook(app, creator, "/api/v1/me/webhooks").await;
     let (platform_hook, platform_delivery) = webhook(app, &users.admin, "/api/v1/admin/webhooks").await;
+    let survey = app
+        .request(
+            Method::PUT,
+            &format!("/api/v1/campaigns/{live}/survey"),
+            Some(&creator.access_token),
+        )
+        .json(&json!({"questions": [{"id": "note", "kind": "text", "prompt": "Anything else?"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(survey.status(), StatusCode::OK);
     let image = app.uploaded(creator, live).await;
     let small = image["variants"]["small"].as_str().unwrap();
     Fixture {
@@ -419,6 +430,59 @@ fn table(users: &Users) -> Vec<Row> {
             |f| format!("/api/v1/campaigns/{}/gallery", f.live),
             json!({"image_ids": []}),
             [401, 403, 403, 200, 200],
+        ),
+        row(
+            M::PUT,
+            "/api/v1/campaigns/{id}/survey",
+            |f| format!("/api/v1/campaigns/{}/survey", f.live),
+            json!({"questions": [{"id": "size", "kind": "single_choice", "prompt": "Size", "options": ["S", "M"]}]}),
+            [401, 404, 404, 200, 403],
+        ),
+        row(
+            M::GET,
+            "/api/v1/campaigns/{id}/survey",
+            |f| format!("/api/v1/campaigns/{}/survey", f.live),
+            none.clone(),
+            [401, 404, 404, 200, 200],
+        ),
+        // Live: it has collected nothing to survey yet.
+        row(
+            M::POST,
+            "/api/v1/campaigns/{id}/survey/send",
+            |f| format!("/api/v1/campaigns/{}/survey/send", f.live),
+            json!({"lock_at": "2099-01-01T00:00:00Z"}),
+            [401, 404, 404, 409, 403],
+        ),
+        // Not sent: no pledge has a survey yet.
+        row(
+            M::GET,
+            "/api/v1/pledges/{id}/survey",
+            |f| format!("/api/v1/pledges/{}/survey", f.pledge),
+            none.clone(),
+            [401, 404, 404, 404, 404],
+        ),
+        row(
+            M::PUT,
+            "/api/v1/pledges/{id}/survey",
+            |f| format!("/api/v1/pledges/{}/survey", f.pledge),
+            json!({"answers": {"note": "Hi"}}),
+            [401, 404, 404, 404, 404],
+        ),
+        // The pledge is active, not collected: nothing to ship yet.
+        row(
+            M::PATCH,
+            "/api/v1/pledges/{id}/fulfilment",
+            |f| format!("/api/v1/pledges/{}/fulfilment", f.pledge),
+            json!({"status": "shipped"}),
+            [401, 403, 404, 409, 403],
+        ),
+        // A JSON body: the creator is told to send CSV.
+        row(
+            M::POST,
+            "/api/v1/campaigns/{id}/fulfilment/import",
+            |f| format!("/api/v1/campaigns/{}/fulfilment/import", f.live),
+            json!({}),
+            [401, 403, 403, 415, 403],
         ),
         row(
             M::GET,

@@ -404,6 +404,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/campaigns/{id}/fulfilment/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Applies a CSV (`Content-Type: text/csv`) of `pledge_id,fulfilment_status,carrier,
+         *     tracking_number` to the campaign's pledges (creator only); other columns are ignored, so
+         *     the export can be edited and sent back. Each row is applied whole or refused, and the
+         *     answer reports every row.
+         */
+        post: operations["fulfilment_import_fulfilment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/campaigns/{id}/gallery": {
         parameters: {
             query?: never;
@@ -495,9 +517,11 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A campaign's pledges in the order they were made (owner and admins). With
-         *     `Accept: text/csv`: every pledge as CSV (pledge_id, backer_name, backer_email, tier, amount,
-         *     currency, shipping_country, status, pledged_at), ignoring `limit` and `cursor`.
+         * A campaign's pledges in the order they were made (owner and admins), with fulfilment and
+         *     survey answers. With `Accept: text/csv`: every pledge of the filter as CSV — pledge_id,
+         *     backer_name, backer_email, tier, amount, currency, shipping_country, status, pledged_at,
+         *     fulfilment_status, carrier, tracking_number, then a column per survey question (an
+         *     address as `{id}.name`, `{id}.line1`, … `{id}.phone`) — ignoring `limit` and `cursor`.
          */
         get: operations["pledges_list"];
         put?: never;
@@ -540,6 +564,48 @@ export interface paths {
         get: operations["stats"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/{id}/survey": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The campaign's backer survey (creator and admins). */
+        get: operations["surveys_get_survey"];
+        /**
+         * Writes the campaign's backer survey (creator only), replacing its questions; until it is
+         *     sent. A `shipping_address` question is asked of pledges whose tier ships, and required.
+         */
+        put: operations["surveys_put_survey"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/{id}/survey/send": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sends the survey (creator only, once): every collected pledge gets a `survey` email with
+         *     its link; unanswered ones are reminded every 7 days, 3 times at most, by the settlement
+         *     pass. The campaign must be funded or successful.
+         */
+        post: operations["surveys_send_survey"];
         delete?: never;
         options?: never;
         head?: never;
@@ -913,6 +979,27 @@ export interface paths {
         patch: operations["pledges_update"];
         trace?: never;
     };
+    "/api/v1/pledges/{id}/fulfilment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Marks a collected pledge's reward shipped (the backer is emailed `reward_shipped` with the
+         *     tracking number) or delivered; a shipped pledge may be shipped again to correct its
+         *     tracking. The campaign's creator only.
+         */
+        patch: operations["fulfilment_set_fulfilment"];
+        trace?: never;
+    };
     "/api/v1/pledges/{id}/payment-method": {
         parameters: {
             query?: never;
@@ -949,6 +1036,28 @@ export interface paths {
          *     fee is not returned by the provider and stays a cost of the campaign.
          */
         post: operations["pledges_refund"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pledges/{id}/survey": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A collected pledge's survey (its backer, the campaign's creator and admins): the questions
+         *     it is asked and its answers. 404 for anyone else, before the survey is sent, and for
+         *     pledges that were not collected.
+         */
+        get: operations["surveys_get_answers"];
+        /** Answers the pledge's survey (its backer), replacing earlier answers, until it locks. */
+        put: operations["surveys_put_answers"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1424,6 +1533,14 @@ export interface components {
             /** @description Pass as `cursor` for the next page; absent on the last one. */
             next_cursor?: string | null;
         };
+        AnswersRequest: {
+            /**
+             * @description Keyed by question id; replaces earlier answers. A `shipping_address` answer is
+             *     `{name, line1, line2?, city, region?, postal_code, country, phone?}` with the pledge's
+             *     `shipping_country`.
+             */
+            answers: Record<string, never>;
+        };
         /** @description What the audit found; `ok` is true when every list is empty. */
         AuditReport: {
             /** @description Campaigns whose collected total in the ledger differs from their collected pledges. */
@@ -1479,12 +1596,15 @@ export interface components {
             /** Format: int64 */
             campaign_id: number;
             currency: components["schemas"]["Currency"];
+            /** @description Collected pledges by fulfilment status. */
+            fulfilment: components["schemas"]["FulfilmentStats"];
             goal?: string | null;
             /** @description Pledges still counted, by the day they were made. */
             per_day: components["schemas"]["DayStats"][];
             /** Format: int64 */
             percent_funded: number;
             pledged: string;
+            survey?: components["schemas"]["SurveyStats"] | null;
             /** @description Every tier (cheapest first), then pledges without a reward. */
             tiers: components["schemas"]["TierStats"][];
         };
@@ -1754,17 +1874,25 @@ export interface components {
             amount_minor: number;
             /** Format: int64 */
             campaign_id: number;
+            carrier?: string | null;
             /** Format: date-time */
             created_at: string;
             events: components["schemas"]["ExportPledgeEvent"][];
+            /** @description Of the reward: `not_applicable` when the pledge ships nothing. */
+            fulfilment_status: components["schemas"]["FulfilmentStatus"];
             /** Format: int64 */
             id: number;
             shipping_country?: string | null;
             /** Format: int64 */
             shipping_fee_minor: number;
             status: components["schemas"]["PledgeStatus"];
+            /** Format: date-time */
+            survey_answered_at?: string | null;
+            /** @description The survey's answers, keyed by question id (absent before answering and once erased). */
+            survey_answers?: Record<string, never> | null;
             /** Format: int64 */
             tier_id?: number | null;
+            tracking_number?: string | null;
         };
         ExportPledgeEvent: {
             /** Format: int64 */
@@ -1820,12 +1948,46 @@ export interface components {
         FulfilmentItem: {
             backer: components["schemas"]["Backer"];
             pledge: components["schemas"]["PledgeResponse"];
+            /** @description The survey's answers, keyed by question id; null when not answered (or erased). */
+            survey_answers?: Record<string, never> | null;
             tier_title?: string | null;
         };
         FulfilmentPage: {
             items: components["schemas"]["FulfilmentItem"][];
             next_cursor?: string | null;
         };
+        FulfilmentRequest: {
+            /**
+             * @description Kept from before when omitted.
+             * @example La Poste
+             */
+            carrier?: string | null;
+            /** @description `shipped` or `delivered`. */
+            status: components["schemas"]["FulfilmentStatus"];
+            /** @example 6A12345678901 */
+            tracking_number?: string | null;
+        };
+        FulfilmentStats: {
+            /** Format: int64 */
+            delivered: number;
+            /** Format: int64 */
+            not_applicable: number;
+            /** Format: int64 */
+            shipped: number;
+            /** Format: int64 */
+            unfulfilled: number;
+        };
+        /**
+         * @description ```text
+         *     unfulfilled ──▶ shipped ──▶ delivered
+         *          └──────────────────────▲
+         *     not_applicable: the pledge ships nothing (a digital-only tier, or no reward)
+         *     ```
+         *     A shipped pledge may be shipped again with a corrected carrier or tracking number; nothing
+         *     moves backwards.
+         * @enum {string}
+         */
+        FulfilmentStatus: "unfulfilled" | "shipped" | "delivered" | "not_applicable";
         GalleryRequest: {
             /**
              * @description The campaign's images, in the order shown; `[]` empties the gallery.
@@ -1899,6 +2061,12 @@ export interface components {
             /** @example https://media.example.com/5d41402abc4b2a76b9719d911017c592.jpg */
             small: string;
         };
+        ImportReport: {
+            applied: number;
+            refused: number;
+            rows: components["schemas"]["RowReport"][];
+            unchanged: number;
+        };
         LoginRequest: {
             /** @example ana@example.com */
             email: string;
@@ -1924,6 +2092,8 @@ export interface components {
             /** @description Omit it (send `{}`) to end a browser session kept in the `crowdfund_refresh` cookie. */
             refresh_token?: string | null;
         };
+        /** @enum {string} */
+        Outcome: "applied" | "unchanged" | "refused";
         Owner: {
             /** @example Ana López */
             display_name: string;
@@ -1982,15 +2152,21 @@ export interface components {
             campaign_id: number;
             /** Format: date-time */
             canceled_at?: string | null;
+            /** @example La Poste */
+            carrier?: string | null;
             /** Format: date-time */
             collected_at?: string | null;
             /** Format: date-time */
             created_at: string;
             currency: components["schemas"]["Currency"];
             /** Format: date-time */
+            delivered_at?: string | null;
+            /** Format: date-time */
             dropped_at?: string | null;
             /** Format: date-time */
             errored_at?: string | null;
+            /** @description Where its reward is: `not_applicable` when it ships nothing. */
+            fulfilment_status: components["schemas"]["FulfilmentStatus"];
             /**
              * Format: int64
              * @example 17
@@ -2008,6 +2184,8 @@ export interface components {
              *     when it needs the backer. See the README, "Stripe".
              */
             setup_intent_client_secret?: string | null;
+            /** Format: date-time */
+            shipped_at?: string | null;
             /** @example FR */
             shipping_country?: string | null;
             /**
@@ -2018,6 +2196,8 @@ export interface components {
             status: components["schemas"]["PledgeStatus"];
             /** Format: int64 */
             tier_id?: number | null;
+            /** @example 6A12345678901 */
+            tracking_number?: string | null;
             /** Format: date-time */
             updated_at: string;
         };
@@ -2035,6 +2215,20 @@ export interface components {
          * @enum {string}
          */
         PledgeStatus: "active" | "canceled" | "released" | "collected" | "errored" | "dropped" | "refunded";
+        /** @description A pledge's survey: the questions it is asked and its answers. */
+        PledgeSurveyResponse: {
+            /** Format: date-time */
+            answered_at?: string | null;
+            /** @description Keyed by question id; null before the first answer (and once erased after delivery). */
+            answers?: Record<string, never> | null;
+            /** Format: date-time */
+            lock_at?: string | null;
+            /** @description Past `lock_at`: answers can no longer change. */
+            locked: boolean;
+            /** Format: int64 */
+            pledge_id: number;
+            questions: components["schemas"]["Question"][];
+        };
         /**
          * @description A problem detail (RFC 9457).
          * @example {
@@ -2070,6 +2264,34 @@ export interface components {
             /** @description Identifies the kind of problem; stable, safe to branch on. */
             type: string;
         };
+        /** @description One question, as the creator writes it and as it is stored. */
+        Question: {
+            /**
+             * @description 1–40 of `a-z 0-9 _`, starting with a letter; the answers' key and the export's column.
+             * @example size
+             */
+            id: string;
+            kind: components["schemas"]["QuestionKind"];
+            /** Format: double */
+            max?: number | null;
+            /**
+             * Format: double
+             * @description Bounds of a `number` answer.
+             */
+            min?: number | null;
+            /** @description The choices of a `single_choice` or `multiple_choice` question: 2–50 distinct texts. */
+            options?: string[] | null;
+            /**
+             * @description 1–500 characters.
+             * @example Which T-shirt size?
+             */
+            prompt: string;
+            required?: boolean;
+            /** @description Asked only of pledges on these tiers (omitted: every pledge). */
+            tiers?: number[] | null;
+        };
+        /** @enum {string} */
+        QuestionKind: "shipping_address" | "single_choice" | "multiple_choice" | "text" | "number";
         RecoveryCodes: {
             /** @description Ten codes, each usable once instead of a one-time code. Shown only now. */
             recovery_codes: string[];
@@ -2113,6 +2335,31 @@ export interface components {
          * @enum {string}
          */
         Role: "user" | "admin";
+        /** @description What happened to one row. */
+        RowReport: {
+            /**
+             * Format: int64
+             * @description Its line in the file (the header is line 1).
+             */
+            line: number;
+            outcome: components["schemas"]["Outcome"];
+            /** Format: int64 */
+            pledge_id?: number | null;
+            /** @description Why it was refused. */
+            reason?: string | null;
+        };
+        SendSurveyRequest: {
+            /**
+             * Format: date-time
+             * @description When answers lock: from 1 to 365 days ahead.
+             */
+            lock_at: string;
+        };
+        SentSurvey: {
+            /** @description Collected pledges emailed now; pledges collected later are emailed as they are. */
+            invited: number;
+            survey: components["schemas"]["SurveyResponse"];
+        };
         /** @description A new session: a short-lived access token and the refresh token that renews it. */
         SessionResponse: {
             /** @description Send as `Authorization: Bearer <access_token>`. */
@@ -2188,6 +2435,56 @@ export interface components {
             /** @description A batch or the time budget ran out: call again. */
             more: boolean;
             pledges: components["schemas"]["PledgeCounts"];
+            surveys: components["schemas"]["SurveyCounts"];
+        };
+        SurveyCounts: {
+            /**
+             * Format: int64
+             * @description Pledges whose answers (addresses) were erased: delivered long enough ago, or of a
+             *     deleted account with nothing left to ship.
+             */
+            erased: number;
+            /**
+             * Format: int64
+             * @description Backers reminded of an unanswered survey.
+             */
+            reminded: number;
+        };
+        SurveyRequest: {
+            /** @description 1–50 questions, in the order backers see them. */
+            questions: components["schemas"]["Question"][];
+        };
+        /** @description A campaign's survey, as its creator wrote it. */
+        SurveyResponse: {
+            /** Format: int64 */
+            campaign_id: number;
+            /**
+             * Format: date-time
+             * @description When answers stop being accepted.
+             */
+            lock_at?: string | null;
+            questions: components["schemas"]["Question"][];
+            /**
+             * Format: date-time
+             * @description Null until sent; the questions cannot change after.
+             */
+            sent_at?: string | null;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        SurveyStats: {
+            /** Format: int64 */
+            answered: number;
+            /**
+             * Format: int64
+             * @description Pledges sent the survey.
+             */
+            invited: number;
+            /**
+             * Format: int64
+             * @description answered / invited, in percent, rounded down (0 with nobody invited).
+             */
+            response_rate_percent: number;
         };
         SuspendRequest: {
             /**
@@ -4628,6 +4925,109 @@ export interface operations {
             };
         };
     };
+    fulfilment_import_fulfilment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Campaign id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example pledge_id,fulfilment_status,carrier,tracking_number
+                 *     17,shipped,La Poste,6A12345678901
+                 */
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description What each row did */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportReport"];
+                };
+            };
+            /** @description The body is not well-formed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not your campaign */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such campaign */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over 8 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not text/csv */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not CSV, a required column is missing, or over 10 000 rows */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     media_set_gallery: {
         parameters: {
             query?: never;
@@ -5075,10 +5475,16 @@ export interface operations {
     pledges_list: {
         parameters: {
             query?: {
-                /** @description 1–100, default 20. */
+                /** @description 1–100, default 20 (JSON only). */
                 limit?: number;
-                /** @description `next_cursor` of the previous page. */
+                /** @description `next_cursor` of the previous page (JSON only). */
                 cursor?: string;
+                /**
+                 * @description A pledge status, or `all`. Default: `collected` for the CSV (the pledges to fulfil),
+                 *     `all` for JSON.
+                 * @example collected
+                 */
+                status?: string;
             };
             header?: never;
             path: {
@@ -5363,6 +5769,269 @@ export interface operations {
             };
             /** @description No such campaign */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    surveys_get_survey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Campaign id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SurveyResponse"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such campaign or survey, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    surveys_put_survey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Campaign id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SurveyRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SurveyResponse"];
+                };
+            };
+            /** @description The body is not well-formed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An admin: only the creator changes it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such campaign, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The survey has been sent, or the campaign ended without collecting */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A question is invalid; `errors` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    surveys_send_survey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Campaign id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SendSurveyRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SentSurvey"];
+                };
+            };
+            /** @description The body is not well-formed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An admin: only the creator sends it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such campaign, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Sent already, no survey defined, or the campaign has not collected */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `lock_at` is out of range */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7484,6 +8153,113 @@ export interface operations {
             };
         };
     };
+    fulfilment_set_fulfilment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Pledge id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FulfilmentRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PledgeResponse"];
+                };
+            };
+            /** @description The body is not well-formed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not the campaign's creator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such pledge, or not yours to see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not collected, ships nothing, or the status cannot move back */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is invalid; `errors` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     pledges_replace: {
         parameters: {
             query?: never;
@@ -7667,6 +8443,162 @@ export interface operations {
             };
             /** @description The payment provider could not be reached; retry */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    surveys_get_answers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Pledge id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PledgeSurveyResponse"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such pledge or survey, or not yours to see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    surveys_put_answers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Pledge id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnswersRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PledgeSurveyResponse"];
+                };
+            };
+            /** @description The body is not well-formed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The campaign's creator or an admin: only the backer answers */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such pledge or survey, or not yours to see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The survey is locked */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An answer is invalid; `errors` names it (`answers.address.postal_code`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -15,6 +15,9 @@
 //! | `pledge_dropped` | backer | `pledge:{id}` | `pledges::lifecycle::drop` (errored for 7 days) |
 //! | `refund_issued` | backer | `pledge:{id}` | `pledges::lifecycle::refund` (API or webhook) |
 //! | `campaign_update` | each current backer | `update:{id}:pledge:{id}` | `campaigns::updates::publish` |
+//! | `survey` | each collected backer | `pledge:{id}` | `surveys` (sent, or pledge collected later) |
+//! | `survey_reminder` | unanswered backers | `survey-reminder:{pledge id}:{n}`, every 7 days, 3 at most | settlement |
+//! | `reward_shipped` | backer | `pledge:{id}` | `fulfilment` (marked shipped) |
 //! | `campaign_launched` | creator | `campaign:{id}` | `campaigns::lifecycle` (launch) |
 //! | `campaign_ending` | creator | `campaign:{id}` | settlement, under 48 h left |
 //! | `campaign_successful` | creator | `campaign:{id}` | settlement, campaign completed |
@@ -33,6 +36,7 @@ use crate::domain::{PledgeStatus, UserId};
 
 pub mod account;
 mod creator;
+pub mod fulfilment;
 pub use creator::{Payout, campaign_ending, campaign_launched, campaign_successful};
 
 /// An instant as it appears in a context: RFC 3339, UTC.

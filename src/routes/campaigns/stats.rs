@@ -4,8 +4,8 @@ use utoipa::ToSchema;
 
 use crate::campaigns::access;
 use crate::db::campaign_list::funded_bps;
-use crate::db::{campaign_stats, campaigns, tiers};
-use crate::domain::{CampaignId, CoreError, Currency, Money, TierId};
+use crate::db::{campaign_stats, campaigns, fulfilment, surveys, tiers};
+use crate::domain::{CampaignId, CoreError, Currency, FulfilmentStatus, Money, TierId};
 use crate::http::{ApiError, AppState, AuthUser};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -40,6 +40,38 @@ pub struct CampaignStats {
     pub tiers: Vec<TierStats>,
     /// Pledges still counted, by the day they were made.
     pub per_day: Vec<DayStats>,
+    /// The backer survey's answers so far; null before it is sent.
+    pub survey: Option<SurveyStats>,
+    /// Collected pledges by fulfilment status.
+    pub fulfilment: FulfilmentStats,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SurveyStats {
+    /// Pledges sent the survey.
+    pub invited: i64,
+    pub answered: i64,
+    /// answered / invited, in percent, rounded down (0 with nobody invited).
+    pub response_rate_percent: i64,
+}
+
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct FulfilmentStats {
+    pub unfulfilled: i64,
+    pub shipped: i64,
+    pub delivered: i64,
+    pub not_applicable: i64,
+}
+
+impl FulfilmentStats {
+    fn count(&mut self, status: FulfilmentStatus, n: i64) {
+        match status {
+            FulfilmentStatus::Unfulfilled => self.unfulfilled += n,
+            FulfilmentStatus::Shipped => self.shipped += n,
+            FulfilmentStatus::Delivered => self.delivered += n,
+            FulfilmentStatus::NotApplicable => self.not_applicable += n,
+        }
+    }
 }
 
 /// A campaign's figures (owner and admins).
@@ -102,6 +134,24 @@ pub async fn stats(
                     amount: money(d.amount_minor),
                 })
                 .collect();
+            let sent = surveys::find(conn, campaign.id)?.is_some_and(|s| s.sent_at.is_some());
+            let survey = if sent {
+                let (invited, answered) = surveys::response_counts(conn, campaign.id)?;
+                let rate = if invited > 0 { answered * 100 / invited } else { 0 };
+                Some(SurveyStats {
+                    invited,
+                    answered,
+                    response_rate_percent: rate,
+                })
+            } else {
+                None
+            };
+            let mut fulfilment = FulfilmentStats::default();
+            let (shipping, digital) = fulfilment::fulfilment_counts(conn, campaign.id)?;
+            for (status, n) in shipping {
+                fulfilment.count(status, n);
+            }
+            fulfilment.count(FulfilmentStatus::NotApplicable, digital);
             Ok::<_, CoreError>(CampaignStats {
                 campaign_id: campaign.id.0,
                 currency,
@@ -111,6 +161,8 @@ pub async fn stats(
                 percent_funded: funded_bps(campaign.pledged_minor, campaign.goal_minor) / 100,
                 tiers: tier_stats,
                 per_day,
+                survey,
+                fulfilment,
             })
         })
         .await?;

@@ -5,7 +5,7 @@ use utoipa::ToSchema;
 
 use super::{UserResponse, gone};
 use crate::accounts::export::{Export, gather};
-use crate::domain::{CampaignStatus, PledgeStatus};
+use crate::domain::{CampaignStatus, FulfilmentStatus, PledgeStatus};
 use crate::http::{ApiError, AppState, AuthUser};
 
 fn utc(at: NaiveDateTime) -> DateTime<Utc> {
@@ -68,6 +68,14 @@ pub struct ExportPledge {
     pub status: PledgeStatus,
     pub created_at: DateTime<Utc>,
     pub events: Vec<ExportPledgeEvent>,
+    /// Of the reward: `not_applicable` when the pledge ships nothing.
+    pub fulfilment_status: FulfilmentStatus,
+    pub carrier: Option<String>,
+    pub tracking_number: Option<String>,
+    /// The survey's answers, keyed by question id (absent before answering and once erased).
+    #[schema(value_type = Option<Object>)]
+    pub survey_answers: Option<serde_json::Value>,
+    pub survey_answered_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -151,7 +159,18 @@ impl AccountExport {
                 .collect(),
             pledges: pledges
                 .into_iter()
-                .map(|(p, events)| ExportPledge {
+                .map(|(p, events, response)| ExportPledge {
+                    fulfilment_status: FulfilmentStatus::of(
+                        p.fulfilment_status,
+                        p.shipping_country.is_some(),
+                    ),
+                    carrier: p.carrier,
+                    tracking_number: p.tracking_number,
+                    survey_answers: response
+                        .as_ref()
+                        .and_then(|r| r.answers.as_deref())
+                        .and_then(|a| serde_json::from_str(a).ok()),
+                    survey_answered_at: response.and_then(|r| r.answered_at).map(utc),
                     id: p.id.0,
                     campaign_id: p.campaign_id.0,
                     tier_id: p.tier_id.map(|t| t.0),
