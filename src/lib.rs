@@ -8,6 +8,7 @@ pub mod auth;
 pub mod campaigns;
 pub mod clock;
 pub mod commands;
+pub mod community;
 pub mod config;
 pub mod db;
 pub mod domain;

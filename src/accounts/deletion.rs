@@ -61,6 +61,8 @@ pub fn delete(conn: &mut DbConn, user: &UserRow, now: DateTime<Utc>) -> Result<(
     users::pseudonymise(conn, user.id, &pseudonym, DELETED_NAME, now.naive_utc())?;
     // Addresses still needed to ship a reward stay until it is delivered (`surveys::retention`).
     crate::surveys::retention::erase_for_backer(conn, user.id, now)?;
+    // What the person wrote goes with them; a comment with replies keeps its place as deleted.
+    crate::db::comments::delete_by_author(conn, user.id, now.naive_utc())?;
     mail::account_deleted(conn, user.id, (&user.email, &user.display_name), &pseudonym, now)?;
     tracing::info!(user.id = %user.id, "account deleted");
     Ok(())

@@ -3,6 +3,7 @@
 use crate::db::DbConn;
 use crate::db::campaign_updates::{self, UpdateRow};
 use crate::db::campaigns::{self, CampaignRow};
+use crate::db::comments::{self, CommentRow};
 use crate::db::outbox::{self, OutboxRow};
 use crate::db::pledge_events::{self, PledgeEventRow};
 use crate::db::pledges::{self, PledgeRow};
@@ -18,6 +19,8 @@ pub struct Export {
     /// Each with its history and its survey answers.
     pub pledges: Vec<(PledgeRow, Vec<PledgeEventRow>, Option<ResponseRow>)>,
     pub updates: Vec<UpdateRow>,
+    /// Those not deleted.
+    pub comments: Vec<CommentRow>,
     /// With each email's subject as it was (or will be) sent.
     pub emails: Vec<(OutboxRow, String)>,
     pub sessions: Vec<SessionSummary>,
@@ -53,6 +56,7 @@ pub fn gather(conn: &mut DbConn, user: UserId) -> Result<Export, CoreError> {
         campaigns: campaigns::owned_by(conn, user.id)?,
         pledges,
         updates: campaign_updates::by_author(conn, user.id)?,
+        comments: comments::by_author(conn, user.id)?,
         emails,
         sessions: refresh_tokens::sessions(conn, user.id)?,
         webhooks: webhooks::owned_by(conn, user.id)?,

@@ -60,3 +60,11 @@ pub fn by_author(conn: &mut DbConn, author_id: UserId) -> QueryResult<Vec<Update
         .select(UpdateRow::as_select())
         .load(conn)
 }
+
+pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<UpdateRow>> {
+    campaign_updates::table
+        .find(id)
+        .select(UpdateRow::as_select())
+        .first(conn)
+        .optional()
+}

@@ -39,6 +39,8 @@ pub struct PledgeRow {
     pub tracking_number: Option<String>,
     pub shipped_at: Option<NaiveDateTime>,
     pub delivered_at: Option<NaiveDateTime>,
+    /// The ref it came with: a referral tag's code, or `direct | search | embed | other`.
+    pub referral: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -51,6 +53,7 @@ pub struct NewPledge<'a> {
     pub shipping_country: Option<&'a str>,
     pub shipping_fee_minor: i64,
     pub payment_method: &'a str,
+    pub referral: Option<&'a str>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -151,6 +154,19 @@ pub fn has_backed(conn: &mut DbConn, campaign_id: CampaignId, backer_id: UserId)
     .get_result(conn)
 }
 
+/// The states of the user's pledges on the campaign.
+pub fn statuses_of(
+    conn: &mut DbConn,
+    campaign_id: CampaignId,
+    backer_id: UserId,
+) -> QueryResult<Vec<PledgeStatus>> {
+    pledges::table
+        .filter(pledges::campaign_id.eq(campaign_id))
+        .filter(pledges::backer_id.eq(backer_id))
+        .select(pledges::status)
+        .load(conn)
+}
+
 /// Changes amount, tier and shipping of an active pledge.
 pub fn change_terms(
     conn: &mut DbConn,
@@ -176,6 +192,19 @@ pub fn change_terms(
     .returning(pledges::all_columns)
     .get_result(conn)
     .optional()
+}
+
+/// Records the ref of a pledge that came without one: the first ref wins.
+pub fn keep_first_referral(
+    conn: &mut DbConn,
+    id: PledgeId,
+    referral: &str,
+) -> QueryResult<Option<PledgeRow>> {
+    diesel::update(pledges::table.find(id).filter(pledges::referral.is_null()))
+        .set(pledges::referral.eq(referral))
+        .returning(pledges::all_columns)
+        .get_result(conn)
+        .optional()
 }
 
 /// `from` → canceled, only while the pledge is still in `from`.

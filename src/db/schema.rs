@@ -1,10 +1,12 @@
 //! Tables shared by both backends. Maintained by hand (see `diesel.toml`): only types that
 //! diesel's MultiConnection maps on SQLite and PostgreSQL alike.
 
+mod community;
 mod fulfilment;
 mod media;
 mod webhooks;
 
+pub use community::{comment_digests, comment_reports, comments, referral_tags};
 pub use fulfilment::{survey_responses, surveys};
 pub use media::{campaign_images, media_pending, update_images};
 pub use webhooks::{webhook_deliveries, webhook_endpoints, webhook_events};
@@ -167,6 +169,7 @@ diesel::table! {
         tracking_number -> Nullable<Text>,
         shipped_at -> Nullable<Timestamp>,
         delivered_at -> Nullable<Timestamp>,
+        referral -> Nullable<Text>,
     }
 }
 
@@ -315,6 +318,8 @@ diesel::joinable!(update_images -> campaign_images (image_id));
 diesel::joinable!(update_images -> campaign_updates (update_id));
 diesel::joinable!(surveys -> campaigns (campaign_id));
 diesel::joinable!(survey_responses -> pledges (pledge_id));
+diesel::joinable!(comments -> users (author_id));
+diesel::joinable!(comment_reports -> comments (comment_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     account_tokens,
@@ -343,4 +348,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     media_pending,
     surveys,
     survey_responses,
+    comments,
+    comment_reports,
+    comment_digests,
+    referral_tags,
 );

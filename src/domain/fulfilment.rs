@@ -9,6 +9,24 @@ use utoipa::ToSchema;
 
 use super::sql::text_column;
 
+/// The fulfilment export's columns before the survey's, in order; an import reads the same
+/// names, and a survey question's id may not take one.
+pub const EXPORT_COLUMNS: [&str; 13] = [
+    "pledge_id",
+    "backer_name",
+    "backer_email",
+    "tier",
+    "amount",
+    "currency",
+    "shipping_country",
+    "status",
+    "pledged_at",
+    "fulfilment_status",
+    "carrier",
+    "tracking_number",
+    "ref",
+];
+
 /// ```text
 /// unfulfilled ──▶ shipped ──▶ delivered
 ///      └──────────────────────▲

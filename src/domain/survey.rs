@@ -18,22 +18,6 @@ pub const MAX_QUESTIONS: usize = 50;
 pub const MAX_OPTIONS: usize = 50;
 pub const MAX_TEXT_CHARS: usize = 2_000;
 
-/// Column names of the fulfilment export that a question's id may not take.
-pub const RESERVED_IDS: &[&str] = &[
-    "pledge_id",
-    "backer_name",
-    "backer_email",
-    "tier",
-    "amount",
-    "currency",
-    "shipping_country",
-    "status",
-    "pledged_at",
-    "fulfilment_status",
-    "carrier",
-    "tracking_number",
-];
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum QuestionKind {
@@ -99,7 +83,7 @@ fn question_id(raw: &str) -> Result<(), String> {
     if !well_formed {
         return Err("must be 1–40 of a-z, 0-9 and _, starting with a letter".into());
     }
-    if RESERVED_IDS.contains(&raw) {
+    if super::fulfilment::EXPORT_COLUMNS.contains(&raw) {
         return Err(format!("{raw:?} is a column of the fulfilment export already"));
     }
     Ok(())

@@ -10,25 +10,10 @@ use serde_json::Value;
 use crate::db::DbConn;
 use crate::db::fulfilment::{self, FulfilmentRow};
 use crate::db::surveys;
+use crate::domain::fulfilment::EXPORT_COLUMNS;
 use crate::domain::survey::{Question, Respondent, cells};
 use crate::domain::{CampaignId, CoreError, Currency, FulfilmentStatus, Money, PledgeId, PledgeStatus};
 use crate::surveys::Survey;
-
-/// The columns before the survey's, in order. An import reads the same names.
-pub const COLUMNS: [&str; 12] = [
-    "pledge_id",
-    "backer_name",
-    "backer_email",
-    "tier",
-    "amount",
-    "currency",
-    "shipping_country",
-    "status",
-    "pledged_at",
-    "fulfilment_status",
-    "carrier",
-    "tracking_number",
-];
 
 /// Which pledges a listing shows: one status, or all of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +87,7 @@ impl CsvSheet {
     }
 
     pub fn header(&self) -> Vec<u8> {
-        let mut names: Vec<String> = COLUMNS.iter().map(|c| (*c).to_owned()).collect();
+        let mut names: Vec<String> = EXPORT_COLUMNS.iter().map(|c| (*c).to_owned()).collect();
         for q in &self.questions {
             names.extend(cells(q, None).into_iter().map(|(column, _)| column));
         }
@@ -138,6 +123,7 @@ impl CsvSheet {
                 .to_owned(),
             pledge.carrier.clone().unwrap_or_default(),
             pledge.tracking_number.clone().unwrap_or_default(),
+            pledge.referral.clone().unwrap_or_default(),
         ];
         let who = Respondent {
             tier: pledge.tier_id,

@@ -28,16 +28,16 @@ pub async fn request_id(
 
 /// Gives every error answer made outside the handlers (a CORS preflight refused, anything else
 /// the framework answers by itself) a problem+json body: the status stays, the framework's
-/// short text becomes the `detail`.
+/// short text becomes the `detail`. An HTML page (the share pages' 404) is an answer for
+/// browsers and crawlers, and stays as it is.
 pub async fn problem_bodies(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let res = next.call(req).await?.map_into_boxed_body();
-    let is_problem = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    let is_problem = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes().starts_with(b"application/problem+json") || v.as_bytes().starts_with(b"text/html")
+    });
     if !(res.status().is_client_error() || res.status().is_server_error()) || is_problem {
         return Ok(res);
     }

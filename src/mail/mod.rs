@@ -40,11 +40,14 @@ pub enum Template {
     Survey,
     SurveyReminder,
     RewardShipped,
+    // To whoever wrote the comment replied to.
+    CommentReply,
     // To creators.
     CampaignLaunched,
     CampaignEnding,
     CampaignSuccessful,
     CreatorCampaignFailed,
+    CommentsDigest,
     // About the account itself.
     VerifyEmail,
     PasswordReset,
@@ -56,7 +59,7 @@ pub enum Template {
 }
 
 impl Template {
-    pub const ALL: [Template; 24] = [
+    pub const ALL: [Template; 26] = [
         Self::PledgeConfirmed,
         Self::PledgeChanged,
         Self::PledgeCanceled,
@@ -71,10 +74,12 @@ impl Template {
         Self::Survey,
         Self::SurveyReminder,
         Self::RewardShipped,
+        Self::CommentReply,
         Self::CampaignLaunched,
         Self::CampaignEnding,
         Self::CampaignSuccessful,
         Self::CreatorCampaignFailed,
+        Self::CommentsDigest,
         Self::VerifyEmail,
         Self::PasswordReset,
         Self::PasswordChanged,
@@ -99,6 +104,8 @@ impl Template {
             Self::Survey => "survey",
             Self::SurveyReminder => "survey_reminder",
             Self::RewardShipped => "reward_shipped",
+            Self::CommentReply => "comment_reply",
+            Self::CommentsDigest => "comments_digest",
             Self::CampaignLaunched => "campaign_launched",
             Self::CampaignEnding => "campaign_ending",
             Self::CampaignSuccessful => "campaign_successful",

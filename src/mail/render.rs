@@ -42,6 +42,8 @@ const SOURCES: &[(&str, &str)] = sources!(
     "survey",
     "survey_reminder",
     "reward_shipped",
+    "comment_reply",
+    "comments_digest",
     "campaign_launched",
     "campaign_ending",
     "campaign_successful",
@@ -175,6 +177,14 @@ pub fn sample_context(template: Template) -> Value {
         Template::Survey => json!({ "lock_at": "2027-01-31T18:00:00Z" }),
         Template::SurveyReminder => json!({ "lock_at": "2027-01-31T18:00:00Z", "reminder": 1 }),
         Template::RewardShipped => json!({ "carrier": "La Poste", "tracking_number": "6A12345678901" }),
+        Template::CommentReply => json!({
+            "comment_id": 12, "parent_id": 9, "update_id": null, "author": "Bo <Backer>",
+            "excerpt": "Will it ship <before> the holidays?"
+        }),
+        Template::CommentsDigest => json!({
+            "count": 3, "day": "2026-12-06",
+            "comments": [{ "comment_id": 12, "author": "Bo <Backer>", "excerpt": "Love it & more" }]
+        }),
         Template::CampaignLaunched => json!({ "goal_minor": 1_000_000, "deadline": "2026-12-24T18:00:00Z" }),
         Template::CampaignEnding => json!({
             "pledged_minor": 800_000, "goal_minor": 1_000_000, "backer_count": 1,

@@ -18,6 +18,8 @@ pub struct NewTerms<'a> {
     pub tier_id: Option<TierId>,
     pub amount: &'a str,
     pub shipping_country: Option<&'a str>,
+    /// Which link brought the backer (see [`terms::referral`]).
+    pub referral: Option<&'a str>,
 }
 
 /// Changes to a pledge's terms; absent fields keep their value, `Some(None)` clears one.
@@ -26,6 +28,8 @@ pub struct TermsPatch<'a> {
     pub tier_id: Option<Option<TierId>>,
     pub amount: Option<&'a str>,
     pub shipping_country: Option<Option<&'a str>>,
+    /// Kept only if the pledge has none yet: the first ref wins.
+    pub referral: Option<&'a str>,
 }
 
 fn not_accepting() -> Refusal {
@@ -131,6 +135,10 @@ pub fn create(
         new.shipping_country,
         now,
     )?;
+    let referral = new
+        .referral
+        .map(|raw| terms::referral(conn, campaign.id, raw))
+        .transpose()?;
     let tier_id = tier.as_ref().map(|t| t.id);
     let pledge = pledges::insert(
         conn,
@@ -142,6 +150,7 @@ pub fn create(
             shipping_country: shipping_country.as_deref(),
             shipping_fee_minor,
             payment_method,
+            referral: referral.as_deref(),
             created_at: now.naive_utc(),
             updated_at: now.naive_utc(),
         },
@@ -224,6 +233,10 @@ pub fn change(
             .unwrap_or(pledge.shipping_country.as_deref()),
         now,
     )?;
+    let referral = patch
+        .referral
+        .map(|raw| terms::referral(conn, campaign.id, raw))
+        .transpose()?;
     let new_tier = tier.as_ref().map(|t| t.id);
     move_claim(conn, pledge.tier_id, new_tier, now)?;
     adjust_totals(conn, &campaign, amount_minor - pledge.amount_minor, 0, now)?;
@@ -237,6 +250,12 @@ pub fn change(
         now.naive_utc(),
     )?
     .ok_or(Refusal::Stale(Resource::Pledge))?;
+    let changed = match referral {
+        Some(referral) if changed.referral.is_none() => {
+            pledges::keep_first_referral(conn, pledge.id, &referral)?.unwrap_or(changed)
+        }
+        _ => changed,
+    };
     lifecycle::changed(
         conn,
         &campaign,

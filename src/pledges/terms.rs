@@ -3,8 +3,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::campaigns::tiers::stored_shipping;
-use crate::db::DbConn;
 use crate::db::tiers::{self, TierRow};
+use crate::db::{DbConn, referrals};
+use crate::domain::referral::{self, Ref};
 use crate::domain::tier::is_country;
 use crate::domain::{CampaignId, CoreError, Currency, FieldErrors, Money, Refusal, TierId, pledge};
 
@@ -95,4 +96,14 @@ pub fn check(
         shipping_country: country,
         shipping_fee_minor: fee,
     })
+}
+
+/// A pledge's `ref` as it is kept: a channel, or one of the campaign's referral codes
+/// (lowercase); 422 on `ref` otherwise.
+pub fn referral(conn: &mut DbConn, campaign_id: CampaignId, raw: &str) -> Result<String, CoreError> {
+    match referral::parse(raw).map_err(|m| Refusal::field("ref", m))? {
+        Ref::Channel(channel) => Ok(channel.to_owned()),
+        Ref::Code(code) if referrals::is_tag_of(conn, campaign_id, &code)? => Ok(code),
+        Ref::Code(_) => Err(Refusal::field("ref", referral::unknown()).into()),
+    }
 }

@@ -7,6 +7,7 @@ mod admin;
 pub mod app;
 mod auth;
 pub mod campaigns;
+pub(crate) mod comments;
 mod fulfilment;
 mod health;
 pub(crate) mod images;
@@ -15,6 +16,7 @@ mod metrics;
 pub mod openapi;
 pub mod pledges;
 mod settlement;
+mod share;
 mod surveys;
 mod tiers;
 mod updates;
@@ -33,6 +35,7 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
         .service(health::ready)
         .service(metrics::metrics)
         .service(images::serve::serve)
+        .service(share::share_page)
         .service(
             scope::scope("/api/v1")
                 .service(
@@ -96,12 +99,24 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(fulfilment::set::set_fulfilment)
                 .service(fulfilment::import::import_fulfilment)
                 .service(campaigns::stats::stats)
+                .service(campaigns::referrals::create_referral)
+                .service(campaigns::referrals::list_referrals)
                 .service(campaigns::settlement::settlement_view)
                 .service(updates::list::list)
                 .service(updates::create::create)
+                .service(comments::list::campaign_comments)
+                .service(comments::post::comment_on_campaign)
+                .service(comments::list::update_comments)
+                .service(comments::post::comment_on_update)
+                .service(comments::change::edit_comment)
+                .service(comments::change::delete_comment)
+                .service(comments::change::report_comment)
                 .service(admin::suspend::suspend)
                 .service(admin::ledger::verify_ledger)
                 .service(admin::users::search_users)
+                .service(admin::comments::reports)
+                .service(admin::comments::hide_comment)
+                .service(admin::comments::unhide_comment)
                 .service(admin::users::disable_user)
                 .service(admin::users::enable_user)
                 .service(admin::webhooks::webhook_create)

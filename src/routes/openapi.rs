@@ -47,6 +47,7 @@ pub const BEARER: &str = "bearer";
         (name = "surveys", description = "After the campaign: the backer survey, its answers (addresses) and reminders"),
         (name = "fulfilment", description = "After the campaign: rewards marked shipped and delivered, one at a time or by CSV"),
         (name = "updates", description = "The creator's posts; some for backers only"),
+        (name = "comments", description = "What backers and the creator say on a campaign and its updates"),
         (name = "stats", description = "Figures for the creator and admins"),
         (name = "webhooks", description = "Signed outbound webhooks for the events of your campaigns; payloads under `webhooks`"),
         (name = "admin", description = "Admin-only moderation, audit and platform-wide webhooks"),

@@ -90,6 +90,7 @@ pub struct Summary {
     pub pledges: PledgeCounts,
     pub images: ImageCounts,
     pub surveys: SurveyCounts,
+    pub comments: CommentCounts,
     /// A batch or the time budget ran out: call again.
     pub more: bool,
 }
@@ -128,6 +129,27 @@ pub struct SurveyCounts {
     /// Pledges whose answers (addresses) were erased: delivered long enough ago, or of a
     /// deleted account with nothing left to ship.
     pub erased: u64,
+}
+
+#[derive(Debug, Default, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct CommentCounts {
+    /// Creators sent the daily digest of their backers' comments.
+    pub digests: u64,
+}
+
+/// Queues the creators' daily digests of comments (`community::digest`).
+fn digest_batch(
+    pass: &Settlement,
+    conn: &mut DbConn,
+    summary: &mut Summary,
+    _: Instant,
+) -> Result<bool, CoreError> {
+    let now = pass.clock.now();
+    let limit = pass.config.batch_size;
+    let queued = write_transaction(conn, |conn| crate::community::digest::queue_due(conn, now, limit))
+        .map_err(failed_on("queueing comment digests".into()))?;
+    summary.comments.digests += queued as u64;
+    Ok(queued as i64 >= limit)
 }
 
 /// Reminds backers of unanswered surveys, then erases the answers past their retention.
@@ -244,13 +266,14 @@ impl Settlement {
         let mut summary = Summary::default();
         let mut conn = self.db.get_blocking()?;
         // In order; each step drains its batches before the next starts.
-        let steps: [Step; 7] = [
+        let steps: [Step; 8] = [
             remind::batch,
             close::batch,
             charge::drop_batch,
             charge::batch,
             complete::batch,
             survey_batch,
+            digest_batch,
             media_batch,
         ];
         for step in steps {

@@ -44,6 +44,11 @@ pub struct PledgeResponse {
     pub tracking_number: Option<String>,
     pub shipped_at: Option<DateTime<Utc>>,
     pub delivered_at: Option<DateTime<Utc>>,
+    /// Which link brought the backer: a referral code of the campaign, or `direct`,
+    /// `search`, `embed` or `other`; the first one sent is kept.
+    #[serde(default, rename = "ref")]
+    #[schema(example = "direct")]
+    pub referral: Option<String>,
     /// With `PAYMENT_PROVIDER=stripe`, in the answer to a pledge or a new payment method only:
     /// the SetupIntent's client secret, for Stripe.js to finish the card's set-up (3-D Secure)
     /// when it needs the backer. See the README, "Stripe".
@@ -92,6 +97,7 @@ impl PledgeResponse {
             tracking_number: pledge.tracking_number.clone(),
             shipped_at: utc(pledge.shipped_at),
             delivered_at: utc(pledge.delivered_at),
+            referral: pledge.referral.clone(),
             setup_intent_client_secret: None,
         }
     }

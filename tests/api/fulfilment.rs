@@ -71,10 +71,10 @@ async fn creators_see_their_backers_as_json_pages_and_csv() {
     assert_eq!(
         lines[0],
         "pledge_id,backer_name,backer_email,tier,amount,currency,shipping_country,status,pledged_at,\
-         fulfilment_status,carrier,tracking_number"
+         fulfilment_status,carrier,tracking_number,ref"
     );
     assert_eq!(lines.len(), 4);
-    assert!(lines[1].ends_with(",unfulfilled,,"), "{}", lines[1]);
+    assert!(lines[1].ends_with(",unfulfilled,,,"), "{}", lines[1]);
     assert!(
         lines[1].contains(&format!(
             "Test User,{},\"Lamp, boxed\",50.00,USD,DE,active,",
@@ -324,6 +324,7 @@ async fn the_export_carries_answers_and_imports_back() {
             "fulfilment_status",
             "carrier",
             "tracking_number",
+            "ref",
             "address.name",
             "address.line1",
             "address.line2",

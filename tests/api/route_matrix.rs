@@ -14,6 +14,9 @@ const ROLES: [&str; 5] = ["anonymous", "backer A", "backer B", "creator", "admin
 struct Fixture {
     draft: i64,
     live: i64,
+    /// Their slugs.
+    draft_slug: String,
+    live_slug: String,
     tier: i64,
     pledge: i64,
     /// The creator's webhook endpoint and a delivery of it; the platform's, and one of its.
@@ -21,6 +24,9 @@ struct Fixture {
     hook_delivery: i64,
     platform_hook: i64,
     platform_delivery: i64,
+    /// The live campaign's update, and A's comment on the campaign.
+    update: i64,
+    comment: i64,
     /// An image of the live campaign, and the path its small variant is served at.
     image: i64,
     media_path: String,
@@ -69,6 +75,18 @@ async fn fixture(app: &TestApp, users: &Users) -> Fixture {
         )
         .await;
     assert_eq!(update.status(), StatusCode::CREATED);
+    let update = update.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let comment = comment_by(app, &users.a, live);
+    let live_slug = app.campaign(live).await["slug"].as_str().unwrap().to_owned();
+    let draft_slug = app
+        .get(&format!("/api/v1/campaigns/{draft}"), Some(&creator.access_token))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["slug"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let (hook, hook_delivery) = webhook(app, creator, "/api/v1/me/webhooks").await;
     let (platform_hook, platform_delivery) = webhook(app, &users.admin, "/api/v1/admin/webhooks").await;
     let survey = app
@@ -89,13 +107,39 @@ async fn fixture(app: &TestApp, users: &Users) -> Fixture {
         media_path: small.strip_prefix(&app.address).unwrap().to_owned(),
         draft,
         live,
+        draft_slug,
+        live_slug,
         tier,
         pledge,
+        update,
+        comment,
         hook,
         hook_delivery,
         platform_hook,
         platform_delivery,
     }
+}
+
+/// A comment of `user` on the campaign, written straight to the database: through the API,
+/// the checks' many fixtures would meet the comment rate limit. The earlier fixtures' comments
+/// are moved out of the limit's minute.
+fn comment_by(app: &TestApp, user: &TestUser, campaign: i64) -> i64 {
+    app.sql(&format!(
+        "UPDATE comments SET created_at = '2020-01-01 00:00:00' WHERE author_id = {}",
+        user.id
+    ))
+    .unwrap();
+    let now = app.clock.now().naive_utc().format("%Y-%m-%d %H:%M:%S%.6f");
+    app.sql(&format!(
+        "INSERT INTO comments (campaign_id, author_id, by_creator, body, created_at) \
+         VALUES ({campaign}, {}, FALSE, 'First!', '{now}')",
+        user.id
+    ))
+    .unwrap();
+    app.count(&format!(
+        "SELECT MAX(id) AS n FROM comments WHERE author_id = {}",
+        user.id
+    ))
 }
 
 /// An endpoint registered under `base` and the delivery of a ping to it (no worker sends it).
@@ -673,6 +717,105 @@ fn table(users: &Users) -> Vec<Row> {
             |f| format!("/api/v1/campaigns/{}/updates", f.live),
             json!({"title": "More news", "body": "Yes."}),
             [401, 403, 403, 201, 403],
+        ),
+        row(
+            M::GET,
+            "/api/v1/campaigns/{id}/comments",
+            |f| format!("/api/v1/campaigns/{}/comments", f.live),
+            none.clone(),
+            [200; 5],
+        ),
+        row(
+            M::POST,
+            "/api/v1/campaigns/{id}/comments",
+            |f| format!("/api/v1/campaigns/{}/comments", f.live),
+            json!({"body": "Hello"}),
+            [401, 201, 403, 201, 403],
+        ),
+        row(
+            M::GET,
+            "/api/v1/campaigns/{id}/updates/{update_id}/comments",
+            |f| format!("/api/v1/campaigns/{}/updates/{}/comments", f.live, f.update),
+            none.clone(),
+            [200; 5],
+        ),
+        row(
+            M::POST,
+            "/api/v1/campaigns/{id}/updates/{update_id}/comments",
+            |f| format!("/api/v1/campaigns/{}/updates/{}/comments", f.live, f.update),
+            json!({"body": "Nice update"}),
+            [401, 201, 403, 201, 403],
+        ),
+        row(
+            M::PATCH,
+            "/api/v1/comments/{id}",
+            |f| format!("/api/v1/comments/{}", f.comment),
+            json!({"body": "Edited"}),
+            [401, 200, 403, 403, 403],
+        ),
+        row(
+            M::DELETE,
+            "/api/v1/comments/{id}",
+            |f| format!("/api/v1/comments/{}", f.comment),
+            none.clone(),
+            [401, 204, 403, 204, 204],
+        ),
+        row(
+            M::POST,
+            "/api/v1/comments/{id}/report",
+            |f| format!("/api/v1/comments/{}/report", f.comment),
+            json!({"reason": "Spam"}),
+            [401, 409, 204, 204, 204],
+        ),
+        row(
+            M::GET,
+            "/api/v1/admin/reports",
+            |_| "/api/v1/admin/reports".into(),
+            none.clone(),
+            [401, 403, 403, 403, 200],
+        ),
+        row(
+            M::POST,
+            "/api/v1/admin/comments/{id}/hide",
+            |f| format!("/api/v1/admin/comments/{}/hide", f.comment),
+            none.clone(),
+            [401, 403, 403, 403, 200],
+        ),
+        row(
+            M::POST,
+            "/api/v1/admin/comments/{id}/unhide",
+            |f| format!("/api/v1/admin/comments/{}/unhide", f.comment),
+            none.clone(),
+            [401, 403, 403, 403, 200],
+        ),
+        row(
+            M::POST,
+            "/api/v1/campaigns/{id}/referrals",
+            |f| format!("/api/v1/campaigns/{}/referrals", f.live),
+            json!({"name": "Newsletter"}),
+            [401, 403, 403, 201, 403],
+        ),
+        row(
+            M::GET,
+            "/api/v1/campaigns/{id}/referrals",
+            |f| format!("/api/v1/campaigns/{}/referrals", f.live),
+            none.clone(),
+            [401, 403, 403, 200, 200],
+        ),
+        row(
+            M::GET,
+            "/c/{slug}",
+            |f| format!("/c/{}", f.live_slug),
+            none.clone(),
+            [200; 5],
+        ),
+        // A draft has no share page, even for its creator: it is for link previews.
+        row(
+            M::GET,
+            "/c/{slug}",
+            |f| format!("/c/{}", f.draft_slug),
+            none.clone(),
+            [404; 5],
         ),
         row(
             M::GET,

@@ -6,7 +6,7 @@ Registers a creator and a backer (their addresses verified with `crowdfund verif
 an operator would: launching takes a verified address), logs in the admin that
 `crowdfund create-admin` made, and
 gives the fuzzer something real to find: a live campaign with a tier and a pledge on it, a
-draft, and a second live campaign to cancel. Only the standard library, so it runs with any
+draft, a second live campaign to cancel, and the backer's comment. Only the standard library, so it runs with any
 Python 3.
 """
 
@@ -69,10 +69,13 @@ def main():
     doomed = call(base, "POST", "/api/v1/campaigns", dict(campaign, title="Contract doomed"),
                   tokens["creator"])["id"]
     call(base, "POST", f"/api/v1/campaigns/{doomed}/launch", {}, tokens["creator"])
+    comment = call(base, "POST", f"/api/v1/campaigns/{live}/comments",
+                   {"body": "Contract comment"}, tokens["backer"])["id"]
 
     made = {"live campaign": live, "draft": draft, "doomed campaign": doomed,
-            "tier": tier, "pledge": pledge}
-    named = {"live campaign": 1, "draft": 2, "doomed campaign": 3, "tier": 1, "pledge": 1}
+            "tier": tier, "pledge": pledge, "comment": comment}
+    named = {"live campaign": 1, "draft": 2, "doomed campaign": 3, "tier": 1, "pledge": 1,
+             "comment": 1}
     if made != named:
         sys.exit(f"schemathesis.toml names the ids {named}, but the database made {made}")
 

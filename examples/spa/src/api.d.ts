@@ -21,6 +21,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/comments/{id}/hide": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hides a comment (admins only): it is then absent for everyone but its author and admins.
+         *     Resolves its open reports. Idempotent.
+         */
+        post: operations["admin_hide_comment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/comments/{id}/unhide": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Shows a hidden comment again (admins only). Resolves its open reports. Idempotent. */
+        post: operations["admin_unhide_comment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/ledger/verify": {
         parameters: {
             query?: never;
@@ -35,6 +72,23 @@ export interface paths {
          *     200 with the report when it holds; 409 problem+json listing each finding when it does not.
          */
         get: operations["admin_verify_ledger"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Reports of comments (admins only): open ones first, newest first within each. */
+        get: operations["admin_reports"];
         put?: never;
         post?: never;
         delete?: never;
@@ -404,6 +458,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/campaigns/{id}/comments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A campaign's comments, newest first, each with its replies (oldest first). Hidden comments
+         *     are shown only to their author and admins; a deleted comment stays, as deleted, while it
+         *     has replies.
+         */
+        get: operations["comments_campaign_comments"];
+        put?: never;
+        /**
+         * Comments on a campaign: its creator, or a backer whose pledge is not released or canceled.
+         *     At most 10 comments a minute per user. Honours `Idempotency-Key`.
+         */
+        post: operations["comments_comment_on_campaign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/campaigns/{id}/fulfilment/import": {
         parameters: {
             query?: never;
@@ -530,6 +609,30 @@ export interface paths {
          *     deadline if the campaign reaches its goal. Honours `Idempotency-Key`.
          */
         post: operations["pledges_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/{id}/referrals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The campaign's referral tags, oldest first, with the pledges each brought (owner and
+         *     admins). `GET /campaigns/{id}/stats` has every ref, channels included, in `by_referral`.
+         */
+        get: operations["campaigns_list_referrals"];
+        put?: never;
+        /**
+         * Makes a referral tag (owner only): a short code to put in the links you share, so that
+         *     stats can say which link brought which pledge. Honours `Idempotency-Key`.
+         */
+        post: operations["campaigns_create_referral"];
         delete?: never;
         options?: never;
         head?: never;
@@ -666,6 +769,68 @@ export interface paths {
          *     Honours `Idempotency-Key`.
          */
         post: operations["updates_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/{id}/updates/{update_id}/comments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An update's comments, as [`campaign_comments`]. Those of a backers-only update are for the
+         *     update's readers: its backers, the creator and admins.
+         */
+        get: operations["comments_update_comments"];
+        put?: never;
+        /**
+         * Comments on an update, as [`comment_on_campaign`]; on a backers-only update, only those who
+         *     read it may.
+         */
+        post: operations["comments_comment_on_update"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/comments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Deletes a comment: its author, the campaign's creator or an admin. A comment with replies
+         *     keeps its place, shown as deleted.
+         */
+        delete: operations["comments_delete_comment"];
+        options?: never;
+        head?: never;
+        /** Changes a comment's body: its author only, within 15 minutes of posting it. */
+        patch: operations["comments_edit_comment"];
+        trace?: never;
+    };
+    "/api/v1/comments/{id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reports a comment to the admins, once per user per comment (not your own). */
+        post: operations["comments_report_comment"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1117,6 +1282,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/c/{slug}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A campaign's share page, for link previews: an HTML page with Open Graph and Twitter Card
+         *     tags that sends browsers on to `{APP_BASE_URL}/campaigns/{slug}` (with `?ref=` carried
+         *     along). A CDN may keep it for a minute. Other query parameters (`utm_*`, ...) are ignored.
+         */
+        get: operations["campaigns_share_page"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health/live": {
         parameters: {
             query?: never;
@@ -1506,6 +1692,8 @@ export interface components {
         AccountExport: {
             /** @description Campaigns the account created. */
             campaigns: components["schemas"]["ExportCampaign"][];
+            /** @description The comments it wrote (not those it deleted). */
+            comments: components["schemas"]["ExportComment"][];
             /** @description Emails the platform sent (or is about to send) to the account. */
             emails: components["schemas"]["ExportEmail"][];
             /** Format: date-time */
@@ -1593,6 +1781,8 @@ export interface components {
         CampaignStats: {
             /** Format: int32 */
             backer_count: number;
+            /** @description Pledges by the ref they came with (a referral code or channel; null: none), in ref order. */
+            by_referral: components["schemas"]["ReferralStats"][];
             /** Format: int64 */
             campaign_id: number;
             currency: components["schemas"]["Currency"];
@@ -1687,6 +1877,60 @@ export interface components {
             /** @description The same policy as at registration. */
             new_password: string;
         };
+        /** @description Who wrote a comment. */
+        CommentAuthor: {
+            display_name: string;
+            /** Format: int64 */
+            id: number;
+        };
+        CommentCounts: {
+            /**
+             * Format: int64
+             * @description Creators sent the daily digest of their backers' comments.
+             */
+            digests: number;
+        };
+        CommentPage: {
+            items: components["schemas"]["CommentResponse"][];
+            /** @description Pass as `cursor` for the next page; absent on the last one. */
+            next_cursor?: string | null;
+        };
+        /** @description A comment as its reader sees it. Bodies are plain text, to be shown as text, never as HTML. */
+        CommentResponse: {
+            author?: components["schemas"]["CommentAuthor"] | null;
+            /** @description Null once deleted (the comment keeps its place while it has replies). */
+            body?: string | null;
+            /** @description Written by the campaign's creator. */
+            by_creator: boolean;
+            /** Format: int64 */
+            campaign_id: number;
+            /** Format: date-time */
+            created_at: string;
+            deleted: boolean;
+            /**
+             * Format: date-time
+             * @description The author may edit it until then.
+             */
+            editable_until: string;
+            /** Format: date-time */
+            edited_at?: string | null;
+            /** @description Hidden by an admin: only its author and admins see it. */
+            hidden: boolean;
+            /** Format: int64 */
+            id: number;
+            /**
+             * Format: int64
+             * @description The comment it replies to; null for a top-level comment.
+             */
+            parent_id?: number | null;
+            /** @description Its replies, oldest first (top-level comments only; replies have none). */
+            replies: components["schemas"]["CommentResponse"][];
+            /**
+             * Format: int64
+             * @description The update it is on; null on the campaign's own thread.
+             */
+            update_id?: number | null;
+        };
         /** @description A new draft. Only `title` and `currency` are needed now; launching needs the rest. */
         CreateCampaignRequest: {
             /** @description Up to 300 characters. */
@@ -1717,6 +1961,18 @@ export interface components {
              */
             title: string;
         };
+        CreateCommentRequest: {
+            /**
+             * @description Plain text, 1–5 000 characters.
+             * @example Will the lamp work on 110 V?
+             */
+            body: string;
+            /**
+             * Format: int64
+             * @description A top-level comment of the same thread to reply to.
+             */
+            parent_id?: number | null;
+        };
         CreatePledgeRequest: {
             /**
              * @description Total, shipping included: at least the tier's minimum plus the shipping fee to
@@ -1730,6 +1986,12 @@ export interface components {
              */
             payment_method: string;
             /**
+             * @description Which link brought you: one of the campaign's referral codes (`?ref=` of its share
+             *     link), or `direct`, `search`, `embed` or `other`.
+             * @example direct
+             */
+            ref?: string | null;
+            /**
              * @description ISO 3166-1 alpha-2; required when the tier ships.
              * @example FR
              */
@@ -1739,6 +2001,13 @@ export interface components {
              * @description The reward; absent or null to pledge without one.
              */
             tier_id?: number | null;
+        };
+        CreateReferralRequest: {
+            /**
+             * @description What the link is for, as you will recognise it: 1–80 characters, once per campaign.
+             * @example Newsletter, December
+             */
+            name: string;
         };
         CreateTierRequest: {
             /** @description Up to 2 000 characters. */
@@ -1826,6 +2095,10 @@ export interface components {
          * @enum {string}
          */
         DeliveryStatus: "pending" | "succeeded" | "failed";
+        EditCommentRequest: {
+            /** @description Plain text, 1–5 000 characters. */
+            body: string;
+        };
         EmailChangePending: {
             /** @description Where the confirmation link went. The account keeps its address until it is opened. */
             pending_email: string;
@@ -1856,6 +2129,22 @@ export interface components {
             slug: string;
             status: components["schemas"]["CampaignStatus"];
             title: string;
+        };
+        ExportComment: {
+            body: string;
+            /** Format: int64 */
+            campaign_id: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            edited_at?: string | null;
+            hidden: boolean;
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            parent_id?: number | null;
+            /** Format: int64 */
+            update_id?: number | null;
         };
         ExportEmail: {
             /** Format: date-time */
@@ -2174,6 +2463,12 @@ export interface components {
             id: number;
             /** @example pm_card_visa */
             payment_method?: string | null;
+            /**
+             * @description Which link brought the backer: a referral code of the campaign, or `direct`,
+             *     `search`, `embed` or `other`; the first one sent is kept.
+             * @example direct
+             */
+            ref?: string | null;
             /** Format: date-time */
             refunded_at?: string | null;
             /** Format: date-time */
@@ -2296,6 +2591,45 @@ export interface components {
             /** @description Ten codes, each usable once instead of a one-time code. Shown only now. */
             recovery_codes: string[];
         };
+        ReferralList: {
+            items: components["schemas"]["ReferralResponse"][];
+        };
+        /** @description A referral tag and the pledges that came through it. */
+        ReferralResponse: {
+            amount: string;
+            /**
+             * @description What a pledge sends as `ref`; also the `?ref=` of the share link.
+             * @example k7pm3xq2
+             */
+            code: string;
+            collected: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: int64 */
+            id: number;
+            name: string;
+            /**
+             * Format: int64
+             * @description Pledges that count (active, collected, errored) with this ref.
+             */
+            pledges: number;
+            /**
+             * @description The campaign's share page with this code, on this server.
+             * @example /c/night-lamp?ref=k7pm3xq2
+             */
+            share_path: string;
+        };
+        ReferralStats: {
+            amount: string;
+            /** @description The part of `amount` collected. */
+            collected: string;
+            /** @description The tag's name, for a referral code. */
+            name?: string | null;
+            /** Format: int64 */
+            pledges: number;
+            /** @description A referral code of the campaign, `direct`, `search`, `embed`, `other`, or null. */
+            ref?: string | null;
+        };
         RefreshRequest: {
             /**
              * @description The refresh token; omit it (send `{}`) when the session keeps it in the
@@ -2329,6 +2663,40 @@ export interface components {
              *     returned in the body. Default `body`.
              */
             refresh_token_transport?: components["schemas"]["RefreshTokenTransport"];
+        };
+        ReportCommentRequest: {
+            /**
+             * @description Why it should be hidden: 1–1 000 characters.
+             * @example Spam
+             */
+            reason: string;
+        };
+        ReportPage: {
+            items: components["schemas"]["ReportResponse"][];
+            /** @description Pass as `cursor` for the next page; absent on the last one. */
+            next_cursor?: string | null;
+        };
+        /** @description A user's report of a comment. */
+        ReportResponse: {
+            /** Format: int64 */
+            campaign_id: number;
+            /** @description The comment's body as it is now (empty once deleted). */
+            comment_body: string;
+            comment_hidden: boolean;
+            /** Format: int64 */
+            comment_id: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: int64 */
+            id: number;
+            reason: string;
+            /** Format: int64 */
+            reporter_id: number;
+            /**
+             * Format: date-time
+             * @description Set once an admin hid or showed the comment (or it was deleted); null while open.
+             */
+            resolved_at?: string | null;
         };
         /**
          * @description What a user may do. Admins are made only with `crowdfund create-admin`.
@@ -2430,6 +2798,7 @@ export interface components {
         /** @description What one pass did (or, for a dry run, would do). */
         Summary: {
             campaigns: components["schemas"]["CampaignCounts"];
+            comments: components["schemas"]["CommentCounts"];
             dry_run: boolean;
             images: components["schemas"]["ImageCounts"];
             /** @description A batch or the time budget ran out: call again. */
@@ -2621,6 +2990,8 @@ export interface components {
         UpdatePledgeRequest: {
             /** @example 75.00 */
             amount?: string | null;
+            /** @description As when pledging; kept only if the pledge came without one (the first ref wins). */
+            ref?: string | null;
             shipping_country?: string | null;
             /**
              * Format: int64
@@ -2963,6 +3334,140 @@ export interface operations {
             };
         };
     };
+    admin_hide_comment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Comment id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommentResponse"];
+                };
+            };
+            /** @description A body was sent; this route takes none */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such comment (or deleted) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    admin_unhide_comment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Comment id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommentResponse"];
+                };
+            };
+            /** @description A body was sent; this route takes none */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such comment (or deleted) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     admin_verify_ledger: {
         parameters: {
             query?: never;
@@ -3000,6 +3505,66 @@ export interface operations {
             };
             /** @description The ledger does not hold; `errors` lists each finding */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    admin_reports: {
+        parameters: {
+            query?: {
+                /** @description 1–100, default 20. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportPage"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A query parameter is invalid */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4925,6 +5490,188 @@ export interface operations {
             };
         };
     };
+    comments_campaign_comments: {
+        parameters: {
+            query?: {
+                /** @description 1–100, default 20. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Campaign id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommentPage"];
+                };
+            };
+            /** @description An access token was sent but is invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such campaign, or a draft that is not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A query parameter is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    comments_comment_on_campaign: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes retries safe: the same key and body replay the first answer */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                /** @description Campaign id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateCommentRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommentResponse"];
+                };
+            };
+            /** @description The body is not well-formed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Neither the creator nor a backer of the campaign */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such campaign */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The campaign is a draft or suspended */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is invalid; `errors` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description More than 10 comments in a minute; `Retry-After` says when */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     fulfilment_import_fulfilment: {
         parameters: {
             query?: never;
@@ -5643,6 +6390,174 @@ export interface operations {
                 };
             };
             /** @description A field is invalid (amount below the minimum, unknown payment method, ...), or the Idempotency-Key was used with another body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    campaigns_list_referrals: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Campaign id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferralList"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not the campaign's creator or an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such campaign */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    campaigns_create_referral: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes retries safe: the same key and body replay the first answer */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                /** @description Campaign id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateReferralRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferralResponse"];
+                };
+            };
+            /** @description The body is not well-formed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not your campaign */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such campaign */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A tag of that name exists (`existing`), or the campaign has 100 tags */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is invalid; `errors` names it */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6522,6 +7437,471 @@ export interface operations {
                 };
             };
             /** @description The campaign is a draft or suspended */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is invalid; `errors` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    comments_update_comments: {
+        parameters: {
+            query?: {
+                /** @description 1–100, default 20. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Campaign id */
+                id: number;
+                /** @description Update id */
+                update_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommentPage"];
+                };
+            };
+            /** @description An access token was sent but is invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A backers-only update, and you do not back the campaign */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such campaign or update */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A query parameter is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    comments_comment_on_update: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes retries safe: the same key and body replay the first answer */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                /** @description Campaign id */
+                id: number;
+                /** @description Update id */
+                update_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateCommentRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommentResponse"];
+                };
+            };
+            /** @description The body is not well-formed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Neither the creator nor a backer of the campaign */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such campaign or update */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The campaign is a draft or suspended */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is invalid; `errors` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description More than 10 comments in a minute; `Retry-After` says when */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    comments_delete_comment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Comment id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not your comment, nor your campaign */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such comment (or deleted already) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    comments_edit_comment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Comment id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EditCommentRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommentResponse"];
+                };
+            };
+            /** @description The body is not well-formed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not your comment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such comment (or deleted) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description More than 15 minutes since it was posted */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is invalid; `errors` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    comments_report_comment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Comment id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportCommentRequest"];
+            };
+        };
+        responses: {
+            /** @description Reported */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The body is not well-formed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A comment of a backers-only update you do not read */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such comment */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your own comment, or reported by you already */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8738,6 +10118,50 @@ export interface operations {
             };
             /** @description Stripe could not be reached to settle the attempt: Stripe retries it */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    campaigns_share_page: {
+        parameters: {
+            query?: {
+                /** @description A referral code or channel, passed on to the campaign's page */
+                ref?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Campaign slug */
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The share page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description No launched campaign has this slug */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -18,6 +18,8 @@
 //! | `survey` | each collected backer | `pledge:{id}` | `surveys` (sent, or pledge collected later) |
 //! | `survey_reminder` | unanswered backers | `survey-reminder:{pledge id}:{n}`, every 7 days, 3 at most | settlement |
 //! | `reward_shipped` | backer | `pledge:{id}` | `fulfilment` (marked shipped) |
+//! | `comment_reply` | the parent comment's author | `comment-reply:{parent id}:{reply id}`, at most one per thread per hour | `community::comments::post` |
+//! | `comments_digest` | creator | `comments-digest:{campaign id}:{day}` | settlement, once a day with new comments |
 //! | `campaign_launched` | creator | `campaign:{id}` | `campaigns::lifecycle` (launch) |
 //! | `campaign_ending` | creator | `campaign:{id}` | settlement, under 48 h left |
 //! | `campaign_successful` | creator | `campaign:{id}` | settlement, campaign completed |
@@ -35,6 +37,7 @@ use crate::db::pledges::PledgeRow;
 use crate::domain::{PledgeStatus, UserId};
 
 pub mod account;
+pub mod community;
 mod creator;
 pub mod fulfilment;
 pub use creator::{Payout, campaign_ending, campaign_launched, campaign_successful};

@@ -7,6 +7,7 @@ pub mod get;
 pub mod launch;
 pub mod list;
 pub mod mine;
+pub mod referrals;
 pub mod settlement;
 pub mod stats;
 pub mod update;

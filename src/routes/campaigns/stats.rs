@@ -4,7 +4,7 @@ use utoipa::ToSchema;
 
 use crate::campaigns::access;
 use crate::db::campaign_list::funded_bps;
-use crate::db::{campaign_stats, campaigns, fulfilment, surveys, tiers};
+use crate::db::{campaign_stats, campaigns, fulfilment, referrals, surveys, tiers};
 use crate::domain::{CampaignId, CoreError, Currency, FulfilmentStatus, Money, TierId};
 use crate::http::{ApiError, AppState, AuthUser};
 
@@ -44,6 +44,21 @@ pub struct CampaignStats {
     pub survey: Option<SurveyStats>,
     /// Collected pledges by fulfilment status.
     pub fulfilment: FulfilmentStats,
+    /// Pledges by the ref they came with (a referral code or channel; null: none), in ref order.
+    pub by_referral: Vec<ReferralStats>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReferralStats {
+    /// A referral code of the campaign, `direct`, `search`, `embed`, `other`, or null.
+    #[serde(rename = "ref")]
+    pub referral: Option<String>,
+    /// The tag's name, for a referral code.
+    pub name: Option<String>,
+    pub pledges: i64,
+    pub amount: String,
+    /// The part of `amount` collected.
+    pub collected: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -152,6 +167,20 @@ pub async fn stats(
                 fulfilment.count(status, n);
             }
             fulfilment.count(FulfilmentStatus::NotApplicable, digital);
+            let names: Vec<_> = referrals::for_campaign(conn, campaign.id)?;
+            let by_referral = referrals::totals(conn, campaign.id)?
+                .into_iter()
+                .map(|t| ReferralStats {
+                    name: names
+                        .iter()
+                        .find(|tag| t.referral.as_deref() == Some(&tag.code))
+                        .map(|tag| tag.name.clone()),
+                    referral: t.referral,
+                    pledges: t.pledges,
+                    amount: money(t.amount_minor),
+                    collected: money(t.collected_minor),
+                })
+                .collect();
             Ok::<_, CoreError>(CampaignStats {
                 campaign_id: campaign.id.0,
                 currency,
@@ -163,6 +192,7 @@ pub async fn stats(
                 per_day,
                 survey,
                 fulfilment,
+                by_referral,
             })
         })
         .await?;

@@ -23,6 +23,8 @@ pub struct AccountExport {
     pub pledges: Vec<ExportPledge>,
     /// Updates the account posted.
     pub updates: Vec<ExportUpdate>,
+    /// The comments it wrote (not those it deleted).
+    pub comments: Vec<ExportComment>,
     /// Emails the platform sent (or is about to send) to the account.
     pub emails: Vec<ExportEmail>,
     /// Logins and how long each lasted. Client IP addresses are not kept.
@@ -99,6 +101,18 @@ pub struct ExportUpdate {
 }
 
 #[derive(Serialize, ToSchema)]
+pub struct ExportComment {
+    pub id: i64,
+    pub campaign_id: i64,
+    pub update_id: Option<i64>,
+    pub parent_id: Option<i64>,
+    pub body: String,
+    pub hidden: bool,
+    pub created_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct ExportEmail {
     /// Which email (`pledge_confirmed`, `verify_email`, ...).
     pub template: String,
@@ -127,6 +141,7 @@ impl AccountExport {
             campaigns,
             pledges,
             updates,
+            comments,
             emails,
             sessions,
             webhooks,
@@ -201,6 +216,19 @@ impl AccountExport {
                     body: u.body,
                     backers_only: u.backers_only,
                     created_at: utc(u.created_at),
+                })
+                .collect(),
+            comments: comments
+                .into_iter()
+                .map(|c| ExportComment {
+                    id: c.id.0,
+                    campaign_id: c.campaign_id.0,
+                    update_id: c.update_id,
+                    parent_id: c.parent_id.map(|p| p.0),
+                    body: c.body,
+                    hidden: c.hidden_at.is_some(),
+                    created_at: utc(c.created_at),
+                    edited_at: c.edited_at.map(utc),
                 })
                 .collect(),
             emails: emails

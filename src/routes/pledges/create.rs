@@ -26,6 +26,11 @@ pub struct CreatePledgeRequest {
     /// A payment method token from the provider (sandbox: `pm_card_visa`, ...).
     #[schema(example = "pm_card_visa")]
     pub payment_method: String,
+    /// Which link brought you: one of the campaign's referral codes (`?ref=` of its share
+    /// link), or `direct`, `search`, `embed` or `other`.
+    #[serde(rename = "ref")]
+    #[schema(example = "direct")]
+    pub referral: Option<String>,
 }
 
 /// Backs a live campaign. Nothing is charged now: the payment method is charged at the
@@ -102,6 +107,7 @@ fn pledge(
         tier_id: body.tier_id.map(TierId),
         amount: &body.amount,
         shipping_country: body.shipping_country.as_deref(),
+        referral: body.referral.as_deref(),
     };
     let (campaign, pledge) = service::create(conn, campaign_id, user, &terms, &saved.reference, now)?;
     let mut response = PledgeResponse::new(&pledge, campaign.currency, true);

@@ -19,6 +19,9 @@ pub struct UpdatePledgeRequest {
     pub amount: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     pub shipping_country: Option<Option<String>>,
+    /// As when pledging; kept only if the pledge came without one (the first ref wins).
+    #[serde(rename = "ref")]
+    pub referral: Option<String>,
 }
 
 /// Changes amount, reward or shipping (the backer, until the deadline). In the last 24 hours a
@@ -55,6 +58,7 @@ pub async fn update(
                 tier_id: body.tier_id.map(|tier| tier.map(TierId)),
                 amount: body.amount.as_deref(),
                 shipping_country: body.shipping_country.as_ref().map(Option::as_deref),
+                referral: body.referral.as_deref(),
             };
             service::change(conn, id, &user, &patch, now)
         })

@@ -1,0 +1,3 @@
+DROP TABLE comment_digests;
+DROP TABLE comment_reports;
+DROP TABLE comments;

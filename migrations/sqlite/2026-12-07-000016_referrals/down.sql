@@ -1,0 +1,2 @@
+ALTER TABLE pledges DROP COLUMN referral;
+DROP TABLE referral_tags;

@@ -1,0 +1,8 @@
+//! The campaign's crowd: comments on the campaign and its updates, their moderation and the
+//! creator's daily digest of them, and the referral tags that say which link brought whom.
+
+pub mod comments;
+pub mod digest;
+pub mod moderation;
+pub mod referrals;
+pub mod share;
