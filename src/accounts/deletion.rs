@@ -63,6 +63,7 @@ pub fn delete(conn: &mut DbConn, user: &UserRow, now: DateTime<Utc>) -> Result<(
     crate::surveys::retention::erase_for_backer(conn, user.id, now)?;
     // What the person wrote goes with them; a comment with replies keeps its place as deleted.
     crate::db::comments::delete_by_author(conn, user.id, now.naive_utc())?;
+    crate::db::follows::forget_user(conn, user.id)?;
     mail::account_deleted(conn, user.id, (&user.email, &user.display_name), &pseudonym, now)?;
     tracing::info!(user.id = %user.id, "account deleted");
     Ok(())

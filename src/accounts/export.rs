@@ -21,6 +21,8 @@ pub struct Export {
     pub updates: Vec<UpdateRow>,
     /// Those not deleted.
     pub comments: Vec<CommentRow>,
+    /// The campaigns it follows, with when.
+    pub following: Vec<(crate::domain::CampaignId, chrono::NaiveDateTime)>,
     /// With each email's subject as it was (or will be) sent.
     pub emails: Vec<(OutboxRow, String)>,
     pub sessions: Vec<SessionSummary>,
@@ -57,6 +59,7 @@ pub fn gather(conn: &mut DbConn, user: UserId) -> Result<Export, CoreError> {
         pledges,
         updates: campaign_updates::by_author(conn, user.id)?,
         comments: comments::by_author(conn, user.id)?,
+        following: crate::db::follows::all_of(conn, user.id)?,
         emails,
         sessions: refresh_tokens::sessions(conn, user.id)?,
         webhooks: webhooks::owned_by(conn, user.id)?,

@@ -1,7 +1,8 @@
 //! Who may see and change a campaign.
 //!
 //! Drafts exist only for their owner and admins: anyone else gets 404, as if it did not exist.
-//! A visible campaign that the caller may not change is 403.
+//! A visible campaign that the caller may not change is 403. A prelaunch draft shows everyone
+//! its page as coming soon ([`page`]), and nothing else.
 
 use crate::db::campaigns::CampaignRow;
 use crate::domain::{Actor, CampaignStatus, Refusal};
@@ -35,5 +36,19 @@ pub fn owned_or_admin(campaign: Option<CampaignRow>, user: &Actor) -> Result<Cam
         Err(Refusal::forbidden(
             "only the campaign's creator or an admin can do this",
         ))
+    }
+}
+
+/// Whether a campaign's page is there for `viewer`, and whether only as coming soon: a
+/// prelaunch draft shows everyone its title, blurb, category, cover and creator (`true`), the
+/// rest as [`visible`] (`false`).
+pub fn page(campaign: Option<CampaignRow>, viewer: Option<&Actor>) -> Result<(CampaignRow, bool), Refusal> {
+    let campaign = campaign.ok_or(Refusal::NotFound)?;
+    if can_view(&campaign, viewer) {
+        Ok((campaign, false))
+    } else if campaign.prelaunch {
+        Ok((campaign, true))
+    } else {
+        Err(Refusal::NotFound)
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! A draft changes freely, except that its currency cannot change while it has tiers (their
 //! prices are in that currency) and a goal already set must be restated when the currency
-//! changes. A live campaign changes only its title, blurb, description and category, and only
+//! changes; a draft may be made `prelaunch`, public as coming soon. A live campaign changes only its title, blurb, description and category, and only
 //! before its deadline. Any other status changes nothing.
 
 use chrono::{DateTime, Utc};
@@ -29,6 +29,8 @@ pub struct Input<'a> {
     pub duration_days: Option<i64>,
     /// `Some(None)` removes the cover.
     pub cover_image_id: Option<Option<ImageId>>,
+    /// Draft only: shown to everyone as coming soon.
+    pub prelaunch: Option<bool>,
 }
 
 /// The fields of an [`Input`], each validated, in the campaign's currency.
@@ -174,6 +176,7 @@ pub fn update(
         goal_minor: fields.goal_minor,
         duration_days: fields.duration_days,
         cover_image_id: input.cover_image_id,
+        prelaunch: input.prelaunch,
         updated_at: Some(now.naive_utc()),
     };
     Ok(campaigns::update(conn, row.id, row.status, &changes)?.ok_or(Refusal::Stale(Resource::Campaign))?)
@@ -186,6 +189,7 @@ fn check_editable(campaign: &CampaignRow, input: &Input<'_>) -> Result<(), Refus
         ("currency", input.currency.is_some()),
         ("goal", input.goal.is_some()),
         ("duration_days", input.duration_days.is_some()),
+        ("prelaunch", input.prelaunch.is_some()),
     ]
     .into_iter()
     .filter_map(|(name, present)| present.then_some(name))

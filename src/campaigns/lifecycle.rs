@@ -69,7 +69,10 @@ pub fn transition(
     .ok_or(Refusal::Stale(Resource::Campaign))?;
     // Before any release: the fan-outs address the pledges that are still active.
     match to {
-        CampaignStatus::Live => queue::campaign_launched(conn, &updated, now)?,
+        CampaignStatus::Live => {
+            queue::campaign_launched(conn, &updated, now)?;
+            queue::community::campaign_launched_followed(conn, &updated, now)?;
+        }
         CampaignStatus::Canceled => {
             queue::campaign_canceled(conn, campaign, Cancellation { suspended: false }, now)?
         }

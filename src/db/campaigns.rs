@@ -38,6 +38,8 @@ pub struct CampaignRow {
     pub ranked_pledged_minor: i64,
     pub ranked_backer_count: i32,
     pub cover_image_id: Option<ImageId>,
+    /// A draft shown to everyone as coming soon (no tiers, no pledges).
+    pub prelaunch: bool,
 }
 
 #[derive(Insertable)]
@@ -70,6 +72,7 @@ pub struct CampaignChanges {
     pub duration_days: Option<i32>,
     /// `Some(None)` removes the cover.
     pub cover_image_id: Option<Option<ImageId>>,
+    pub prelaunch: Option<bool>,
     pub updated_at: Option<NaiveDateTime>,
 }
 

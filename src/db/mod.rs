@@ -13,6 +13,7 @@ pub mod campaigns;
 pub mod charge_attempts;
 pub mod checkpoint;
 pub mod comments;
+pub mod follows;
 pub mod fulfilment;
 pub mod idempotency;
 pub mod images;

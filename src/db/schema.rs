@@ -6,7 +6,7 @@ mod fulfilment;
 mod media;
 mod webhooks;
 
-pub use community::{comment_digests, comment_reports, comments, referral_tags};
+pub use community::{comment_digests, comment_reports, comments, follows, referral_tags};
 pub use fulfilment::{survey_responses, surveys};
 pub use media::{campaign_images, media_pending, update_images};
 pub use webhooks::{webhook_deliveries, webhook_endpoints, webhook_events};
@@ -95,6 +95,7 @@ diesel::table! {
         ranked_pledged_minor -> BigInt,
         ranked_backer_count -> Integer,
         cover_image_id -> Nullable<BigInt>,
+        prelaunch -> Bool,
     }
 }
 
@@ -319,6 +320,7 @@ diesel::joinable!(update_images -> campaign_updates (update_id));
 diesel::joinable!(surveys -> campaigns (campaign_id));
 diesel::joinable!(survey_responses -> pledges (pledge_id));
 diesel::joinable!(comments -> users (author_id));
+diesel::joinable!(follows -> campaigns (campaign_id));
 diesel::joinable!(comment_reports -> comments (comment_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -352,4 +354,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     comment_reports,
     comment_digests,
     referral_tags,
+    follows,
 );

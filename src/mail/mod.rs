@@ -42,6 +42,9 @@ pub enum Template {
     RewardShipped,
     // To whoever wrote the comment replied to.
     CommentReply,
+    // To a campaign's followers.
+    CampaignLaunchedFollowed,
+    CampaignEndingFollowed,
     // To creators.
     CampaignLaunched,
     CampaignEnding,
@@ -59,7 +62,7 @@ pub enum Template {
 }
 
 impl Template {
-    pub const ALL: [Template; 26] = [
+    pub const ALL: [Template; 28] = [
         Self::PledgeConfirmed,
         Self::PledgeChanged,
         Self::PledgeCanceled,
@@ -75,6 +78,8 @@ impl Template {
         Self::SurveyReminder,
         Self::RewardShipped,
         Self::CommentReply,
+        Self::CampaignLaunchedFollowed,
+        Self::CampaignEndingFollowed,
         Self::CampaignLaunched,
         Self::CampaignEnding,
         Self::CampaignSuccessful,
@@ -105,6 +110,8 @@ impl Template {
             Self::SurveyReminder => "survey_reminder",
             Self::RewardShipped => "reward_shipped",
             Self::CommentReply => "comment_reply",
+            Self::CampaignLaunchedFollowed => "campaign_launched_followed",
+            Self::CampaignEndingFollowed => "campaign_ending_followed",
             Self::CommentsDigest => "comments_digest",
             Self::CampaignLaunched => "campaign_launched",
             Self::CampaignEnding => "campaign_ending",

@@ -43,6 +43,8 @@ const SOURCES: &[(&str, &str)] = sources!(
     "survey_reminder",
     "reward_shipped",
     "comment_reply",
+    "campaign_launched_followed",
+    "campaign_ending_followed",
     "comments_digest",
     "campaign_launched",
     "campaign_ending",
@@ -180,6 +182,12 @@ pub fn sample_context(template: Template) -> Value {
         Template::CommentReply => json!({
             "comment_id": 12, "parent_id": 9, "update_id": null, "author": "Bo <Backer>",
             "excerpt": "Will it ship <before> the holidays?"
+        }),
+        Template::CampaignLaunchedFollowed => {
+            json!({ "goal_minor": 1_000_000, "deadline": "2026-12-24T18:00:00Z" })
+        }
+        Template::CampaignEndingFollowed => json!({
+            "pledged_minor": 800_000, "goal_minor": 1_000_000, "deadline": "2026-12-24T18:00:00Z"
         }),
         Template::CommentsDigest => json!({
             "count": 3, "day": "2026-12-06",

@@ -1,4 +1,5 @@
-//! Step 0: creators of live campaigns with less than 48 hours left are told so, once. A campaign
+//! Step 0: creators of live campaigns with less than 48 hours left are told so, once, and so are
+//! the campaign's followers who have not backed it. A campaign
 //! that ran for two days or less was never more than 48 hours from its end, so it is skipped.
 
 use std::time::Instant;
@@ -26,6 +27,7 @@ pub fn batch(
             // Conditional: of two concurrent runs, one sends it.
             if settlement::mark_ending_noticed(conn, campaign.id, now.naive_utc())? {
                 queue::campaign_ending(conn, campaign, now)?;
+                queue::community::campaign_ending_followed(conn, campaign, now)?;
                 summary.campaigns.reminded += 1;
             }
             Ok::<_, CoreError>(())

@@ -50,6 +50,8 @@ pub struct CampaignSummary {
     #[schema(example = 86400)]
     pub seconds_left: Option<i64>,
     pub cover_image: Option<ImageResponse>,
+    /// A draft shown publicly as coming soon: it can be followed, not backed.
+    pub prelaunch: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -90,6 +92,7 @@ impl CampaignSummary {
                 _ => None,
             },
             cover_image,
+            prelaunch: row.prelaunch,
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
         }

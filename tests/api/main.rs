@@ -13,6 +13,7 @@ mod cli;
 mod community;
 mod costs;
 mod faults;
+mod followers;
 mod fulfilment;
 mod helpers;
 mod holes;

@@ -803,6 +803,35 @@ fn table(users: &Users) -> Vec<Row> {
             [401, 403, 403, 200, 200],
         ),
         row(
+            M::POST,
+            "/api/v1/campaigns/{id}/follow",
+            |f| format!("/api/v1/campaigns/{}/follow", f.live),
+            none.clone(),
+            [401, 200, 200, 409, 200],
+        ),
+        // A draft that is not prelaunch: hidden from others, not followable by anyone.
+        row(
+            M::POST,
+            "/api/v1/campaigns/{id}/follow",
+            |f| format!("/api/v1/campaigns/{}/follow", f.draft),
+            none.clone(),
+            [401, 404, 404, 409, 409],
+        ),
+        row(
+            M::DELETE,
+            "/api/v1/campaigns/{id}/follow",
+            |f| format!("/api/v1/campaigns/{}/follow", f.live),
+            none.clone(),
+            [401, 200, 200, 200, 200],
+        ),
+        row(
+            M::GET,
+            "/api/v1/me/following",
+            |_| "/api/v1/me/following".into(),
+            none.clone(),
+            [401, 200, 200, 200, 200],
+        ),
+        row(
             M::GET,
             "/c/{slug}",
             |f| format!("/c/{}", f.live_slug),

@@ -1,8 +1,9 @@
 // The browser test: starts the crowdfund API (SQLite by default, or E2E_DATABASE_URL), serves
 // this page from another origin, and drives it in headless Chromium (Debian's `chromium`, through
-// playwright-core): register (a 422 first), browse, pledge (a 422 first), my pledges after the
-// access token expired (a cookie refresh), reload (the session survives), log out. The seeded
-// campaign has a cover, a gallery and a tier picture, which must load.
+// playwright-core): register (a 422 first), browse, pledge (a 422 first), comment, follow, my
+// pledges after the access token expired (a cookie refresh), reload (the session survives), log
+// out. The seeded campaign has a cover, a gallery, a tier picture, which must load, and a
+// comment of its creator's.
 //
 //   npm run build && npm run e2e
 //
@@ -147,6 +148,7 @@ async function seed(base, databaseUrl) {
     image_id: reward.id,
   }, token);
   await api(base, "POST", `/api/v1/campaigns/${campaign.id}/launch`, {}, token);
+  await api(base, "POST", `/api/v1/campaigns/${campaign.id}/comments`, { body: "Welcome! <b>Ask</b> me anything" }, token);
   return { campaign, tier, cover, gallery: [second, first], reward };
 }
 
@@ -240,6 +242,22 @@ async function main() {
     check(response.headers()["access-control-allow-origin"] === spaOrigin, "CORS allows the page's origin");
     check(/^Bearer /.test(response.request().headers()["authorization"] ?? ""), "the pledge carried the bearer token");
     await page.getByText("Pledged 30.00 USD").waitFor();
+
+    // Comments show as text: the creator's markup stays characters, never elements.
+    const list = page.getByTestId("comment-list");
+    await list.getByText("Welcome! <b>Ask</b> me anything").waitFor();
+    check((await list.locator("b").count()) === 0, "a comment's markup is shown as text");
+    check((await list.textContent()).includes("(creator)"), "the creator's comment is marked");
+    await page.getByTestId("comment-body").fill("Can't wait for mine!");
+    await page.getByTestId("comment-submit").click();
+    await list.getByText("Can't wait for mine!").waitFor();
+    check((await list.textContent()).includes("Browser Backer"), "a backer's comment appears with its author");
+
+    // Following.
+    check((await page.getByTestId("follow").textContent()) === "Follow", "the campaign is not followed yet");
+    await page.getByTestId("follow").click();
+    await page.getByTestId("follow").getByText("Following").waitFor();
+    check((await page.getByTestId("followers").textContent()) === "1 follower", "following counts the follower");
 
     // Let the access token expire: the next call renews it with the cookie first.
     await page.waitForTimeout(TTL * 1000 + 500);

@@ -429,7 +429,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A campaign by id or slug. Drafts are visible only to their owner and admins. */
+        /**
+         * A campaign by id or slug. Drafts are visible only to their owner and admins, except a
+         *     `prelaunch` draft, which everyone sees as coming soon: title, blurb, category, cover and
+         *     creator, without description, gallery or tiers.
+         */
         get: operations["campaigns_get"];
         put?: never;
         post?: never;
@@ -478,6 +482,27 @@ export interface paths {
          */
         post: operations["comments_comment_on_campaign"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/{id}/follow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Follows a prelaunch or live campaign (not your own): you are emailed when it launches and,
+         *     unless you back it, when it has 48 hours left. Following again changes nothing.
+         */
+        post: operations["campaigns_follow"];
+        /** Stops following a campaign. Idempotent. */
+        delete: operations["campaigns_unfollow"];
         options?: never;
         head?: never;
         patch?: never;
@@ -946,6 +971,26 @@ export interface paths {
         };
         /** Everything the platform holds about the caller, as one JSON document (a download). */
         get: operations["account_export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/following": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The campaigns you follow, newest campaign first (a draft whose creator took it out of
+         *     prelaunch is left out until it launches).
+         */
+        get: operations["campaigns_following"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1698,6 +1743,8 @@ export interface components {
             emails: components["schemas"]["ExportEmail"][];
             /** Format: date-time */
             exported_at: string;
+            /** @description The campaigns it follows. */
+            following: components["schemas"]["ExportFollow"][];
             /** @description Pledges the account made, each with its history. */
             pledges: components["schemas"]["ExportPledge"][];
             profile: components["schemas"]["ExportProfile"];
@@ -1773,6 +1820,10 @@ export interface components {
         /** @description A campaign's page: the summary, its description and its reward tiers. */
         CampaignResponse: components["schemas"]["CampaignSummary"] & {
             description: string;
+            /** Format: int64 */
+            followers_count: number;
+            /** @description Whether the caller follows it (false without a token). */
+            following: boolean;
             /** @description The gallery, in the creator's order. */
             gallery: components["schemas"]["ImageResponse"][];
             tiers: components["schemas"]["TierResponse"][];
@@ -1848,6 +1899,8 @@ export interface components {
              * @example 5250.00
              */
             pledged: string;
+            /** @description A draft shown publicly as coming soon: it can be followed, not backed. */
+            prelaunch: boolean;
             /**
              * Format: int64
              * @description Seconds until the deadline while live; null otherwise.
@@ -2158,6 +2211,12 @@ export interface components {
             template: string;
             to: string;
         };
+        ExportFollow: {
+            /** Format: int64 */
+            campaign_id: number;
+            /** Format: date-time */
+            followed_at: string;
+        };
         ExportPledge: {
             /** Format: int64 */
             amount_minor: number;
@@ -2233,6 +2292,21 @@ export interface components {
         FieldError: {
             field: string;
             message: string;
+        };
+        FollowResponse: {
+            /** Format: int64 */
+            followers_count: number;
+            following: boolean;
+        };
+        /** @description A campaign you follow. */
+        FollowedCampaign: components["schemas"]["CampaignSummary"] & {
+            /** Format: date-time */
+            followed_at: string;
+        };
+        FollowedPage: {
+            items: components["schemas"]["FollowedCampaign"][];
+            /** @description Pass as `cursor` for the next page; absent on the last one. */
+            next_cursor?: string | null;
         };
         FulfilmentItem: {
             backer: components["schemas"]["Backer"];
@@ -2978,6 +3052,11 @@ export interface components {
              * @example 12000.00
              */
             goal?: string | null;
+            /**
+             * @description Draft only: true makes the draft public as coming soon (title, blurb, category, cover
+             *     and creator; no tiers, no pledges) for people to follow until it launches.
+             */
+            prelaunch?: boolean | null;
             /** @description Draft only. */
             slug?: string | null;
             title?: string | null;
@@ -5212,7 +5291,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such campaign, or a draft that is not yours */
+            /** @description No such campaign, or a draft that is not yours and not prelaunch */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5654,6 +5733,122 @@ export interface operations {
             };
             /** @description More than 10 comments in a minute; `Retry-After` says when */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    campaigns_follow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Campaign id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FollowResponse"];
+                };
+            };
+            /** @description A body was sent; this route takes none */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such campaign, or a draft that is not prelaunch */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your own campaign, or one that has ended */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    campaigns_unfollow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Campaign id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FollowResponse"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such campaign, or a draft that is not prelaunch */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8508,6 +8703,57 @@ export interface operations {
             };
             /** @description Missing, invalid or expired access token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    campaigns_following: {
+        parameters: {
+            query?: {
+                /** @description 1–100, default 20. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FollowedPage"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A query parameter is invalid */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

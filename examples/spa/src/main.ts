@@ -1,5 +1,6 @@
-// A minimal backer page: register or log in, browse live campaigns, pledge with a sandbox test
-// card, see "my pledges". Every call goes through the client generated from openapi.json.
+// A minimal backer page: register or log in, browse live campaigns, follow one, pledge with a
+// sandbox test card, read and write comments, see "my pledges". Every call goes through the
+// client generated from openapi.json.
 
 import type { components } from "./api";
 import { Api } from "./session.js";
@@ -7,6 +8,7 @@ import { Api } from "./session.js";
 type Problem = components["schemas"]["Problem"];
 type Campaign = components["schemas"]["CampaignResponse"];
 type Image = components["schemas"]["ImageResponse"];
+type Comment = components["schemas"]["CommentResponse"];
 
 const params = new URLSearchParams(location.search);
 const api = new Api(params.get("api") ?? "http://localhost:8080");
@@ -142,6 +144,68 @@ function renderCampaign(campaign: Campaign): void {
     event.preventDefault();
     void pledge(campaign.id);
   };
+  renderFollow(campaign.id, campaign.following, campaign.followers_count);
+  $("comment-form").onsubmit = (event) => {
+    event.preventDefault();
+    void postComment(campaign.id);
+  };
+  void loadComments(campaign.id);
+}
+
+function renderFollow(campaignId: number, following: boolean, count: number): void {
+  const button = $("follow") as HTMLButtonElement;
+  button.textContent = following ? "Following" : "Follow";
+  button.onclick = () => void toggleFollow(campaignId, following);
+  $("followers").textContent = `${count} follower${count === 1 ? "" : "s"}`;
+}
+
+async function toggleFollow(campaignId: number, following: boolean): Promise<void> {
+  clearProblem();
+  const options = { params: { path: { id: campaignId } } };
+  const { data, error } = await api.authed(() =>
+    following
+      ? api.client.DELETE("/api/v1/campaigns/{id}/follow", options)
+      : api.client.POST("/api/v1/campaigns/{id}/follow", options),
+  );
+  if (!data) return showProblem(error);
+  renderFollow(campaignId, data.following, data.followers_count);
+}
+
+/** A comment as text (never as HTML), with who wrote it. */
+function commentItem(comment: Comment): HTMLLIElement {
+  const who = comment.author ? comment.author.display_name : "";
+  const item = el(
+    "li",
+    { testid: `comment-${comment.id}` },
+    comment.deleted
+      ? el("em", {}, "(deleted)")
+      : el("span", {}, el("strong", {}, who), comment.by_creator ? " (creator)" : "", ": ", comment.body ?? ""),
+  );
+  if (comment.replies.length) item.append(el("ul", {}, ...comment.replies.map(commentItem)));
+  return item;
+}
+
+async function loadComments(campaignId: number): Promise<void> {
+  const { data, error } = await api.authed(() =>
+    api.client.GET("/api/v1/campaigns/{id}/comments", { params: { path: { id: campaignId } } }),
+  );
+  if (!data) return showProblem(error);
+  const list = $("comment-list");
+  list.replaceChildren(...data.items.map(commentItem));
+  if (!data.items.length) list.append(el("li", {}, "No comments yet."));
+}
+
+async function postComment(campaignId: number): Promise<void> {
+  clearProblem();
+  const { data, error } = await api.authed(() =>
+    api.client.POST("/api/v1/campaigns/{id}/comments", {
+      params: { path: { id: campaignId } },
+      body: { body: value("comment-body") },
+    }),
+  );
+  if (!data) return showProblem(error);
+  ($("comment-body") as HTMLTextAreaElement).value = "";
+  await loadComments(campaignId);
 }
 
 async function pledge(campaignId: number): Promise<void> {

@@ -51,3 +51,45 @@ pub fn queue_for_backers(
         .bind::<BigInt, _>(campaign_id)
         .execute(conn)
 }
+
+/// Queues one email to each follower of a campaign whose address is verified, in one
+/// statement, under `subject_id`; with `unbacked_only`, not to those who back it (a pledge
+/// active, collected or errored). Returns how many were queued.
+pub fn queue_for_followers(
+    conn: &mut DbConn,
+    template: &str,
+    campaign_id: CampaignId,
+    subject_id: &str,
+    context: &str,
+    unbacked_only: bool,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let unbacked = if unbacked_only {
+        format!(
+            " AND NOT EXISTS (SELECT 1 FROM pledges p WHERE p.campaign_id = f.campaign_id \
+             AND p.backer_id = f.user_id AND p.status IN ({}))",
+            sql_list(PledgeStatus::backing())
+        )
+    } else {
+        String::new()
+    };
+    let sql = crate::db::for_backend(
+        conn,
+        &format!(
+            "INSERT INTO email_outbox \
+             (template, recipient, recipient_name, subject_id, context, next_attempt_at, created_at, user_id) \
+             SELECT ?, u.email, u.display_name, ?, ?, ?, ?, u.id \
+             FROM follows f JOIN users u ON u.id = f.user_id \
+             WHERE f.campaign_id = ? AND u.email_verified_at IS NOT NULL AND u.deleted_at IS NULL{unbacked} \
+             ON CONFLICT (template, recipient, subject_id) DO NOTHING"
+        ),
+    );
+    diesel::sql_query(sql)
+        .bind::<Text, _>(template)
+        .bind::<Text, _>(subject_id)
+        .bind::<Text, _>(context)
+        .bind::<Timestamp, _>(now)
+        .bind::<Timestamp, _>(now)
+        .bind::<BigInt, _>(campaign_id)
+        .execute(conn)
+}

@@ -4,7 +4,7 @@
 
 mod fanout;
 
-pub use fanout::queue_for_backers;
+pub use fanout::{queue_for_backers, queue_for_followers};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;

@@ -1,5 +1,5 @@
 //! Comments on campaigns and updates, their reports, the creators' digests of them, and the
-//! referral tags that tell which link brought which backer.
+//! referral tags that tell which link brought which backer, and who follows which campaign.
 
 diesel::table! {
     comments (id) {
@@ -41,6 +41,14 @@ diesel::table! {
         campaign_id -> BigInt,
         code -> Text,
         name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    follows (campaign_id, user_id) {
+        campaign_id -> BigInt,
+        user_id -> BigInt,
         created_at -> Timestamp,
     }
 }

@@ -1,10 +1,11 @@
-//! Emails about comments: a reply to the parent's author, and the creator's daily digest.
+//! Emails of the campaign's crowd: a reply to the parent comment's author, the creator's daily
+//! digest of comments, and the followers' launch and last-48-hours notices.
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::QueryResult;
 use serde_json::json;
 
-use super::{to_user, with};
+use super::{instant, to_user, with};
 use crate::db::DbConn;
 use crate::db::campaigns::CampaignRow;
 use crate::db::comments::{Authored, CommentRow};
@@ -80,4 +81,60 @@ pub fn comments_digest(
         &context,
         now,
     )
+}
+
+/// Every follower, when the campaign launches (`campaign:{id}`: once).
+pub fn campaign_launched_followed(
+    conn: &mut DbConn,
+    campaign: &CampaignRow,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    let context = with(
+        campaign,
+        json!({
+            "goal_minor": campaign.goal_minor.unwrap_or_default(),
+            "deadline": campaign.deadline.map(instant),
+        }),
+    );
+    let subject = format!("campaign:{}", campaign.id);
+    let template = Template::CampaignLaunchedFollowed;
+    outbox::queue_for_followers(
+        conn,
+        template.as_str(),
+        campaign.id,
+        &subject,
+        &context,
+        false,
+        now.naive_utc(),
+    )
+    .map(drop)
+}
+
+/// Followers who have not backed the campaign, 48 hours before its deadline (`campaign:{id}`:
+/// once).
+pub fn campaign_ending_followed(
+    conn: &mut DbConn,
+    campaign: &CampaignRow,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    let context = with(
+        campaign,
+        json!({
+            "pledged_minor": campaign.pledged_minor,
+            "goal_minor": campaign.goal_minor.unwrap_or_default(),
+            "deadline": campaign.deadline.map(instant),
+        }),
+    );
+    let subject = format!("campaign:{}", campaign.id);
+    let template = Template::CampaignEndingFollowed;
+    outbox::queue_for_followers(
+        conn,
+        template.as_str(),
+        campaign.id,
+        &subject,
+        &context,
+        true,
+        now.naive_utc(),
+    )
+    .map(drop)
 }

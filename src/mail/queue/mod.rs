@@ -19,6 +19,7 @@
 //! | `survey_reminder` | unanswered backers | `survey-reminder:{pledge id}:{n}`, every 7 days, 3 at most | settlement |
 //! | `reward_shipped` | backer | `pledge:{id}` | `fulfilment` (marked shipped) |
 //! | `comment_reply` | the parent comment's author | `comment-reply:{parent id}:{reply id}`, at most one per thread per hour | `community::comments::post` |
+//! | `campaign_launched_followed`, `campaign_ending_followed` | each follower (ending: those without a pledge) | `campaign:{id}` | `campaigns::lifecycle` (launch); settlement, under 48 h left |
 //! | `comments_digest` | creator | `comments-digest:{campaign id}:{day}` | settlement, once a day with new comments |
 //! | `campaign_launched` | creator | `campaign:{id}` | `campaigns::lifecycle` (launch) |
 //! | `campaign_ending` | creator | `campaign:{id}` | settlement, under 48 h left |

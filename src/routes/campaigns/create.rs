@@ -43,6 +43,7 @@ impl CreateCampaignRequest {
             goal: self.goal.as_deref(),
             duration_days: self.duration_days,
             cover_image_id: None,
+            prelaunch: None,
         }
     }
 }

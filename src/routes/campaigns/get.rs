@@ -1,6 +1,6 @@
 use actix_web::{HttpResponse, get, web};
 
-use super::view::{CampaignResponse, full_view};
+use super::view::{CampaignResponse, coming_soon, full_view};
 use crate::campaigns::access;
 use crate::db::DbConn;
 use crate::db::campaigns::{self, CampaignRow};
@@ -15,14 +15,16 @@ pub fn find_by_id_or_slug(conn: &mut DbConn, id_or_slug: &str) -> Result<Option<
     })
 }
 
-/// A campaign by id or slug. Drafts are visible only to their owner and admins.
+/// A campaign by id or slug. Drafts are visible only to their owner and admins, except a
+/// `prelaunch` draft, which everyone sees as coming soon: title, blurb, category, cover and
+/// creator, without description, gallery or tiers.
 #[utoipa::path(
     tag = "campaigns",
     params(("id" = String, Path, description = "Campaign id or slug")),
     responses(
         (status = 200, body = CampaignResponse),
         (status = 401, description = "An access token was sent but is invalid"),
-        (status = 404, description = "No such campaign, or a draft that is not yours"),
+        (status = 404, description = "No such campaign, or a draft that is not yours and not prelaunch"),
     )
 )]
 #[get("/campaigns/{id}")]
@@ -38,8 +40,12 @@ pub async fn get(
     let response = state
         .db
         .run(move |conn| {
-            let row = access::visible(find_by_id_or_slug(conn, &id_or_slug)?, viewer.0.as_ref())?;
-            full_view(conn, &links, row, now)
+            let viewer = viewer.0.as_ref();
+            let (row, reduced) = access::page(find_by_id_or_slug(conn, &id_or_slug)?, viewer)?;
+            let following = crate::community::follows::follows_it(conn, &row, viewer)?;
+            let mut view = full_view(conn, &links, row, now)?;
+            view.following = following;
+            Ok::<_, CoreError>(if reduced { coming_soon(view) } else { view })
         })
         .await?;
     Ok(HttpResponse::Ok().json(response))

@@ -3,6 +3,7 @@
 pub mod cancel;
 pub mod create;
 pub mod delete;
+pub mod follow;
 pub mod get;
 pub mod launch;
 pub mod list;

@@ -31,6 +31,9 @@ pub struct UpdateCampaignRequest {
     #[serde(default, deserialize_with = "super::view::double_option")]
     #[schema(value_type = Option<i64>)]
     pub cover_image_id: Option<Option<ImageId>>,
+    /// Draft only: true makes the draft public as coming soon (title, blurb, category, cover
+    /// and creator; no tiers, no pledges) for people to follow until it launches.
+    pub prelaunch: Option<bool>,
 }
 
 /// Edits a campaign (owner only).
@@ -72,6 +75,7 @@ pub async fn update(
                 goal: body.goal.as_deref(),
                 duration_days: body.duration_days,
                 cover_image_id: body.cover_image_id,
+                prelaunch: body.prelaunch,
             };
             let row = edit::update(conn, id, &user, &input, now)?;
             full_view(conn, &links, row, now)

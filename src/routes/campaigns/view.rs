@@ -25,6 +25,9 @@ pub struct CampaignResponse {
     /// The gallery, in the creator's order.
     pub gallery: Vec<ImageResponse>,
     pub tiers: Vec<TierResponse>,
+    pub followers_count: i64,
+    /// Whether the caller follows it (false without a token).
+    pub following: bool,
 }
 
 /// One page of campaigns; pass `next_cursor` as `cursor` for the next (null: last page).
@@ -61,7 +64,18 @@ pub fn full_view(
         description: row.description,
         gallery,
         tiers,
+        followers_count: crate::db::follows::count(conn, row.id)?,
+        following: false,
     })
+}
+
+/// A prelaunch draft as everyone but its creator and admins sees it: title, blurb, category,
+/// cover and creator, with no description, gallery or tiers.
+pub fn coming_soon(mut view: CampaignResponse) -> CampaignResponse {
+    view.description = String::new();
+    view.gallery.clear();
+    view.tiers.clear();
+    view
 }
 
 /// The image `id` names among those loaded.

@@ -25,6 +25,8 @@ pub struct AccountExport {
     pub updates: Vec<ExportUpdate>,
     /// The comments it wrote (not those it deleted).
     pub comments: Vec<ExportComment>,
+    /// The campaigns it follows.
+    pub following: Vec<ExportFollow>,
     /// Emails the platform sent (or is about to send) to the account.
     pub emails: Vec<ExportEmail>,
     /// Logins and how long each lasted. Client IP addresses are not kept.
@@ -113,6 +115,12 @@ pub struct ExportComment {
 }
 
 #[derive(Serialize, ToSchema)]
+pub struct ExportFollow {
+    pub campaign_id: i64,
+    pub followed_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct ExportEmail {
     /// Which email (`pledge_confirmed`, `verify_email`, ...).
     pub template: String,
@@ -142,6 +150,7 @@ impl AccountExport {
             pledges,
             updates,
             comments,
+            following,
             emails,
             sessions,
             webhooks,
@@ -229,6 +238,13 @@ impl AccountExport {
                     hidden: c.hidden_at.is_some(),
                     created_at: utc(c.created_at),
                     edited_at: c.edited_at.map(utc),
+                })
+                .collect(),
+            following: following
+                .into_iter()
+                .map(|(campaign_id, at)| ExportFollow {
+                    campaign_id: campaign_id.0,
+                    followed_at: utc(at),
                 })
                 .collect(),
             emails: emails

@@ -1,0 +1,2 @@
+DROP TABLE follows;
+ALTER TABLE campaigns DROP COLUMN prelaunch;
