@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::DbConn;
 use super::campaigns::CampaignRow;
-use super::schema::{campaigns, follows};
+use super::schema::{campaigns, follows, users};
 use crate::domain::{CampaignId, CampaignStatus, UserId};
 
 /// Follows; false if the user followed it already.
@@ -45,23 +45,23 @@ pub fn is_following(conn: &mut DbConn, campaign: CampaignId, user: UserId) -> Qu
     diesel::select(exists(follows::table.find((campaign, user)))).get_result(conn)
 }
 
-/// The campaigns a user follows whose page they can still see (launched, or prelaunch drafts),
+/// The campaigns a user follows, with their creator's name, whose page they can still see (launched, or prelaunch drafts),
 /// newest campaign first, after the cursor's campaign.
 pub fn followed_by(
     conn: &mut DbConn,
     user: UserId,
     before: Option<CampaignId>,
     limit: i64,
-) -> QueryResult<Vec<(CampaignRow, NaiveDateTime)>> {
+) -> QueryResult<Vec<(CampaignRow, String, NaiveDateTime)>> {
     let mut query = follows::table
-        .inner_join(campaigns::table)
+        .inner_join(campaigns::table.inner_join(users::table))
         .filter(follows::user_id.eq(user))
         .filter(
             campaigns::status
                 .ne(CampaignStatus::Draft)
                 .or(campaigns::prelaunch.eq(true)),
         )
-        .select((CampaignRow::as_select(), follows::created_at))
+        .select((CampaignRow::as_select(), users::display_name, follows::created_at))
         .into_boxed();
     if let Some(id) = before {
         query = query.filter(follows::campaign_id.lt(id));

@@ -299,6 +299,16 @@ async fn share_pages_tell_link_previews_about_the_campaign() {
         Some("summary_large_image")
     );
     assert_eq!(meta(&page, "name", "twitter:title").as_deref(), Some(title));
+    assert_eq!(meta(&page, "name", "twitter:label1").as_deref(), Some("Raised"));
+    assert_eq!(
+        meta(&page, "name", "twitter:data1").as_deref(),
+        Some("250.00 USD of 1000.00 USD (25%)")
+    );
+    assert_eq!(
+        meta(&page, "name", "twitter:label2").as_deref(),
+        Some("Days left")
+    );
+    assert_eq!(meta(&page, "name", "twitter:data2").as_deref(), Some("30"));
     assert_eq!(
         meta(&page, "http-equiv", "refresh"),
         Some(format!("0; url={canonical}?ref=search"))

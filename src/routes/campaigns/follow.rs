@@ -123,24 +123,19 @@ pub async fn following(
         .map(|(_, id)| CampaignId(id));
     let links = state.media.links.clone();
     let now = state.clock.now();
-    let (rows, covers, owners) = state
+    let (rows, covers) = state
         .db
         .run(move |conn| {
             let rows = follows_db::followed_by(conn, user.id, before, limit + 1)?;
-            let covers = image::by_id(conn, rows.iter().filter_map(|(c, _)| c.cover_image_id), &links)?;
-            let mut owners = Vec::with_capacity(rows.len());
-            for (c, _) in &rows {
-                owners.push(crate::db::campaigns::owner_name(conn, c.owner_id)?);
-            }
-            Ok::<_, CoreError>((rows, covers, owners))
+            let covers = image::by_id(conn, rows.iter().filter_map(|(c, ..)| c.cover_image_id), &links)?;
+            Ok::<_, CoreError>((rows, covers))
         })
         .await?;
     let has_more = rows.len() as i64 > limit;
     let items: Vec<FollowedCampaign> = rows
         .into_iter()
-        .zip(owners)
         .take(limit as usize)
-        .map(|((row, at), owner)| FollowedCampaign {
+        .map(|(row, owner, at)| FollowedCampaign {
             campaign: CampaignSummary::new(&row, owner, super::view::pick(&covers, row.cover_image_id), now),
             followed_at: at.and_utc(),
         })
