@@ -9,17 +9,16 @@
 use chrono::{DateTime, NaiveDateTime};
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::{BigInt, Bool, Text};
+
+use std::collections::HashMap;
 
 use super::DbConn;
+use super::campaign_search;
 use super::campaigns::CampaignRow;
 use super::schema::{campaigns, users};
+use crate::domain::search::SearchQuery;
 use crate::domain::{CampaignId, CampaignStatus, Category, UserId};
-
-diesel::define_sql_function! {
-    /// SQL `lower()`: ASCII case folding on SQLite, full Unicode on PostgreSQL.
-    fn lower(x: Text) -> Text;
-}
 
 /// The same expression as the `campaigns_most_funded_idx` index: percent of goal × 100, from
 /// the ranked copy of the total (see [`super::campaigns::RANK_STEP`]), capped at
@@ -36,6 +35,8 @@ pub enum Sort {
     EndingSoon,
     MostFunded,
     MostBacked,
+    /// Best match for the search text first; without text, the same as `Newest`.
+    Relevance,
 }
 
 /// Where the previous page stopped: the last row's sort key and id.
@@ -48,7 +49,7 @@ pub struct After {
 pub struct PublicFilter<'a> {
     pub status: CampaignStatus,
     pub category: Option<Category>,
-    pub text: Option<&'a str>,
+    pub text: Option<&'a SearchQuery>,
     pub sort: Sort,
     pub after: Option<After>,
     pub limit: i64,
@@ -57,7 +58,7 @@ pub struct PublicFilter<'a> {
 /// The value a row is sorted by under `sort`, as stored in a cursor.
 pub fn sort_key(row: &CampaignRow, sort: Sort) -> i64 {
     match sort {
-        Sort::Newest => row.launched_at.map_or(0, |t| t.and_utc().timestamp_micros()),
+        Sort::Newest | Sort::Relevance => row.launched_at.map_or(0, |t| t.and_utc().timestamp_micros()),
         Sort::EndingSoon => row.deadline.map_or(0, |t| t.and_utc().timestamp_micros()),
         Sort::MostFunded => funded_bps(row.ranked_pledged_minor, row.goal_minor),
         Sort::MostBacked => i64::from(row.ranked_backer_count),
@@ -77,18 +78,18 @@ fn micros(key: i64) -> NaiveDateTime {
         .naive_utc()
 }
 
-/// `%`, `_` and `\` in the user's text match themselves.
-fn like_pattern(text: &str) -> String {
-    let escaped = text
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
+/// A listed campaign, its owner's display name and the key it is sorted by.
+pub struct Listed {
+    pub row: CampaignRow,
+    pub owner: String,
+    pub key: i64,
 }
 
 /// Public campaigns with their owner's display name; at most `limit` rows.
-pub fn public(conn: &mut DbConn, filter: &PublicFilter<'_>) -> QueryResult<Vec<(CampaignRow, String)>> {
+pub fn public(conn: &mut DbConn, filter: &PublicFilter<'_>) -> QueryResult<Vec<Listed>> {
+    if let (Sort::Relevance, Some(text)) = (filter.sort, filter.text) {
+        return by_relevance(conn, filter, text);
+    }
     let mut query = campaigns::table
         .inner_join(users::table)
         .filter(campaigns::status.eq(filter.status))
@@ -98,16 +99,11 @@ pub fn public(conn: &mut DbConn, filter: &PublicFilter<'_>) -> QueryResult<Vec<(
         query = query.filter(campaigns::category.eq(category));
     }
     if let Some(text) = filter.text {
-        let pattern = like_pattern(text);
-        query = query.filter(
-            lower(campaigns::title)
-                .like(pattern.clone())
-                .escape('\\')
-                .or(lower(campaigns::blurb).like(pattern).escape('\\')),
-        );
+        let (open, term, close) = campaign_search::matches(conn, text);
+        query = query.filter(sql::<Bool>(open).bind::<Text, _>(term).sql(close));
     }
     query = match (filter.sort, filter.after) {
-        (Sort::Newest, after) => {
+        (Sort::Newest | Sort::Relevance, after) => {
             if let Some(After { key, id }) = after {
                 let t = micros(key);
                 query = query
@@ -143,7 +139,43 @@ pub fn public(conn: &mut DbConn, filter: &PublicFilter<'_>) -> QueryResult<Vec<(
             query.order((sql::<BigInt>(FUNDED_BPS_SQL).desc(), campaigns::id.desc()))
         }
     };
-    query.limit(filter.limit).load(conn)
+    let rows: Vec<(CampaignRow, String)> = query.limit(filter.limit).load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(row, owner)| Listed {
+            key: sort_key(&row, filter.sort),
+            row,
+            owner,
+        })
+        .collect())
+}
+
+/// The search's ranked ids, then their rows, in the ranked order.
+fn by_relevance(
+    conn: &mut DbConn,
+    filter: &PublicFilter<'_>,
+    text: &SearchQuery,
+) -> QueryResult<Vec<Listed>> {
+    let ranked = campaign_search::by_relevance(
+        conn,
+        text,
+        filter.status,
+        filter.category,
+        filter.after,
+        filter.limit,
+    )?;
+    let mut rows: HashMap<CampaignId, (CampaignRow, String)> = campaigns::table
+        .inner_join(users::table)
+        .filter(campaigns::id.eq_any(ranked.iter().map(|(id, _)| *id)))
+        .select((CampaignRow::as_select(), users::display_name))
+        .load::<(CampaignRow, String)>(conn)?
+        .into_iter()
+        .map(|(row, owner)| (row.id, (row, owner)))
+        .collect();
+    Ok(ranked
+        .into_iter()
+        .filter_map(|(id, key)| rows.remove(&id).map(|(row, owner)| Listed { row, owner, key }))
+        .collect())
 }
 
 /// An owner's campaigns, drafts included, newest first.
@@ -170,11 +202,6 @@ pub fn owned(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn like_metacharacters_are_literal() {
-        assert_eq!(like_pattern("100% Pure_Joy\\"), "%100\\% pure\\_joy\\\\%");
-    }
 
     #[test]
     fn funded_basis_points() {

@@ -7,6 +7,7 @@
 pub mod account_tokens;
 pub mod campaign_events;
 pub mod campaign_list;
+pub mod campaign_search;
 pub mod campaign_stats;
 pub mod campaign_updates;
 pub mod campaigns;

@@ -16,6 +16,7 @@ pub mod outbox;
 pub mod password;
 pub mod pledge;
 pub mod referral;
+pub mod search;
 mod sql;
 pub mod survey;
 pub mod text;

@@ -3,6 +3,7 @@
 //! idempotency of creations.
 
 pub mod auth;
+pub mod cache;
 pub mod cursor;
 pub mod error;
 pub mod fallback;

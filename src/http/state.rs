@@ -31,6 +31,8 @@ pub struct AppState {
     /// Two at once would only compete for the same pledges and, each holding a connection while
     /// its threads wait for more, could exhaust the pool. Instances still run side by side.
     pub settlement_turn: tokio::sync::Mutex<()>,
+    /// Campaign views kept for anonymous callers (see `http::cache`).
+    pub views: super::cache::Views,
 }
 
 impl AppState {

@@ -23,6 +23,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{Db, run_migrations};
 use crate::http::AppState;
+use crate::http::cache::forget_views_on_write;
 use crate::http::fallback::{RouteIndex, fallback};
 use crate::http::metrics::Metrics;
 use crate::http::middleware::{REQUEST_ID_HEADER, problem_bodies, request_id, track};
@@ -101,6 +102,7 @@ impl Application {
             metrics,
             settings,
             settlement_turn: tokio::sync::Mutex::new(()),
+            views: Default::default(),
         });
         let openapi = super::openapi::document();
         let routes = web::Data::new(RouteIndex::from_document(&openapi));
@@ -112,6 +114,7 @@ impl Application {
                 .wrap(cors(&state.settings.cors_allowed_origins))
                 // Outside CORS: its refusals of a preflight become problems too.
                 .wrap(from_fn(problem_bodies))
+                .wrap(from_fn(forget_views_on_write))
                 .wrap(from_fn(track))
                 .wrap(from_fn(request_id))
                 .wrap(TracingLogger::default())
@@ -252,8 +255,14 @@ fn cors(origins: &[String]) -> Cors {
             header::CONTENT_TYPE,
             header::ACCEPT,
             header::HeaderName::from_static("idempotency-key"),
+            header::IF_NONE_MATCH,
         ])
-        .expose_headers([REQUEST_ID_HEADER, header::RETRY_AFTER, header::LOCATION])
+        .expose_headers([
+            REQUEST_ID_HEADER,
+            header::RETRY_AFTER,
+            header::LOCATION,
+            header::ETAG,
+        ])
         .max_age(3600)
         // The refresh cookie (`refresh_token_transport: "cookie"`) travels only on credentialed
         // requests, which browsers allow solely for the origins listed here.

@@ -2,7 +2,7 @@ use chrono::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_problem, campaign_body, invalid_fields, spawn_app};
+use crate::helpers::{TestApp, assert_problem, campaign_body, invalid_fields, pledge_body, spawn_app};
 
 fn titles(page: &Value) -> Vec<String> {
     page["items"]
@@ -174,14 +174,123 @@ async fn filters_by_status_category_and_text() {
     assert_eq!(
         titles(&page(&app, "q=100%25").await),
         ["Dungeon Board Game"],
-        "% is literal"
+        "100% holds the word 100"
+    );
+    assert_eq!(
+        titles(&page(&app, "q=%25game").await),
+        ["Dungeon Board Game"],
+        "% only separates words"
+    );
+    assert_eq!(
+        titles(&page(&app, "q=g_me").await),
+        Vec::<String>::new(),
+        "_ is no wildcard"
     );
     assert_eq!(
         titles(&page(&app, "q=_").await),
-        ["Dungeon Board Game"],
-        "_ is literal"
+        Vec::<String>::new(),
+        "no words, no matches"
     );
     assert_eq!(titles(&page(&app, "q=1_0").await), Vec::<String>::new());
+}
+
+async fn launched(app: &TestApp, owner: &crate::helpers::TestUser, title: &str, blurb: &str) -> i64 {
+    let mut body = campaign_body(title);
+    body["blurb"] = json!(blurb);
+    app.live_campaign_from(owner, &body).await
+}
+
+#[tokio::test]
+async fn search_finds_words_ranks_title_matches_first_and_pages_by_relevance() {
+    let app = spawn_app().await;
+    let owner = app.create_user().await;
+    launched(&app, &owner, "Camping stove", "Cooks with solar power").await;
+    launched(&app, &owner, "Solar lamp", "Light for the tent").await;
+    launched(&app, &owner, "Café racer", "A motorbike kit").await;
+    launched(&app, &owner, "Board game", "Players race to the solarium").await;
+
+    assert_eq!(
+        titles(&page(&app, "q=solar").await),
+        ["Solar lamp", "Camping stove", "Board game"],
+        "a title match first; the last word is a prefix"
+    );
+    assert_eq!(
+        titles(&page(&app, "q=SOLAR%20la").await),
+        ["Solar lamp"],
+        "every word must match, the last as a prefix"
+    );
+    assert_eq!(titles(&page(&app, "q=lamp%20solar").await), ["Solar lamp"]);
+    assert_eq!(
+        titles(&page(&app, "q=sol%20lamp").await),
+        Vec::<String>::new(),
+        "only the last word is a prefix"
+    );
+    assert_eq!(titles(&page(&app, "q=caf%C3%89").await), ["Café racer"]);
+    assert_eq!(
+        titles(&page(&app, "q=cafe").await),
+        Vec::<String>::new(),
+        "accents are kept"
+    );
+    assert_eq!(
+        titles(&page(&app, "q=%22solar%22%20OR%20stove*").await),
+        Vec::<String>::new(),
+        "operators are words: OR must appear"
+    );
+    assert_eq!(
+        titles(&page(&app, "q=solar&sort=newest").await),
+        ["Board game", "Solar lamp", "Camping stove"]
+    );
+    assert_eq!(
+        walk(&app, "q=solar&limit=1").await,
+        ["Solar lamp", "Camping stove", "Board game"],
+        "relevance pages continue after the last row"
+    );
+    assert_eq!(
+        walk(&app, "q=solar&sort=relevance&limit=2").await,
+        ["Solar lamp", "Camping stove", "Board game"]
+    );
+    assert_eq!(
+        titles(&page(&app, "q=solar&category=games").await),
+        Vec::<String>::new(),
+        "filters still apply"
+    );
+
+    let response = app.get("/api/v1/campaigns?sort=relevance", None).await;
+    let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(invalid_fields(&problem), ["sort"]);
+}
+
+#[tokio::test]
+async fn search_follows_title_and_blurb_changes() {
+    let app = spawn_app().await;
+    let owner = app.create_user().await;
+    let mut body = campaign_body("Old name");
+    body["blurb"] = json!("Nothing here");
+    let id = app.create_campaign(&owner, &body).await["id"].as_i64().unwrap();
+    let response = app
+        .patch_json(
+            &format!("/api/v1/campaigns/{id}"),
+            &json!({"title": "Telescope", "blurb": "See the rings of Saturn"}),
+            Some(&owner.access_token),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    app.post_json(
+        &format!("/api/v1/campaigns/{id}/launch"),
+        &json!({}),
+        Some(&owner.access_token),
+    )
+    .await;
+    assert_eq!(titles(&page(&app, "q=telescope").await), ["Telescope"]);
+    assert_eq!(titles(&page(&app, "q=saturn").await), ["Telescope"]);
+    assert_eq!(titles(&page(&app, "q=old").await), Vec::<String>::new());
+    assert_eq!(titles(&page(&app, "q=nothing").await), Vec::<String>::new());
+
+    // Pledges move the totals, not the index.
+    let backer = app.create_user().await;
+    app.pledged(&backer, id, &pledge_body(None, "10.00")).await;
+    let found = page(&app, "q=telescope").await;
+    assert_eq!(found["items"][0]["pledged"], "10.00");
 }
 
 #[tokio::test]

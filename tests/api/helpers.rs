@@ -371,7 +371,12 @@ impl TestApp {
 
     /// Creates and launches a complete campaign; returns its id.
     pub async fn live_campaign(&self, owner: &TestUser, title: &str) -> i64 {
-        let id = self.create_campaign(owner, &campaign_body(title)).await["id"]
+        self.live_campaign_from(owner, &campaign_body(title)).await
+    }
+
+    /// A campaign created from `body` and launched; returns its id.
+    pub async fn live_campaign_from(&self, owner: &TestUser, body: &Value) -> i64 {
+        let id = self.create_campaign(owner, body).await["id"]
             .as_i64()
             .expect("id");
         let response = self

@@ -7,6 +7,7 @@
 mod accounts;
 mod auth;
 mod browser_sessions;
+mod caching;
 mod campaign_list;
 mod campaigns;
 mod cli;

@@ -411,7 +411,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Public campaigns, filtered, sorted and paginated by cursor. */
+        /**
+         * Public campaigns, filtered, sorted and paginated by cursor. Without credentials, with a
+         *     strong `ETag` and `Cache-Control` as a campaign's view has (304 on `If-None-Match`).
+         */
         get: operations["campaigns_list"];
         put?: never;
         /** Creates a draft campaign owned by the caller. Honours `Idempotency-Key`. */
@@ -432,7 +435,10 @@ export interface paths {
         /**
          * A campaign by id or slug. Drafts are visible only to their owner and admins, except a
          *     `prelaunch` draft, which everyone sees as coming soon: title, blurb, category, cover and
-         *     creator, without description, gallery or tiers.
+         *     creator, without description, gallery or tiers. Without credentials the answer has a
+         *     strong `ETag` and may be kept for a few seconds by anyone (`Cache-Control`), and a request
+         *     whose `If-None-Match` names the current tag is answered 304; it reflects other servers'
+         *     changes within a second.
          */
         get: operations["campaigns_get"];
         put?: never;
@@ -747,7 +753,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A campaign's reward tiers, cheapest first, with what remains of each. */
+        /**
+         * A campaign's reward tiers, cheapest first, with what remains of each. Without credentials,
+         *     with a strong `ETag` and `Cache-Control` as the campaign's view has (304 on `If-None-Match`).
+         */
         get: operations["tiers_list"];
         put?: never;
         /** Adds a reward tier to a draft or live campaign (owner only). Honours `Idempotency-Key`. */
@@ -2868,7 +2877,7 @@ export interface components {
             status: components["schemas"]["CampaignStatus"];
         };
         /** @enum {string} */
-        SortParam: "newest" | "ending_soon" | "most_funded" | "most_backed";
+        SortParam: "newest" | "ending_soon" | "most_funded" | "most_backed" | "relevance";
         /** @description What one pass did (or, for a dry run, would do). */
         Summary: {
             campaigns: components["schemas"]["CampaignCounts"];
@@ -5130,9 +5139,14 @@ export interface operations {
                 /** @description Which campaigns (default `live`); drafts are never listed here. */
                 status?: components["schemas"]["CampaignStatus"];
                 category?: components["schemas"]["Category"];
-                /** @description Case-insensitive text searched in title and blurb (up to 100 characters). */
+                /**
+                 * @description Words searched in title and blurb (up to 100 characters): every word must appear,
+                 *     the last one as the beginning of a word; case is ignored and accents are not. Words are
+                 *     runs of letters and digits, so punctuation (`%` and `_` included) only separates them,
+                 *     and a `q` without any finds nothing.
+                 */
                 q?: string;
-                /** @description Default `newest`. */
+                /** @description Default `relevance` with `q`, `newest` without. */
                 sort?: components["schemas"]["SortParam"];
                 /** @description 1–100, default 20. */
                 limit?: number;
@@ -5152,6 +5166,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["CampaignPage"];
                 };
+            };
+            /** @description Without credentials: `If-None-Match` names the current `ETag` */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description A query parameter is invalid; `errors` names it */
             422: {
@@ -5281,6 +5302,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["CampaignResponse"];
                 };
+            };
+            /** @description Without credentials: `If-None-Match` names the current `ETag` */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description An access token was sent but is invalid */
             401: {
@@ -7179,6 +7207,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["TierResponse"][];
                 };
+            };
+            /** @description Without credentials: `If-None-Match` names the current `ETag` */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description An access token was sent but is invalid */
             401: {

@@ -1,10 +1,12 @@
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::view::{CampaignPage, CampaignSummary};
 use crate::db::campaign_list::{self, After, PublicFilter, Sort};
+use crate::domain::search::SearchQuery;
 use crate::domain::{CampaignId, CampaignStatus, Category, CoreError};
+use crate::http::cache::{self, Tagged};
 use crate::http::{ApiError, AppState, Query, cursor};
 use crate::routes::campaigns::view::pick;
 use crate::shapes::image;
@@ -21,6 +23,9 @@ pub enum SortParam {
     MostFunded,
     /// Most backers first. While campaigns are live, by counts refreshed in steps of 1 %.
     MostBacked,
+    /// Best match for `q` first, a match in the title weighing more than one in the blurb;
+    /// only with `q`, where it is the default.
+    Relevance,
 }
 
 impl SortParam {
@@ -30,6 +35,7 @@ impl SortParam {
             Self::EndingSoon => Sort::EndingSoon,
             Self::MostFunded => Sort::MostFunded,
             Self::MostBacked => Sort::MostBacked,
+            Self::Relevance => Sort::Relevance,
         }
     }
 
@@ -39,6 +45,7 @@ impl SortParam {
             Self::EndingSoon => "ending_soon",
             Self::MostFunded => "most_funded",
             Self::MostBacked => "most_backed",
+            Self::Relevance => "relevance",
         }
     }
 }
@@ -50,10 +57,13 @@ pub struct ListQuery {
     /// Which campaigns (default `live`); drafts are never listed here.
     pub status: Option<CampaignStatus>,
     pub category: Option<Category>,
-    /// Case-insensitive text searched in title and blurb (up to 100 characters).
+    /// Words searched in title and blurb (up to 100 characters): every word must appear,
+    /// the last one as the beginning of a word; case is ignored and accents are not. Words are
+    /// runs of letters and digits, so punctuation (`%` and `_` included) only separates them,
+    /// and a `q` without any finds nothing.
     #[param(max_length = 100)]
     pub q: Option<String>,
-    /// Default `newest`.
+    /// Default `relevance` with `q`, `newest` without.
     pub sort: Option<SortParam>,
     /// 1–100, default 20.
     #[param(minimum = 1, maximum = 100)]
@@ -62,12 +72,14 @@ pub struct ListQuery {
     pub cursor: Option<String>,
 }
 
-/// Public campaigns, filtered, sorted and paginated by cursor.
+/// Public campaigns, filtered, sorted and paginated by cursor. Without credentials, with a
+/// strong `ETag` and `Cache-Control` as a campaign's view has (304 on `If-None-Match`).
 #[utoipa::path(
     tag = "campaigns",
     params(ListQuery),
     responses(
         (status = 200, body = CampaignPage),
+        (status = 304, description = "Without credentials: `If-None-Match` names the current `ETag`"),
         (status = 422, description = "A query parameter is invalid; `errors` names it"),
     )
 )]
@@ -75,6 +87,7 @@ pub struct ListQuery {
 #[tracing::instrument(skip_all)]
 pub async fn list(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Query(query): Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let status = query.status.unwrap_or(CampaignStatus::Live);
@@ -93,7 +106,14 @@ pub async fn list(
     if text.as_ref().is_some_and(|q| q.chars().count() > 100) {
         return Err(ApiError::field("q", "must be at most 100 characters"));
     }
-    let sort = query.sort.unwrap_or(SortParam::Newest);
+    let sort = match (query.sort, &text) {
+        (Some(SortParam::Relevance), None) => {
+            return Err(ApiError::field("sort", "relevance needs a search text in q"));
+        }
+        (Some(sort), _) => sort,
+        (None, Some(_)) => SortParam::Relevance,
+        (None, None) => SortParam::Newest,
+    };
     let limit = cursor::limit(query.limit)?;
     let after = query
         .cursor
@@ -104,6 +124,19 @@ pub async fn list(
             key,
             id: CampaignId(id),
         });
+    let search = match text.as_deref().map(SearchQuery::parse) {
+        Some(None) => {
+            return answer(
+                &req,
+                &CampaignPage {
+                    items: Vec::new(),
+                    next_cursor: None,
+                },
+            );
+        }
+        Some(Some(search)) => Some(search),
+        None => None,
+    };
     let now = state.clock.now();
     let links = state.media.links.clone();
     let (rows, covers) = state
@@ -114,13 +147,13 @@ pub async fn list(
                 &PublicFilter {
                     status,
                     category: query.category,
-                    text: text.as_deref(),
+                    text: search.as_ref(),
                     sort: sort.sort(),
                     after,
                     limit: limit + 1,
                 },
             )?;
-            let covers = image::by_id(conn, rows.iter().filter_map(|(r, _)| r.cover_image_id), &links)?;
+            let covers = image::by_id(conn, rows.iter().filter_map(|l| l.row.cover_image_id), &links)?;
             Ok::<_, CoreError>((rows, covers))
         })
         .await?;
@@ -129,10 +162,18 @@ pub async fn list(
     let next_cursor = rows
         .last()
         .filter(|_| has_more)
-        .map(|(row, _)| cursor::encode(sort.name(), campaign_list::sort_key(row, sort.sort()), row.id.0));
+        .map(|listed| cursor::encode(sort.name(), listed.key, listed.row.id.0));
     let items = rows
         .iter()
-        .map(|(row, owner)| CampaignSummary::new(row, owner.clone(), pick(&covers, row.cover_image_id), now))
+        .map(|l| CampaignSummary::new(&l.row, l.owner.clone(), pick(&covers, l.row.cover_image_id), now))
         .collect();
-    Ok(HttpResponse::Ok().json(CampaignPage { items, next_cursor }))
+    answer(&req, &CampaignPage { items, next_cursor })
+}
+
+fn answer(req: &HttpRequest, page: &CampaignPage) -> Result<HttpResponse, ApiError> {
+    if !cache::is_anonymous(req) {
+        return Ok(HttpResponse::Ok().json(page));
+    }
+    let tagged = Tagged::json(page).map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(cache::public(req, &tagged))
 }
