@@ -15,22 +15,32 @@
 //! server's secret (argon2 registrations would dominate the run otherwise), then measures for
 //! `BENCH_SECONDS` each (default 8):
 //!
-//! - **raw database**: the statements of one pledge with an `Idempotency-Key`, in the server's
-//!   order and transactions, each a prepared statement as the server's are: on PostgreSQL by
-//!   pgbench (`-M prepared`, N connections; `PGBENCH` names the binary), on SQLite by N threads
-//!   over diesel taking turns to write, as the server's writers do. What the database can do
-//!   without HTTP, JSON, authentication and validation;
+//! - **reference**: everything one pledge must write, as the database alone does it
+//!   (`bench/reference/`, see `reference.rs`): on PostgreSQL one statement (a data-modifying CTE)
+//!   by pgbench on a schema of its own, on SQLite the same writes in one transaction from an
+//!   in-process loop; spread over 150 campaigns, and on one limited tier (**hot**). The raw side
+//!   every API rate is divided by;
+//! - **replay**: the server's own statements of one pledge with an `Idempotency-Key`, in the
+//!   server's order and transactions, each a prepared statement as the server's are: on
+//!   PostgreSQL by pgbench (`-M prepared`, N connections; `PGBENCH` names the binary), on SQLite
+//!   by N threads over diesel taking turns to write, as the server's writers do. What the
+//!   server's present design costs the database, without HTTP, JSON, authentication and
+//!   validation;
 //! - **pledge API**: `POST /campaigns/{id}/pledges` by N clients, distinct backers, each with
-//!   its own `Idempotency-Key`; and the same on one limited tier (**hot tier**);
+//!   its own `Idempotency-Key`, spread over 150 campaigns as the reference's are, with the
+//!   server's CPU time per pledge (`/proc/<pid>/stat`); and the same on one limited tier (**hot
+//!   tier**);
 //! - `p99` at **half of the peak** pledge rate (requests paced open-loop, a held-up request's
 //!   latency counted from when it was due), on a new campaign and on the one that took the
 //!   16-client raw run's pledges, in `BENCH_ROUNDS` rounds reporting the median p99, with each
 //!   round's spells of requests over 25 ms on stderr;
-//! - `GET /campaigns/{id}` and `GET /campaigns` (list) by 16 clients;
+//! - `GET /campaigns/{id}` and `GET /campaigns` (list) by 16 clients, anonymous (so the
+//!   campaign view comes from the server's kept copy), and, as their yardstick, actix-web's
+//!   minimal JSON handler in this process by the same clients;
 //!
 //! at N = 1, 4 and 16, and prints a Markdown table (pasted into bench/RESULTS.md). The pledge
-//! rows (API, hot tier, raw) are measured `BENCH_ROUNDS` times, interleaved, and report the
-//! median round: single runs on this kind of shared machine move by ±30 %.
+//! rows (reference, API, hot tier, replay) are measured `BENCH_ROUNDS` times, interleaved, and
+//! report the median round: single runs on this kind of shared machine move by ±30 %.
 
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
@@ -43,6 +53,13 @@ use crowdfund::db::{DatabaseUrl, Db, DbConn, marker_transaction, write_transacti
 use crowdfund::domain::{Role, UserId};
 use diesel::RunQueryDsl;
 use serde_json::{Value, json};
+
+#[path = "reference.rs"]
+mod reference;
+#[path = "support.rs"]
+mod support;
+
+use support::{backend, pgbench};
 
 const JWT_SECRET: &str = "bench-secret-bench-secret-bench-secret!!";
 /// Backers seeded: the API's runs take them from 2 up, the raw runs theirs from the top down
@@ -462,6 +479,33 @@ where
 
 /// `Ok` when the server answered `want`; otherwise why not: the status with the problem's
 /// title and detail, or the kind of error the client met before any answer.
+/// The yardstick of the read rows: actix-web's smallest JSON answer (a handler that serializes a
+/// constant object), served by an `HttpServer` with as many workers as the server has, on
+/// this machine, measured by the same clients. Returns its URL; it serves until the bench ends.
+fn minimal_json_server() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/", listener.local_addr().expect("address"));
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            actix_web::HttpServer::new(|| {
+                actix_web::App::new().route(
+                    "/",
+                    actix_web::web::get().to(|| async {
+                        actix_web::HttpResponse::Ok().json(json!({"id": 1, "title": "Minimal"}))
+                    }),
+                )
+            })
+            .workers(std::thread::available_parallelism().map_or(2, |n| n.get()))
+            .listen(listener)
+            .expect("listen")
+            .run()
+            .await
+            .expect("serve");
+        });
+    });
+    url
+}
+
 async fn expect(
     response: reqwest::Result<reqwest::Response>,
     want: reqwest::StatusCode,
@@ -707,32 +751,6 @@ fn raw_sqlite_rate(
     done as f64 / start.elapsed().as_secs_f64()
 }
 
-/// pgbench, from `PGBENCH`, the `PATH`, or PostgreSQL's own directory on Debian.
-fn pgbench() -> String {
-    if let Ok(path) = std::env::var("PGBENCH") {
-        return path;
-    }
-    let on_path = Command::new("pgbench")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if on_path {
-        return "pgbench".into();
-    }
-    let mut installed: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-        .map(|entry| entry.path().join("bin/pgbench"))
-        .filter(|path| path.exists())
-        .collect();
-    installed.sort();
-    installed
-        .pop()
-        .map(|path| path.display().to_string())
-        .expect("pgbench not found: install PostgreSQL's client tools or set PGBENCH")
-}
-
 /// PostgreSQL's rate for the pledge's statements: pgbench with `clients` connections, each
 /// statement prepared once per connection.
 fn raw_pg_rate(
@@ -755,74 +773,7 @@ fn raw_pg_rate(
         .arg(url)
         .output()
         .expect("run pgbench");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("number of failed transactions: 0 "),
-        "pgbench failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
-        .lines()
-        .find_map(|line| line.strip_prefix("tps = "))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|tps| tps.parse().ok())
-        .expect("pgbench reports tps")
-}
-
-struct Backend {
-    name: &'static str,
-    url: String,
-    postgres: bool,
-    dir: tempfile::TempDir,
-    admin: Option<(String, String)>,
-}
-
-impl Drop for Backend {
-    fn drop(&mut self) {
-        if let Some((admin, name)) = &self.admin {
-            let _ = Command::new("psql")
-                .args([
-                    admin.as_str(),
-                    "-qc",
-                    &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-                ])
-                .output();
-        }
-    }
-}
-
-fn backend(name: &str) -> Backend {
-    let dir = tempfile::tempdir().expect("temp dir");
-    if name == "postgres" {
-        let admin = std::env::var("PG_ADMIN_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let db = format!("crowdfund_bench_{}", std::process::id());
-        let created = Command::new("psql")
-            .args([admin.as_str(), "-qc", &format!("CREATE DATABASE {db}")])
-            .status()
-            .expect("psql");
-        assert!(created.success(), "cannot create {db}");
-        let base = admin
-            .rsplit_once('/')
-            .map_or(admin.as_str(), |(b, _)| b)
-            .to_owned();
-        Backend {
-            name: "postgres",
-            url: format!("{base}/{db}"),
-            postgres: true,
-            dir,
-            admin: Some((admin, db)),
-        }
-    } else {
-        let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-        Backend {
-            name: "sqlite",
-            url,
-            postgres: false,
-            dir,
-            admin: None,
-        }
-    }
+    support::tps(&output)
 }
 
 async fn bench(name: &str, rows: &mut Vec<String>) {
@@ -843,15 +794,18 @@ async fn bench(name: &str, rows: &mut Vec<String>) {
     // Backers are handed out in order, never twice: 2.. for the API, then for the raw runs.
     let backer = Arc::new(AtomicUsize::new(2));
 
-    let pledge = |campaign: i64, tier: i64| {
-        let url = Arc::new(format!("{}/api/v1/campaigns/{campaign}/pledges", server.base));
+    // Each pledge goes to `targets[backer % len]`: one campaign, or spread over many.
+    let pledge_to = |targets: Vec<(i64, i64)>| {
+        let targets = Arc::new(targets);
+        let url = Arc::new(format!("{}/api/v1/campaigns", server.base));
         let (client, tokens, backer) = (client.clone(), tokens.clone(), backer.clone());
         move |_n: usize| {
             let (client, url, tokens) = (client.clone(), url.clone(), tokens.clone());
             let b = backer.fetch_add(1, Ordering::Relaxed);
+            let (campaign, tier) = targets[b % targets.len()];
             async move {
                 let response = client
-                    .post(url.as_str())
+                    .post(format!("{url}/{campaign}/pledges"))
                     .bearer_auth(&tokens[b])
                     .header("Idempotency-Key", format!("bench-{b}"))
                     .json(&json!({"amount": "10.00", "tier_id": tier, "payment_method": "pm_card_visa"}))
@@ -861,26 +815,46 @@ async fn bench(name: &str, rows: &mut Vec<String>) {
             }
         }
     };
+    let pledge = |campaign: i64, tier: i64| pledge_to(vec![(campaign, tier)]);
+    let pg_reference = backend
+        .admin
+        .as_ref()
+        .map(|(admin, _)| reference::PgReference::create(admin));
+    let sqlite_reference =
+        (!backend.postgres).then(|| reference::SqliteReference::create(backend.dir.path()));
+    let reference_rate = |clients: usize, hot: bool| match (&pg_reference, &sqlite_reference) {
+        (Some(pg), _) => pg.rate(&pgbench(), clients, hot, duration),
+        (None, Some(sqlite)) => sqlite.rate(clients, hot, duration),
+        (None, None) => unreachable!("one reference per backend"),
+    };
 
-    // Every measurement pledges to a campaign of its own, so that none inherits the rows and
+    // Every measurement pledges to campaigns of its own, so that none inherits the rows and
     // dead row versions an earlier one left (this database may not vacuum meanwhile).
     let mut peak = 0.0f64;
     // The campaign that takes the most pledges (the 16-client raw run's), paced again at the end.
     let mut busiest = (0, 0);
     let rounds = rounds();
     for (slot, clients) in [1usize, 4, 16].into_iter().enumerate() {
-        // Rounds alternate API, hot tier and raw, so that a slow spell of this shared machine
-        // weighs on all three; each row reports the median round.
+        // Rounds alternate the reference, API, hot tier and replay, so that a slow spell of this
+        // shared machine weighs on all; each row reports the median round.
         let (mut api, mut hot, mut raw) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut reference, mut reference_hot) = (Vec::new(), Vec::new());
         // The server's CPU time per pledge in each API run (on SQLite the database's included).
         let mut server_cpu = Vec::new();
         for round in 0..rounds {
             analyze(&db, backend.postgres);
-            let (campaign, open_tier, _) = campaign(&server, &creator).await;
+            reference.push(reference_rate(clients, false));
+            let mut spread = Vec::new();
+            for _ in 0..reference::CAMPAIGNS {
+                let (campaign, open_tier, _) = campaign(&server, &creator).await;
+                spread.push((campaign, open_tier));
+            }
+            analyze(&db, backend.postgres);
             let cpu = server.cpu_seconds();
-            let run = drive(clients, duration, None, pledge(campaign, open_tier)).await;
+            let run = drive(clients, duration, None, pledge_to(spread)).await;
             server_cpu.push(1000.0 * (server.cpu_seconds() - cpu) / run.ok as f64);
             api.push(run);
+            reference_hot.push(reference_rate(clients, true));
             let (campaign, _, hot_tier) = self::campaign(&server, &creator).await;
             hot.push(drive(clients, duration, None, pledge(campaign, hot_tier)).await);
             let (campaign, open_tier, _) = self::campaign(&server, &creator).await;
@@ -911,9 +885,11 @@ async fn bench(name: &str, rows: &mut Vec<String>) {
             "the API used up its backers"
         );
         eprintln!(
-            "{} at {clients}: raw {:.0?}, API {:.0?}, hot tier {:.0?} pledges/s by round; \
-             server CPU {:.2?} ms per API pledge; CPU stolen during the API runs {:.1?} %",
+            "{} at {clients}: reference {:.0?} (hot {:.0?}), replay {:.0?}, API {:.0?}, hot tier {:.0?} \
+             pledges/s by round; server CPU {:.2?} ms per API pledge; CPU stolen during the API runs {:.1?} %",
             backend.name,
+            reference,
+            reference_hot,
             raw,
             api.iter().map(Run::rate).collect::<Vec<_>>(),
             hot.iter().map(Run::rate).collect::<Vec<_>>(),
@@ -921,17 +897,21 @@ async fn bench(name: &str, rows: &mut Vec<String>) {
             api.iter().map(|r| 100.0 * r.steal.0).collect::<Vec<_>>(),
         );
         let (api, hot, raw) = (median_run(api), median_run(hot), median(raw));
+        let (reference, reference_hot, server_cpu) =
+            (median(reference), median(reference_hot), median(server_cpu));
         report_failures(&format!("{} API at {clients}", backend.name), &api);
         report_failures(&format!("{} hot tier at {clients}", backend.name), &hot);
         peak = peak.max(api.rate());
         rows.push(format!(
-            "| {} | {clients} | {raw:.0} | {:.0} | {:.0} % | {:.1} | {:.1} | {:.0} | {:.1} | {} |",
+            "| {} | {clients} | {reference:.0} | {raw:.0} | {:.0} | {:.0} % | {:.1} | {:.1} | {server_cpu:.2} \
+             | {reference_hot:.0} | {:.0} | {:.0} % | {:.1} | {} |",
             backend.name,
             api.rate(),
-            100.0 * api.rate() / raw,
+            100.0 * api.rate() / reference,
             api.percentile(0.5),
             api.percentile(0.99),
             hot.rate(),
+            100.0 * hot.rate() / reference_hot,
             hot.percentile(0.99),
             api.failed + hot.failed,
         ));
@@ -984,16 +964,18 @@ async fn bench(name: &str, rows: &mut Vec<String>) {
     };
     let get = drive(16, duration, None, getter(get_url)).await;
     let list = drive(16, duration, None, getter(list_url)).await;
+    let minimal = drive(16, duration, None, getter(Arc::new(minimal_json_server()))).await;
     for (what, run) in [
         ("half of peak", &half),
         ("crowded", &crowded),
         ("GET", &get),
         ("list", &list),
+        ("minimal", &minimal),
     ] {
         report_failures(&format!("{} {what}", backend.name), run);
     }
     rows.push(format!(
-        "| {} | half of peak ({:.0}/s) | | {:.0} | | {:.1} | {:.1} | | | {} |",
+        "| {} | half of peak ({:.0}/s) | | | {:.0} | | {:.1} | {:.1} | | | | | | {} |",
         backend.name,
         peak / 2.0,
         half.rate(),
@@ -1002,7 +984,7 @@ async fn bench(name: &str, rows: &mut Vec<String>) {
         half.failed
     ));
     rows.push(format!(
-        "| {} | half of peak, on a campaign holding {held} pledges | | {:.0} | | {:.1} | {:.1} | | | {} |",
+        "| {} | half of peak, on a campaign holding {held} pledges | | | {:.0} | | {:.1} | {:.1} | | | | | | {} |",
         backend.name,
         crowded.rate(),
         crowded.percentile(0.5),
@@ -1010,7 +992,7 @@ async fn bench(name: &str, rows: &mut Vec<String>) {
         crowded.failed
     ));
     rows.push(format!(
-        "| {} | GET /campaigns/{{id}} ×16 | | {:.0} | | {:.1} | {:.1} | | | {} |",
+        "| {} | GET /campaigns/{{id}} ×16 | | | {:.0} | | {:.1} | {:.1} | | | | | | {} |",
         backend.name,
         get.rate(),
         get.percentile(0.5),
@@ -1018,12 +1000,21 @@ async fn bench(name: &str, rows: &mut Vec<String>) {
         get.failed
     ));
     rows.push(format!(
-        "| {} | GET /campaigns ×16 | | {:.0} | | {:.1} | {:.1} | | | {} |",
+        "| {} | GET /campaigns ×16 | | | {:.0} | | {:.1} | {:.1} | | | | | | {} |",
         backend.name,
         list.rate(),
         list.percentile(0.5),
         list.percentile(0.99),
         list.failed
+    ));
+    rows.push(format!(
+        "| {} | minimal actix JSON handler ×16 (GET /campaigns/{{id}} at {:.0} % of it) | | | {:.0} | | {:.1} | {:.1} | | | | | | {} |",
+        backend.name,
+        100.0 * get.rate() / minimal.rate(),
+        minimal.rate(),
+        minimal.percentile(0.5),
+        minimal.percentile(0.99),
+        minimal.failed
     ));
     if !backend.postgres {
         // SQLite's log file keeps the size of its longest log: the checkpoints' bound, if any.
@@ -1052,9 +1043,11 @@ async fn main() {
         bench(name, &mut rows).await;
     }
     println!(
-        "| backend | clients | raw DB pledges/s | API pledges/s | API / raw | p50 (ms) | p99 (ms) | hot tier pledges/s | hot tier p99 (ms) | failed |"
+        "| backend | clients | reference pledges/s | server's statements replayed/s | API pledges/s | API / reference \
+         | p50 (ms) | p99 (ms) | server CPU per pledge (ms) | reference hot tier/s | API hot tier/s \
+         | API hot / reference hot | hot tier p99 (ms) | failed |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for row in rows {
         println!("{row}");
     }
