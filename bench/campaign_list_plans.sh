@@ -6,7 +6,7 @@
 # Creates a scratch database, applies the migrations with `crowdfund migrate`, seeds 10 000
 # campaigns (80 % live, 15 categories, spread launch dates and totals), runs EXPLAIN ANALYZE on
 # the exact statements the server sends (copied from PostgreSQL's statement log), and drops the
-# database. Output: one plan per listing.
+# database. Output: one plan per listing. Search (`q`) has its own: `cargo bench --bench search`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 admin_url=${1:-postgres://postgres@127.0.0.1:5432/postgres}
@@ -49,4 +49,3 @@ explain "ending_soon" "WHERE (\"campaigns\".\"status\" = 'live') ORDER BY \"camp
 explain "most_funded" "WHERE (\"campaigns\".\"status\" = 'live') ORDER BY ((campaigns.ranked_pledged_minor * 10000) / campaigns.goal_minor) DESC, \"campaigns\".\"id\" DESC LIMIT 21"
 explain "most_backed" "WHERE (\"campaigns\".\"status\" = 'live') ORDER BY \"campaigns\".\"ranked_backer_count\" DESC, \"campaigns\".\"id\" DESC LIMIT 21"
 explain "category=games" "WHERE ((\"campaigns\".\"status\" = 'live') AND (\"campaigns\".\"category\" = 'games')) ORDER BY \"campaigns\".\"launched_at\" DESC, \"campaigns\".\"id\" DESC LIMIT 21"
-explain "q=lamp (substring search)" "WHERE ((\"campaigns\".\"status\" = 'live') AND ((lower(\"campaigns\".\"title\") LIKE '%lamp%' ESCAPE '\\') OR (lower(\"campaigns\".\"blurb\") LIKE '%lamp%' ESCAPE '\\'))) ORDER BY \"campaigns\".\"launched_at\" DESC, \"campaigns\".\"id\" DESC LIMIT 21"
