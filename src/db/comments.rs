@@ -5,6 +5,7 @@ use diesel::dsl::{count_star, exists};
 use diesel::prelude::*;
 
 use super::DbConn;
+use super::multi_connection_impl::MultiBackend;
 use super::schema::{comment_digests, comment_reports, comments, users};
 use crate::domain::{Actor, CampaignId, CommentId, UserId};
 
@@ -98,17 +99,33 @@ pub fn top_level(
         Some(update) => query.filter(comments::update_id.eq(update)),
         None => query.filter(comments::update_id.is_null()),
     };
-    match viewer {
-        Some(v) if v.is_admin() => {}
-        Some(v) => {
-            query = query.filter(comments::hidden_at.is_null().or(comments::author_id.eq(v.id)));
-        }
-        None => query = query.filter(comments::hidden_at.is_null()),
-    }
+    query = visible_to(query, viewer);
     if let Some(id) = before {
         query = query.filter(comments::id.lt(id));
     }
     query.order(comments::id.desc()).limit(limit).load(conn)
+}
+
+/// Comments with their authors' names, as a listing loads them.
+type Listing<'a> = diesel::dsl::IntoBoxed<
+    'a,
+    diesel::dsl::Select<
+        diesel::dsl::InnerJoin<comments::table, users::table>,
+        (
+            diesel::dsl::AsSelect<CommentRow, MultiBackend>,
+            users::display_name,
+        ),
+    >,
+    MultiBackend,
+>;
+
+/// Hidden comments are seen by admins and their authors only.
+fn visible_to<'a>(query: Listing<'a>, viewer: Option<&Actor>) -> Listing<'a> {
+    match viewer {
+        Some(v) if v.is_admin() => query,
+        Some(v) => query.filter(comments::hidden_at.is_null().or(comments::author_id.eq(v.id))),
+        None => query.filter(comments::hidden_at.is_null()),
+    }
 }
 
 /// The replies to these comments that `viewer` sees, oldest first. Deleted replies are gone.
@@ -120,20 +137,13 @@ pub fn replies_to(
     if parents.is_empty() {
         return Ok(Vec::new());
     }
-    let mut query = comments::table
+    let query = comments::table
         .inner_join(users::table)
         .filter(comments::parent_id.eq_any(parents.iter().map(|p| Some(*p))))
         .filter(comments::deleted_at.is_null())
         .select((CommentRow::as_select(), users::display_name))
         .into_boxed();
-    match viewer {
-        Some(v) if v.is_admin() => {}
-        Some(v) => {
-            query = query.filter(comments::hidden_at.is_null().or(comments::author_id.eq(v.id)));
-        }
-        None => query = query.filter(comments::hidden_at.is_null()),
-    }
-    query.order(comments::id).load(conn)
+    visible_to(query, viewer).order(comments::id).load(conn)
 }
 
 /// Whether the comment has a reply that is not deleted.
