@@ -17,6 +17,8 @@
 //!
 //! - **vocabulary**: one or two words, each drawn uniformly from the vocabulary (a search for
 //!   a particular thing);
+//! - **from a title**: two of the three words of a seeded campaign's title, which it matches
+//!   (a search for a campaign one has heard of);
 //! - **as written**: one or two words drawn by the same law as the text (mostly common words:
 //!   the searches that match the most campaigns);
 //!
@@ -109,7 +111,10 @@ fn exec(conn: &mut DbConn, sql: &str) {
 
 const STATUSES: [&str; 4] = ["successful", "failed", "canceled", "successful"];
 
-fn seed(conn: &mut DbConn, campaigns: usize) {
+/// Seeds the campaigns; returns the titles of `QUERIES` of them, evenly spaced.
+fn seed(conn: &mut DbConn, campaigns: usize) -> Vec<String> {
+    let mut titles = Vec::with_capacity(QUERIES);
+    let every = (campaigns / QUERIES).max(1);
     exec(
         conn,
         "INSERT INTO users (email, display_name, password_hash, role, created_at, updated_at) \
@@ -124,11 +129,15 @@ fn seed(conn: &mut DbConn, campaigns: usize) {
             .map(|&i| {
                 let status = if i % 2 == 0 { "live" } else { STATUSES[i / 2 % 4] };
                 let minutes = i % 500_000;
+                let title = zipf.words(&mut rng, 3);
+                if i % every == 0 && titles.len() < QUERIES {
+                    titles.push(title.clone());
+                }
                 format!(
                     "(1, 'c-{i}', '{}', '{}', 'Description', 'games', 'USD', 100000, 30, '{status}', \
                      '2026-01-01 00:00:00', '2026-02-01 00:00:00', {p}, 3, {p}, 3, \
                      '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
-                    zipf.words(&mut rng, 3),
+                    title,
                     zipf.words(&mut rng, 10),
                     p = minutes * 10,
                 )
@@ -159,6 +168,7 @@ fn seed(conn: &mut DbConn, campaigns: usize) {
         },
     );
     eprintln!("seeded {campaigns} campaigns in {:.0?}", started.elapsed());
+    titles
 }
 
 #[derive(diesel::QueryableByName)]
@@ -280,7 +290,7 @@ fn run(name: &str, campaigns: usize, rows: &mut Vec<String>, plans: &mut Vec<Str
     let db = Db::connect_serving(&url, 2).unwrap();
     let mut conn = db.get_blocking().unwrap();
     crowdfund::db::run_migrations(&mut conn).unwrap();
-    seed(&mut conn, campaigns);
+    let titles = seed(&mut conn, campaigns);
     let zipf = Zipf::new(vocabulary());
     let mut rng = Rng(0xD1B5_4A32_D192_ED03);
     let uniform = |rng: &mut Rng, n: usize| {
@@ -297,6 +307,21 @@ fn run(name: &str, campaigns: usize, rows: &mut Vec<String>, plans: &mut Vec<Str
         (
             "vocabulary, 2 words",
             (0..QUERIES).map(|_| uniform(&mut rng, 2)).collect(),
+        ),
+        (
+            "from a title, 2 words",
+            titles
+                .iter()
+                .map(|t| {
+                    let words: Vec<&str> = t.split(' ').collect();
+                    let skip = rng.below(words.len());
+                    let pair: Vec<&str> = (0..words.len())
+                        .filter(|&i| i != skip)
+                        .map(|i| words[i])
+                        .collect();
+                    pair.join(" ")
+                })
+                .collect(),
         ),
         (
             "as written, 1 word",
