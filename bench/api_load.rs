@@ -727,28 +727,9 @@ fn raw_sqlite_rate(
     duration: Duration,
 ) -> f64 {
     let db = Db::connect_serving(&DatabaseUrl::parse(url).expect("url"), threads as u32).expect("connect");
-    let next = Arc::new(AtomicUsize::new(first_backer));
-    let stop = Arc::new(AtomicBool::new(false));
-    let start = Instant::now();
-    let handles: Vec<_> = (0..threads)
-        .map(|_| {
-            let (db, next, stop) = (db.clone(), next.clone(), stop.clone());
-            std::thread::spawn(move || {
-                let mut conn = db.get_blocking().expect("connection");
-                let mut done = 0usize;
-                while !stop.load(Ordering::Relaxed) {
-                    let backer = next.fetch_add(1, Ordering::Relaxed) as i64;
-                    raw_sqlite_pledge(&mut conn, campaign, tier, backer);
-                    done += 1;
-                }
-                done
-            })
-        })
-        .collect();
-    std::thread::sleep(duration);
-    stop.store(true, Ordering::Relaxed);
-    let done: usize = handles.into_iter().map(|h| h.join().expect("thread")).sum();
-    done as f64 / start.elapsed().as_secs_f64()
+    support::loop_rate(&db, threads, first_backer, duration, move |conn, backer| {
+        raw_sqlite_pledge(conn, campaign, tier, backer)
+    })
 }
 
 /// PostgreSQL's rate for the pledge's statements: pgbench with `clients` connections, each

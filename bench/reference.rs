@@ -9,9 +9,8 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use crowdfund::db::{DatabaseUrl, Db, DbConn, write_transaction};
 use diesel::RunQueryDsl;
@@ -235,31 +234,15 @@ impl SqliteReference {
     /// Pledges per second from `threads` threads for `duration`.
     pub fn rate(&self, threads: usize, hot: bool, duration: Duration) -> f64 {
         static BACKER: AtomicUsize = AtomicUsize::new(1);
-        let stop = Arc::new(AtomicBool::new(false));
-        let start = Instant::now();
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                let (db, stop) = (self.db.clone(), stop.clone());
-                std::thread::spawn(move || {
-                    let mut conn = db.get_blocking().expect("connection");
-                    let mut done = 0usize;
-                    while !stop.load(Ordering::Relaxed) {
-                        let backer = BACKER.fetch_add(1, Ordering::Relaxed) as i64;
-                        let campaign = if hot {
-                            CAMPAIGNS + 1
-                        } else {
-                            1 + backer % CAMPAIGNS
-                        };
-                        Self::pledge(&mut conn, campaign, backer);
-                        done += 1;
-                    }
-                    done
-                })
-            })
-            .collect();
-        std::thread::sleep(duration);
-        stop.store(true, Ordering::Relaxed);
-        let done: usize = handles.into_iter().map(|h| h.join().expect("thread")).sum();
-        done as f64 / start.elapsed().as_secs_f64()
+        // Each run's backers are its own: the reference's tables keep every run's pledges.
+        let first = BACKER.fetch_add(1_000_000_000, Ordering::Relaxed);
+        super::support::loop_rate(&self.db, threads, first, duration, move |conn, backer| {
+            let campaign = if hot {
+                CAMPAIGNS + 1
+            } else {
+                1 + backer % CAMPAIGNS
+            };
+            Self::pledge(conn, campaign, backer);
+        })
     }
 }

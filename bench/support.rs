@@ -1,6 +1,11 @@
 //! What the benchmarks share: a fresh database per backend, and pgbench.
 
 use std::process::{Command, Output};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crowdfund::db::{Db, DbConn};
 
 pub struct Backend {
     pub name: &'static str,
@@ -101,4 +106,37 @@ pub fn tps(output: &Output) -> f64 {
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|tps| tps.parse().ok())
         .expect("pgbench reports tps")
+}
+
+/// Calls per second of `pledge(conn, backer)` from `threads` threads for `duration`, each on a
+/// connection of its own, backers counted up from `first_backer` and never given twice.
+pub fn loop_rate(
+    db: &Db,
+    threads: usize,
+    first_backer: usize,
+    duration: Duration,
+    pledge: impl Fn(&mut DbConn, i64) + Send + Sync + 'static,
+) -> f64 {
+    let pledge = Arc::new(pledge);
+    let next = Arc::new(AtomicUsize::new(first_backer));
+    let stop = Arc::new(AtomicBool::new(false));
+    let start = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (db, next, stop, pledge) = (db.clone(), next.clone(), stop.clone(), pledge.clone());
+            std::thread::spawn(move || {
+                let mut conn = db.get_blocking().expect("connection");
+                let mut done = 0usize;
+                while !stop.load(Ordering::Relaxed) {
+                    pledge(&mut conn, next.fetch_add(1, Ordering::Relaxed) as i64);
+                    done += 1;
+                }
+                done
+            })
+        })
+        .collect();
+    std::thread::sleep(duration);
+    stop.store(true, Ordering::Relaxed);
+    let done: usize = handles.into_iter().map(|h| h.join().expect("thread")).sum();
+    done as f64 / start.elapsed().as_secs_f64()
 }

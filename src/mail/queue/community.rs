@@ -96,18 +96,14 @@ pub fn campaign_launched_followed(
             "deadline": campaign.deadline.map(instant),
         }),
     );
-    let subject = format!("campaign:{}", campaign.id);
-    let template = Template::CampaignLaunchedFollowed;
-    outbox::queue_for_followers(
+    to_followers(
         conn,
-        template.as_str(),
-        campaign.id,
-        &subject,
+        campaign,
+        Template::CampaignLaunchedFollowed,
         &context,
         false,
-        now.naive_utc(),
+        now,
     )
-    .map(drop)
 }
 
 /// Followers who have not backed the campaign, 48 hours before its deadline (`campaign:{id}`:
@@ -125,15 +121,34 @@ pub fn campaign_ending_followed(
             "deadline": campaign.deadline.map(instant),
         }),
     );
+    to_followers(
+        conn,
+        campaign,
+        Template::CampaignEndingFollowed,
+        &context,
+        true,
+        now,
+    )
+}
+
+/// One email per follower (with `unbacked_only`, per follower who does not back it) under
+/// `campaign:{id}`, so each is sent once.
+fn to_followers(
+    conn: &mut DbConn,
+    campaign: &CampaignRow,
+    template: Template,
+    context: &str,
+    unbacked_only: bool,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
     let subject = format!("campaign:{}", campaign.id);
-    let template = Template::CampaignEndingFollowed;
     outbox::queue_for_followers(
         conn,
         template.as_str(),
         campaign.id,
         &subject,
-        &context,
-        true,
+        context,
+        unbacked_only,
         now.naive_utc(),
     )
     .map(drop)
