@@ -208,6 +208,18 @@ fn ranked(total: &str) -> [String; 3] {
     ]
 }
 
+/// [`adjust_totals`]'s changes as raw SQL (`SET` list, no `updated_at`), for a statement that
+/// moves the totals among other writes: placeholders for the amount, the backers, the amount
+/// twice and the backers twice, in that order.
+pub(super) fn moved_totals_sql() -> String {
+    let (pledged, backed) = (ranked("pledged_minor"), ranked("backer_count"));
+    format!(
+        "pledged_minor = pledged_minor + ?, backer_count = backer_count + ?, \
+         ranked_pledged_minor = {}?{}?{}, ranked_backer_count = {}?{}?{}",
+        pledged[0], pledged[1], pledged[2], backed[0], backed[1], backed[2]
+    )
+}
+
 /// Moves the running totals of a live campaign by `amount` and `backers`, atomically checking
 /// the rules that depend on them: the campaign is live and before its deadline, and a decrease
 /// inside the last 24 hours does not take a campaign that has reached its goal below it.

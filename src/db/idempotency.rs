@@ -14,6 +14,17 @@ pub struct KeyRow {
     pub created_at: NaiveDateTime,
 }
 
+/// A request's key as a statement that also writes the request's change stores it, with the
+/// answer (`pledge_statement`): the same row [`insert`] and [`complete`] make together.
+pub struct Stored<'a> {
+    pub user_id: UserId,
+    pub key: &'a str,
+    pub request_hash: &'a str,
+    pub status: i32,
+    /// The user's keys stored before this are removed, as every reservation of a key does.
+    pub purge_before: NaiveDateTime,
+}
+
 pub fn find(conn: &mut DbConn, user_id: UserId, key: &str) -> QueryResult<Option<KeyRow>> {
     idempotency_keys::table
         .find((user_id, key))

@@ -22,6 +22,7 @@ pub mod ledger;
 mod migrations;
 pub mod outbox;
 pub mod pledge_events;
+pub mod pledge_statement;
 pub mod pledges;
 mod pool;
 pub mod prepared;

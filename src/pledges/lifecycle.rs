@@ -13,10 +13,12 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, NaiveDateTime, Utc};
 
 use crate::db::campaigns::CampaignRow;
+use crate::db::outbox::{self, ToUser};
 use crate::db::pledges::{self, NewPledgeEvent, PledgeRow};
+use crate::db::webhooks::{self, NewEvent};
 use crate::db::{DbConn, tiers};
 use crate::domain::{CampaignId, CoreError, EventType, PledgeId, PledgeStatus, Refusal, Resource, UserId};
-use crate::mail::queue;
+use crate::mail::{Template, queue};
 use crate::webhooks::events as webhook_events;
 
 /// The statuses `to` may be reached from, as the diagram says.
@@ -56,6 +58,30 @@ fn event<'a>(
     }
 }
 
+/// What is written beside a new pledge: its first event, the backer's confirmation and the
+/// `pledge.created` event.
+pub struct Created<'a> {
+    pub event: NewPledgeEvent<'a>,
+    pub email: ToUser,
+    pub webhook: NewEvent,
+}
+
+/// The records of a new pledge, built before anything is written, so that PostgreSQL's pledge in
+/// one statement (`super::one_statement`) writes the same ones as [`created`].
+pub fn created_records(
+    campaign: &CampaignRow,
+    pledge: &PledgeRow,
+    tier_title: Option<&str>,
+    now: DateTime<Utc>,
+) -> Created<'static> {
+    let at = now.naive_utc();
+    Created {
+        event: event(pledge, None, Some(pledge.backer_id), "pledged", at),
+        email: queue::pledge_confirmed(campaign, pledge, tier_title),
+        webhook: webhook_events::pledge_event(EventType::PledgeCreated, campaign, pledge, at),
+    }
+}
+
 /// A new pledge's first event and the backer's confirmation.
 pub fn created(
     conn: &mut DbConn,
@@ -64,12 +90,21 @@ pub fn created(
     tier_title: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), CoreError> {
-    pledges::append_event(
+    let Created {
+        event,
+        email,
+        webhook,
+    } = created_records(campaign, pledge, tier_title, now);
+    pledges::append_event(conn, &event)?;
+    let confirmation = Template::PledgeConfirmed;
+    outbox::queue_for_users(
         conn,
-        &event(pledge, None, Some(pledge.backer_id), "pledged", now.naive_utc()),
+        confirmation.as_str(),
+        confirmation.addresses(),
+        &[email],
+        now.naive_utc(),
     )?;
-    queue::pledge_confirmed(conn, campaign, pledge, tier_title, now)?;
-    webhook_events::pledge(conn, EventType::PledgeCreated, campaign, pledge, now)?;
+    webhooks::insert_event(conn, &webhook)?;
     Ok(())
 }
 

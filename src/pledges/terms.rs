@@ -29,6 +29,22 @@ pub fn check(
     shipping_country: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Terms, CoreError> {
+    let tier = match tier_id {
+        Some(id) => tiers::find(conn, campaign_id, id)?,
+        None => None,
+    };
+    judge(currency, tier_id, tier, amount, shipping_country, now)
+}
+
+/// [`check`] with the tier already read: `tier` is the campaign's tier `tier_id`, if it has one.
+pub fn judge(
+    currency: Currency,
+    tier_id: Option<TierId>,
+    tier: Option<TierRow>,
+    amount: &str,
+    shipping_country: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Terms, CoreError> {
     let mut errors = FieldErrors::default();
     let amount = errors.check("amount", pledge::amount(amount, currency));
     let country = shipping_country.map(|c| c.trim().to_ascii_uppercase());
@@ -40,16 +56,9 @@ pub fn check(
             "must be an assigned ISO 3166-1 alpha-2 code such as US",
         );
     }
-    let tier = match tier_id {
-        Some(id) => {
-            let tier = tiers::find(conn, campaign_id, id)?;
-            if tier.is_none() {
-                errors.push("tier_id", "is not a reward tier of this campaign");
-            }
-            tier
-        }
-        None => None,
-    };
+    if tier_id.is_some() && tier.is_none() {
+        errors.push("tier_id", "is not a reward tier of this campaign");
+    }
     errors.finish()?;
     let amount =
         amount.ok_or_else(|| CoreError::unexpected("the amount passed validation without a value"))?;

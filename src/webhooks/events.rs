@@ -115,7 +115,13 @@ pub fn campaign(
     webhooks::insert_event(conn, &event(kind, campaign, payload, at)).map(drop)
 }
 
-fn pledge_event(kind: EventType, campaign: &CampaignRow, pledge: &PledgeRow, at: NaiveDateTime) -> NewEvent {
+/// A pledge's change as its event, for a caller that writes it ([`pledge`] writes it at once).
+pub fn pledge_event(
+    kind: EventType,
+    campaign: &CampaignRow,
+    pledge: &PledgeRow,
+    at: NaiveDateTime,
+) -> NewEvent {
     let data = PledgeResponse::new(pledge, campaign.currency, false);
     event(kind, campaign, body(kind, at, &data), at)
 }

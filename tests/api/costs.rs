@@ -52,26 +52,24 @@ async fn one_pledge_costs_a_fixed_number_of_statements() {
     let _: Value = response.json().await.unwrap();
     let keyed = statements(&app).await - before - scrape;
 
-    // BEGIN; campaign; existing pledge; tier; insert; event; confirmation email; webhook event;
-    // claim; totals; COMMIT.
     assert_eq!(scrape, 1, "a scrape reads the outbox counts");
-    assert_eq!(plain, 11, "statements for one pledge");
-    // + BEGIN; purge; lookup; reserve; COMMIT, and the stored answer in the pledge transaction.
-    // On SQLite the reservation, a marker committed without a disk flush, sets the connection's
-    // `synchronous` back after it: one statement more, in the process, no round trip.
     let sqlite = matches!(&*app.connection(), crowdfund::db::DbConn::Sqlite(_));
-    assert_eq!(
-        keyed,
-        17 + i64::from(sqlite),
-        "statements for one pledge with an Idempotency-Key"
-    );
+    if sqlite {
+        // BEGIN; campaign; existing pledge; tier; insert; event; confirmation email; webhook
+        // event; claim; totals; COMMIT.
+        assert_eq!(plain, 11, "statements for one pledge");
+        // + BEGIN; purge; lookup; reserve; COMMIT, and the stored answer in the pledge
+        // transaction. The reservation, a marker committed without a disk flush, sets the
+        // connection's `synchronous` back after it: one statement more, in the process.
+        assert_eq!(keyed, 18, "statements for one pledge with an Idempotency-Key");
+    } else {
+        // What the checks read (campaign, tier, existing pledge, key, the new id); then every
+        // write, the key and its answer included, in one statement that is its own transaction.
+        assert_eq!(plain, 2, "statements for one pledge");
+        assert_eq!(keyed, 2, "statements for one pledge with an Idempotency-Key");
+    }
 }
 
-/// The pledge path looks up the backer's active pledge on the campaign. That lookup must read
-/// one entry of `pledges_one_active_idx` however many pledges the campaign holds, also in the
-/// plan PostgreSQL makes for a kept prepared statement once it stops looking at the values (a
-/// generic plan, after five executions): planned without it, each pledge read every active
-/// pledge of the campaign, and a campaign slowed down with every backer it gained.
 #[tokio::test]
 async fn the_active_pledge_lookup_uses_its_unique_index_whatever_the_values() {
     use crowdfund::db::DbConn;

@@ -25,6 +25,7 @@ mod media;
 mod media_s3;
 mod model;
 mod openapi;
+mod pledge_statement;
 mod pledges;
 mod referrals;
 mod route_matrix;

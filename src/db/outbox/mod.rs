@@ -44,7 +44,7 @@ pub enum Addresses {
 }
 
 impl Addresses {
-    fn condition(self) -> &'static str {
+    pub(crate) fn condition(self) -> &'static str {
         match self {
             Self::Verified => " AND u.email_verified_at IS NOT NULL",
             Self::Any => "",

@@ -135,15 +135,12 @@ fn about_pledge(
     to_backer(conn, template, campaign, pledge, &subject, extra, now)
 }
 
-pub fn pledge_confirmed(
-    conn: &mut DbConn,
-    campaign: &CampaignRow,
-    pledge: &PledgeRow,
-    tier_title: Option<&str>,
-    now: DateTime<Utc>,
-) -> QueryResult<()> {
+/// The `pledge_confirmed` email of a new pledge ([`Template::PledgeConfirmed`]), for the
+/// caller to queue with the pledge: `pledges::lifecycle::created` builds every record of a new
+/// pledge before it is written.
+pub fn pledge_confirmed(campaign: &CampaignRow, pledge: &PledgeRow, tier_title: Option<&str>) -> ToUser {
     let extra = json!({ "tier_title": tier_title, "deadline": campaign.deadline.map(instant) });
-    about_pledge(conn, Template::PledgeConfirmed, campaign, pledge, extra, now)
+    backer_email(campaign, pledge, format!("pledge:{}", pledge.id), extra)
 }
 
 pub struct Change<'a> {

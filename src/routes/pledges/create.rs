@@ -5,13 +5,16 @@ use utoipa::ToSchema;
 
 use super::view::PledgeResponse;
 use crate::db::DbConn;
+use crate::db::campaigns::CampaignRow;
+use crate::db::idempotency::Stored;
+use crate::db::pledges::PledgeRow;
 use crate::domain::{Actor, CampaignId, CoreError, TierId};
 use crate::http::{ApiError, AppState, AuthUser, Json, idempotency};
 use crate::payments::SavedMethod;
-use crate::pledges::payment;
 use crate::pledges::service::{self, NewTerms};
+use crate::pledges::{one_statement, payment};
 
-#[derive(Deserialize, Serialize, ToSchema)]
+#[derive(Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePledgeRequest {
     /// The reward; absent or null to pledge without one.
@@ -69,9 +72,23 @@ pub async fn create(
         let key = idempotency::key_from(&req, &user, &body)?;
         let saved = payment::saved(provider.save_payment_method(user.id, &body.payment_method))?;
         let now = state.clock.now();
-        return idempotency::create(&state, key, move |conn| {
-            Ok(pledge(conn, campaign_id, &user, &body, saved, now)?)
-        })
+        let (quick_user, quick_body, quick_saved) = (user, body.clone(), saved.clone());
+        return idempotency::create_quickly(
+            &state,
+            key,
+            move |conn, key| {
+                Ok(in_one_statement(
+                    conn,
+                    campaign_id,
+                    &quick_user,
+                    &quick_body,
+                    quick_saved,
+                    key,
+                    now,
+                )?)
+            },
+            move |conn| Ok(pledge(conn, campaign_id, &user, &body, saved, now)?),
+        )
         .await;
     }
     let creation = match idempotency::start(&state, &req, &user, &body).await? {
@@ -94,6 +111,44 @@ pub async fn create(
         .await
 }
 
+fn terms(body: &CreatePledgeRequest) -> NewTerms<'_> {
+    NewTerms {
+        tier_id: body.tier_id.map(TierId),
+        amount: &body.amount,
+        shipping_country: body.shipping_country.as_deref(),
+        referral: body.referral.as_deref(),
+    }
+}
+
+fn answer(campaign: &CampaignRow, pledge: &PledgeRow, saved: SavedMethod) -> (PledgeResponse, String) {
+    let mut response = PledgeResponse::new(pledge, campaign.currency, true);
+    response.setup_intent_client_secret = saved.client_secret;
+    (response, format!("/api/v1/pledges/{}", pledge.id))
+}
+
+/// The pledge in two round trips on PostgreSQL, if it goes through that way.
+fn in_one_statement(
+    conn: &mut DbConn,
+    campaign_id: CampaignId,
+    user: &Actor,
+    body: &CreatePledgeRequest,
+    saved: SavedMethod,
+    key: Option<&Stored<'_>>,
+    now: DateTime<Utc>,
+) -> Result<Option<(String, String)>, CoreError> {
+    let reference = saved.reference.clone();
+    one_statement::create(
+        conn,
+        campaign_id,
+        user,
+        &terms(body),
+        &reference,
+        key,
+        |campaign, pledge| answer(campaign, pledge, saved),
+        now,
+    )
+}
+
 /// The pledge's transaction: the pledge and the answer to send.
 fn pledge(
     conn: &mut DbConn,
@@ -103,14 +158,6 @@ fn pledge(
     saved: SavedMethod,
     now: DateTime<Utc>,
 ) -> Result<(PledgeResponse, String), CoreError> {
-    let terms = NewTerms {
-        tier_id: body.tier_id.map(TierId),
-        amount: &body.amount,
-        shipping_country: body.shipping_country.as_deref(),
-        referral: body.referral.as_deref(),
-    };
-    let (campaign, pledge) = service::create(conn, campaign_id, user, &terms, &saved.reference, now)?;
-    let mut response = PledgeResponse::new(&pledge, campaign.currency, true);
-    response.setup_intent_client_secret = saved.client_secret;
-    Ok((response, format!("/api/v1/pledges/{}", pledge.id)))
+    let (campaign, pledge) = service::create(conn, campaign_id, user, &terms(body), &saved.reference, now)?;
+    Ok(answer(&campaign, &pledge, saved))
 }

@@ -1,0 +1,1 @@
+DROP FUNCTION pledge_refused();
