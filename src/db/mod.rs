@@ -16,6 +16,7 @@ pub mod checkpoint;
 pub mod comments;
 pub mod follows;
 pub mod fulfilment;
+pub mod group_commit;
 pub mod idempotency;
 pub mod images;
 pub mod ledger;

@@ -152,13 +152,20 @@ pub enum RunError {
     /// The blocking task panicked or was cancelled.
     #[error("the blocking task failed: {0}")]
     Task(tokio::task::JoinError),
+    /// A grouped write's batch could not run (`group_commit`); the first of its works was told
+    /// why, the others get this.
+    #[error("the write's batch could not run")]
+    Batch,
+    /// The task committing a grouped write ended without answering it.
+    #[error("the write's batch ended without an answer")]
+    Unanswered,
 }
 
 impl From<RunError> for CoreError {
     fn from(e: RunError) -> Self {
         match e {
-            RunError::NoConnection(_) => Self::Unavailable(e.into()),
-            RunError::Task(_) => Self::Unexpected(e.into()),
+            RunError::NoConnection(_) | RunError::Batch => Self::Unavailable(e.into()),
+            RunError::Task(_) | RunError::Unanswered => Self::Unexpected(e.into()),
         }
     }
 }

@@ -9,6 +9,8 @@
 //!   released and a retry runs again. A record left "running" by a crashed process is taken
 //!   over after [`ABANDONED_AFTER_SECS`].
 
+use std::sync::Arc;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Duration;
@@ -18,6 +20,8 @@ use sha2::{Digest, Sha256};
 use super::error::ApiError;
 use super::state::AppState;
 use crate::config::hex;
+
+use crate::db::group_commit::Work;
 use crate::db::idempotency::Stored;
 use crate::db::{DbConn, idempotency, marker_transaction, write_transaction};
 use crate::domain::{Actor, UserId};
@@ -76,43 +80,46 @@ enum Begin {
 /// again, which is what a crash before the request's own commit calls for anyway; the request's
 /// durable commit makes it durable too.
 fn begin(conn: &mut DbConn, key: &Key, now: chrono::DateTime<chrono::Utc>) -> Result<Begin, ApiError> {
-    marker_transaction(conn, |conn| {
-        idempotency::purge(
-            conn,
-            Some(key.user_id),
-            (now - Duration::hours(KEEP_HOURS)).naive_utc(),
-        )?;
-        let Some(existing) = idempotency::find(conn, key.user_id, &key.key)? else {
-            return match idempotency::insert(conn, key.user_id, &key.key, &key.hash, now.naive_utc()) {
-                Ok(_) => Ok(Begin::Proceed),
-                Err(diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                )) => Err(still_running()),
-                Err(e) => Err(e.into()),
-            };
+    marker_transaction(conn, |conn| reserve(conn, key, now))
+}
+
+/// [`begin`]'s work, in the caller's transaction.
+fn reserve(conn: &mut DbConn, key: &Key, now: chrono::DateTime<chrono::Utc>) -> Result<Begin, ApiError> {
+    idempotency::purge(
+        conn,
+        Some(key.user_id),
+        (now - Duration::hours(KEEP_HOURS)).naive_utc(),
+    )?;
+    let Some(existing) = idempotency::find(conn, key.user_id, &key.key)? else {
+        return match idempotency::insert(conn, key.user_id, &key.key, &key.hash, now.naive_utc()) {
+            Ok(_) => Ok(Begin::Proceed),
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => Err(still_running()),
+            Err(e) => Err(e.into()),
         };
-        if existing.request_hash != key.hash {
-            return Err(ApiError::field(
-                HEADER,
-                "was already used with a different request",
-            ));
-        }
-        match (existing.response_status, existing.response_body) {
-            (Some(status), Some(body)) => Ok(Begin::Replay {
-                status: status as u16,
-                body,
-            }),
-            _ => {
-                let abandoned = (now - Duration::seconds(ABANDONED_AFTER_SECS)).naive_utc();
-                if idempotency::restart(conn, key.user_id, &key.key, abandoned, now.naive_utc())? {
-                    Ok(Begin::Proceed)
-                } else {
-                    Err(still_running())
-                }
+    };
+    if existing.request_hash != key.hash {
+        return Err(ApiError::field(
+            HEADER,
+            "was already used with a different request",
+        ));
+    }
+    match (existing.response_status, existing.response_body) {
+        (Some(status), Some(body)) => Ok(Begin::Replay {
+            status: status as u16,
+            body,
+        }),
+        _ => {
+            let abandoned = (now - Duration::seconds(ABANDONED_AFTER_SECS)).naive_utc();
+            if idempotency::restart(conn, key.user_id, &key.key, abandoned, now.naive_utc())? {
+                Ok(Begin::Proceed)
+            } else {
+                Err(still_running())
             }
         }
-    })
+    }
 }
 
 fn still_running() -> ApiError {
@@ -162,34 +169,10 @@ where
     T: Serialize,
     F: FnOnce(&mut DbConn) -> Result<(T, String), ApiError> + Send + 'static,
 {
-    create_quickly(state, key, |_, _| Ok(None), f).await
-}
-
-/// [`create`], first trying `quick`: the creation and its answer stored under the key (if any)
-/// written at once, outside any transaction, in fewer round trips than the reservation and the
-/// transaction take. `quick` returns the answer's body and `Location`, or `None` when it wrote
-/// nothing and `f` is to run the usual way (a replay, a refusal to explain, ...).
-pub async fn create_quickly<T, Q, F>(
-    state: &web::Data<AppState>,
-    key: Option<Key>,
-    quick: Q,
-    f: F,
-) -> Result<HttpResponse, ApiError>
-where
-    T: Serialize,
-    Q: FnOnce(&mut DbConn, Option<&Stored<'_>>) -> Result<Option<(String, String)>, ApiError>
-        + Send
-        + 'static,
-    F: FnOnce(&mut DbConn) -> Result<(T, String), ApiError> + Send + 'static,
-{
     let now = state.clock.now();
     let answer = state
         .db
         .run(move |conn| {
-            let stored = key.as_ref().map(|key| key.stored(now));
-            if let Some((body, location)) = quick(conn, stored.as_ref())? {
-                return Ok(Answer::Created { body, location });
-            }
             if let Some(key) = &key
                 && let Begin::Replay { status, body } = begin(conn, key, now)?
             {
@@ -212,7 +195,71 @@ where
     }
 }
 
-enum Answer {
+/// [`create`] for a creation of `group` (a tier's pledges), committed with the creations of
+/// its group that arrive while another commit of the group is in flight (`db::group_commit`):
+/// its key reserved and its answer stored in the same transaction, in a savepoint of its own.
+/// `quick` is tried first: the creation and its answer written in one statement, returning
+/// the answer's body and `Location`, or `None` when it wrote nothing and `f` is to run.
+pub async fn create_grouped<T, Q, F>(
+    state: &web::Data<AppState>,
+    group: i64,
+    key: Option<Key>,
+    quick: Q,
+    f: F,
+) -> Result<HttpResponse, ApiError>
+where
+    T: Serialize + 'static,
+    Q: Fn(&mut DbConn, Option<&Stored<'_>>) -> Result<Option<(String, String)>, ApiError>
+        + Send
+        + Sync
+        + 'static,
+    F: Fn(&mut DbConn) -> Result<(T, String), ApiError> + Send + Sync + 'static,
+{
+    let now = state.clock.now();
+    // SQLite has one writer: every creation is of one group there.
+    let group = match state.settings.database_url {
+        crate::db::DatabaseUrl::Sqlite(_) => 0,
+        crate::db::DatabaseUrl::Postgres(_) => group,
+    };
+    let work = Arc::new(Grouped { key, now, quick, f });
+    match state.groups.run(&state.db, group, work).await? {
+        Answer::Created { body, location } => Ok(created(body, location)),
+        Answer::Replay { status, body } => replayed(status, body),
+    }
+}
+
+/// A keyed creation as a unit of a group's transaction.
+struct Grouped<Q, F> {
+    key: Option<Key>,
+    now: chrono::DateTime<chrono::Utc>,
+    quick: Q,
+    f: F,
+}
+
+impl<T, Q, F> Work<Answer, ApiError> for Grouped<Q, F>
+where
+    T: Serialize,
+    Q: Fn(&mut DbConn, Option<&Stored<'_>>) -> Result<Option<(String, String)>, ApiError> + Send + Sync,
+    F: Fn(&mut DbConn) -> Result<(T, String), ApiError> + Send + Sync,
+{
+    fn at_once(&self, conn: &mut DbConn) -> Result<Option<Answer>, ApiError> {
+        let stored = self.key.as_ref().map(|key| key.stored(self.now));
+        Ok((self.quick)(conn, stored.as_ref())?.map(|(body, location)| Answer::Created { body, location }))
+    }
+
+    fn run(&self, conn: &mut DbConn) -> Result<Answer, ApiError> {
+        if let Some(key) = &self.key
+            && let Begin::Replay { status, body } = reserve(conn, key, self.now)?
+        {
+            return Ok(Answer::Replay { status, body });
+        }
+        let (body, location) = answer_and_store(conn, self.key.as_ref(), |conn| (self.f)(conn))?;
+        Ok(Answer::Created { body, location })
+    }
+}
+
+/// What a creation answers: made now, or the answer stored under its key.
+pub enum Answer {
     Created { body: String, location: String },
     Replay { status: u16, body: String },
 }
@@ -224,15 +271,22 @@ where
     T: Serialize,
     F: FnOnce(&mut DbConn) -> Result<(T, String), ApiError>,
 {
-    write_transaction(conn, |conn| {
-        let (response, location) = f(conn)?;
-        let body = serde_json::to_string(&response).map_err(|e| ApiError::Internal(e.into()))?;
-        if let Some(key) = key {
-            let status = i32::from(StatusCode::CREATED.as_u16());
-            idempotency::complete(conn, key.user_id, &key.key, status, &body)?;
-        }
-        Ok((body, location))
-    })
+    write_transaction(conn, |conn| answer_and_store(conn, key, f))
+}
+
+/// [`create_and_store`]'s work, in the caller's transaction.
+fn answer_and_store<T, F>(conn: &mut DbConn, key: Option<&Key>, f: F) -> Result<(String, String), ApiError>
+where
+    T: Serialize,
+    F: FnOnce(&mut DbConn) -> Result<(T, String), ApiError>,
+{
+    let (response, location) = f(conn)?;
+    let body = serde_json::to_string(&response).map_err(|e| ApiError::Internal(e.into()))?;
+    if let Some(key) = key {
+        let status = i32::from(StatusCode::CREATED.as_u16());
+        idempotency::complete(conn, key.user_id, &key.key, status, &body)?;
+    }
+    Ok((body, location))
 }
 
 fn created(body: String, location: String) -> HttpResponse {

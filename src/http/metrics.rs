@@ -20,6 +20,8 @@ pub struct Metrics {
     pool_connections: IntGaugeVec,
     pool_max: IntGauge,
     statements: IntCounter,
+    /// Write transactions that carried several grouped writes, and the writes they carried.
+    grouped: (IntCounter, IntCounter),
     pub emails: IntCounterVec,
     outbox: IntGaugeVec,
     pub webhooks: IntCounterVec,
@@ -60,6 +62,18 @@ impl Metrics {
         )?;
         registry.register(Box::new(pool_max.clone()))?;
         registry.register(Box::new(statements.clone()))?;
+        let grouped = (
+            IntCounter::new(
+                "db_grouped_transactions_total",
+                "Write transactions that carried several pledges at once (group commit)",
+            )?,
+            IntCounter::new(
+                "db_grouped_writes_total",
+                "Pledges committed in a transaction with others (group commit)",
+            )?,
+        );
+        registry.register(Box::new(grouped.0.clone()))?;
+        registry.register(Box::new(grouped.1.clone()))?;
         let emails = IntCounterVec::new(
             Opts::new(
                 "emails_total",
@@ -91,6 +105,7 @@ impl Metrics {
             pool_connections,
             pool_max,
             statements,
+            grouped,
             emails,
             outbox,
             webhooks,
@@ -118,7 +133,14 @@ impl Metrics {
 
     /// The Prometheus text exposition, with pool gauges read at scrape time and the outbox
     /// counts the caller read from the database.
-    pub fn render(&self, db: &Db, outbox: &[(OutboxStatus, i64)]) -> anyhow::Result<String> {
+    /// The figures as Prometheus reads them; `grouped` is the group commit's count of
+    /// (transactions, writes) so far.
+    pub fn render(
+        &self,
+        db: &Db,
+        outbox: &[(OutboxStatus, i64)],
+        grouped: (u64, u64),
+    ) -> anyhow::Result<String> {
         for status in OutboxStatus::ALL {
             let count = outbox.iter().find(|(s, _)| *s == status).map_or(0, |(_, n)| *n);
             self.outbox.with_label_values(&[status.as_str()]).set(count);
@@ -133,6 +155,12 @@ impl Metrics {
         self.pool_max.set(i64::from(db.max_size()));
         self.statements
             .inc_by(db.statements().saturating_sub(self.statements.get()));
+        self.grouped
+            .0
+            .inc_by(grouped.0.saturating_sub(self.grouped.0.get()));
+        self.grouped
+            .1
+            .inc_by(grouped.1.saturating_sub(self.grouped.1.get()));
         let mut buffer = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
         Ok(String::from_utf8(buffer)?)

@@ -103,6 +103,7 @@ impl Application {
             settings,
             settlement_turn: tokio::sync::Mutex::new(()),
             views: Default::default(),
+            groups: Default::default(),
         });
         let openapi = super::openapi::document();
         let routes = web::Data::new(RouteIndex::from_document(&openapi));

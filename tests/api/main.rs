@@ -16,6 +16,7 @@ mod costs;
 mod faults;
 mod followers;
 mod fulfilment;
+mod group_commit;
 mod helpers;
 mod holes;
 mod http_basics;
