@@ -20,12 +20,12 @@
 //!   by pgbench on a schema of its own, on SQLite the same writes in one transaction from an
 //!   in-process loop; spread over 150 campaigns, and on one limited tier (**hot**). The raw side
 //!   every API rate is divided by;
-//! - **replay**: the server's own statements of one pledge with an `Idempotency-Key`, in the
-//!   server's order and transactions, each a prepared statement as the server's are: on
-//!   PostgreSQL by pgbench (`-M prepared`, N connections; `PGBENCH` names the binary), on SQLite
-//!   by N threads over diesel taking turns to write, as the server's writers do. What the
-//!   server's present design costs the database, without HTTP, JSON, authentication and
-//!   validation;
+//! - **replay**: the statements of one pledge with an `Idempotency-Key` on the transaction path
+//!   (SQLite's, and on PostgreSQL that of refused pledges and Stripe's, where a new pledge is
+//!   otherwise two statements), in its order and transactions, each a prepared statement as the
+//!   server's are: on PostgreSQL by pgbench (`-M prepared`, N connections; `PGBENCH` names the
+//!   binary), on SQLite by N threads over diesel taking turns to write, as the server's writers
+//!   do. What that path costs the database, without HTTP, JSON, authentication and validation;
 //! - **pledge API**: `POST /campaigns/{id}/pledges` by N clients, distinct backers, each with
 //!   its own `Idempotency-Key`, spread over 150 campaigns as the reference's are, with the
 //!   server's CPU time per pledge (`/proc/<pid>/stat`); and the same on one limited tier (**hot
@@ -1024,7 +1024,7 @@ async fn main() {
         bench(name, &mut rows).await;
     }
     println!(
-        "| backend | clients | reference pledges/s | server's statements replayed/s | API pledges/s | API / reference \
+        "| backend | clients | reference pledges/s | transaction path replayed/s | API pledges/s | API / reference \
          | p50 (ms) | p99 (ms) | server CPU per pledge (ms) | reference hot tier/s | API hot tier/s \
          | API hot / reference hot | hot tier p99 (ms) | failed |"
     );

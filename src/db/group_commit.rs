@@ -1,25 +1,22 @@
-//! Group commit: write transactions of one group that arrive while another of the group is
-//! committing are combined into the next transaction, each in a savepoint of its own. On
-//! PostgreSQL a group is the pledges of one reward tier (or of one campaign, without a reward),
-//! so that a batch locks what each of its pledges locks (the tier, then the campaign) once, and
-//! nothing after: a batch that took a second tier while holding the campaign would deadlock
-//! with a single pledge on that tier. SQLite has one writer: every pledge is of one group.
+//! Group commit: writes that arrive while another is committing are combined into the next
+//! transaction, each in a savepoint of its own.
 //!
-//! A transaction holds its campaign's tier and totals rows locked until its commit has reached
-//! the disk, so a campaign's pledges, one per transaction, wait for each other's flushes: one
-//! flush per pledge is the limit of a busy campaign. Combined, the pledges that queued during
-//! one commit share the next, and the rows are locked once per batch.
+//! SQLite has one writer, and each transaction ends with a flush of its log to the disk: one
+//! pledge per transaction, the pledges wait for each other's flushes. Combined, the pledges
+//! that queued during one commit share the next, and their statements are calls in the
+//! process, not round trips. On PostgreSQL the same batch would run its pledges one after the
+//! other on one connection, four round trips each (savepoint, read, write, release), where
+//! alone they run side by side on their own connections and meet only at the tier's and
+//! campaign's locks: measured, grouping made a hot tier slower there (bench/RESULTS.md), so
+//! each write runs alone. Combining them there takes statements over arrays of pledges.
 //!
 //! Every work keeps its own outcome: one that fails rolls back to its savepoint, and the others
-//! go on; each is answered only after the commit that holds it. A batch whose commit fails
-//! (a deferred foreign key, a lost connection) is retried split in halves, down to single works,
-//! so that one work's fault reaches only its own request. A work alone in its batch runs as it
-//! would without grouping, written at once if it can be ([`Work::at_once`]), or in a
-//! transaction of its own. Instances group their own requests; across instances the database's
-//! row locks order the batches as they order single transactions.
+//! go on; each is answered only after the commit that holds it. A batch whose commit fails is
+//! retried split in halves, down to single works, so that one work's fault reaches only its
+//! own request. A work alone in its batch runs as it would without grouping, written at once
+//! if it can be ([`Work::at_once`]), or in a transaction of its own.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use diesel::connection::SimpleConnection;
@@ -27,7 +24,7 @@ use tokio::sync::oneshot;
 
 use super::{Db, DbConn, RunError, write_transaction};
 
-/// The most works one transaction carries: bounds how long a batch holds its rows.
+/// The most works one transaction carries: bounds how long a batch holds the writer.
 pub const MAX_BATCH: usize = 64;
 
 /// A unit of work that a group's transaction may carry. It may run more than once (a batch
@@ -44,73 +41,83 @@ pub trait Work<T, E>: Send + Sync {
     fn run(&self, conn: &mut DbConn) -> Result<T, E>;
 }
 
-type Shared<T, E> = Arc<dyn Work<T, E>>;
+pub type Shared<T, E> = Arc<dyn Work<T, E>>;
 
 struct Pending<T, E> {
     work: Shared<T, E>,
     reply: oneshot::Sender<Result<T, E>>,
 }
 
-/// The groups of works waiting for the next transaction, by group.
-pub struct Groups<T, E> {
-    waiting: Mutex<HashMap<i64, Vec<Pending<T, E>>>>,
+/// The writes waiting for the next transaction.
+pub struct GroupCommit<T, E> {
+    /// Whether writes are combined (SQLite) or each runs alone (PostgreSQL).
+    grouping: bool,
+    /// `None` while no batch is committing; the works queued behind the one that is, otherwise.
+    waiting: Mutex<Option<Vec<Pending<T, E>>>>,
     /// Transactions that carried more than one work, and the works they carried.
-    grouped: (std::sync::atomic::AtomicU64, std::sync::atomic::AtomicU64),
+    grouped: (AtomicU64, AtomicU64),
 }
 
-impl<T, E> Default for Groups<T, E> {
-    fn default() -> Self {
+impl<T, E> GroupCommit<T, E> {
+    /// Combining writes on SQLite, one writer for the whole database; running each alone on
+    /// PostgreSQL (see the module docs).
+    pub fn for_backend(url: &super::DatabaseUrl) -> Self {
         Self {
-            waiting: Mutex::new(HashMap::new()),
+            grouping: matches!(url, super::DatabaseUrl::Sqlite(_)),
+            waiting: Mutex::new(None),
             grouped: Default::default(),
         }
     }
+
+    /// (transactions that carried more than one work, works they carried), for the metrics.
+    pub fn grouped(&self) -> (u64, u64) {
+        (
+            self.grouped.0.load(Ordering::Relaxed),
+            self.grouped.1.load(Ordering::Relaxed),
+        )
+    }
 }
 
-impl<T, E> Groups<T, E>
+impl<T, E> GroupCommit<T, E>
 where
     T: Send + 'static,
     E: From<diesel::result::Error> + From<RunError> + Send + 'static,
 {
-    /// Runs `work` in the next transaction of `group`, and answers with its own outcome once
-    /// that transaction has committed (or rolled its work back).
-    pub async fn run(self: &Arc<Self>, db: &Db, group: i64, work: Shared<T, E>) -> Result<T, E> {
+    /// Runs `work` in the next transaction, and answers with its own outcome once that
+    /// transaction has committed (or rolled its work back).
+    pub async fn run(self: &Arc<Self>, db: &Db, work: Shared<T, E>) -> Result<T, E> {
+        if !self.grouping {
+            return db.run(move |conn| alone(conn, work.as_ref())).await;
+        }
         let (reply, answer) = oneshot::channel();
         let pending = Pending { work, reply };
         let lead = {
             let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
-            match waiting.entry(group) {
-                Entry::Occupied(mut queue) => {
-                    queue.get_mut().push(pending);
+            match waiting.as_mut() {
+                Some(queue) => {
+                    queue.push(pending);
                     None
                 }
-                Entry::Vacant(slot) => {
-                    slot.insert(Vec::new());
+                None => {
+                    *waiting = Some(Vec::new());
                     Some(pending)
                 }
             }
         };
         if let Some(first) = lead {
-            // The group's batches are committed by a task of their own, so that this request
-            // is answered with its batch, not after the batches that queued behind it.
-            let (groups, db) = (Arc::clone(self), db.clone());
-            tokio::spawn(async move { groups.lead(db, group, vec![first]).await });
+            // The batches are committed by a task of their own, so that this request is
+            // answered with its batch, not after the batches that queued behind it.
+            let (group_commit, db) = (Arc::clone(self), db.clone());
+            tokio::spawn(async move { group_commit.lead(db, vec![first]).await });
         }
         answer.await.map_err(|_| E::from(RunError::Unanswered))?
     }
 
-    /// (transactions that carried more than one work, works they carried), for the metrics.
-    pub fn grouped(&self) -> (u64, u64) {
-        use std::sync::atomic::Ordering::Relaxed;
-        (self.grouped.0.load(Relaxed), self.grouped.1.load(Relaxed))
-    }
-
-    async fn lead(self: Arc<Self>, db: Db, group: i64, mut batch: Vec<Pending<T, E>>) {
+    async fn lead(self: Arc<Self>, db: Db, mut batch: Vec<Pending<T, E>>) {
         loop {
             if batch.len() > 1 {
-                use std::sync::atomic::Ordering::Relaxed;
-                self.grouped.0.fetch_add(1, Relaxed);
-                self.grouped.1.fetch_add(batch.len() as u64, Relaxed);
+                self.grouped.0.fetch_add(1, Ordering::Relaxed);
+                self.grouped.1.fetch_add(batch.len() as u64, Ordering::Relaxed);
             }
             let works: Vec<Shared<T, E>> = batch.iter().map(|p| Arc::clone(&p.work)).collect();
             let outcomes = db.run(move |conn| Ok::<_, E>(commit(conn, &works))).await;
@@ -134,15 +141,16 @@ where
                 }
             }
             let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
-            let Some(queue) = waiting.get_mut(&group) else {
-                return;
-            };
-            if queue.is_empty() {
-                waiting.remove(&group);
-                return;
+            match waiting.as_mut() {
+                Some(queue) if !queue.is_empty() => {
+                    let take = queue.len().min(MAX_BATCH);
+                    batch = queue.drain(..take).collect();
+                }
+                _ => {
+                    *waiting = None;
+                    return;
+                }
             }
-            let take = queue.len().min(MAX_BATCH);
-            batch = queue.drain(..take).collect();
         }
     }
 }

@@ -195,14 +195,13 @@ where
     }
 }
 
-/// [`create`] for a creation of `group` (a tier's pledges), committed with the creations of
-/// its group that arrive while another commit of the group is in flight (`db::group_commit`):
-/// its key reserved and its answer stored in the same transaction, in a savepoint of its own.
-/// `quick` is tried first: the creation and its answer written in one statement, returning
-/// the answer's body and `Location`, or `None` when it wrote nothing and `f` is to run.
+/// [`create`] for a creation that may share its transaction with others arriving meanwhile
+/// (`db::group_commit`): its key reserved and its answer stored in the same transaction, in a
+/// savepoint of its own. `quick` is tried first: the creation and its answer written in one
+/// statement, returning the answer's body and `Location`, or `None` when it wrote nothing and
+/// `f` is to run.
 pub async fn create_grouped<T, Q, F>(
     state: &web::Data<AppState>,
-    group: i64,
     key: Option<Key>,
     quick: Q,
     f: F,
@@ -216,19 +215,14 @@ where
     F: Fn(&mut DbConn) -> Result<(T, String), ApiError> + Send + Sync + 'static,
 {
     let now = state.clock.now();
-    // SQLite has one writer: every creation is of one group there.
-    let group = match state.settings.database_url {
-        crate::db::DatabaseUrl::Sqlite(_) => 0,
-        crate::db::DatabaseUrl::Postgres(_) => group,
-    };
     let work = Arc::new(Grouped { key, now, quick, f });
-    match state.groups.run(&state.db, group, work).await? {
+    match state.group_commit.run(&state.db, work).await? {
         Answer::Created { body, location } => Ok(created(body, location)),
         Answer::Replay { status, body } => replayed(status, body),
     }
 }
 
-/// A keyed creation as a unit of a group's transaction.
+/// A keyed creation as a unit of a shared transaction.
 struct Grouped<Q, F> {
     key: Option<Key>,
     now: chrono::DateTime<chrono::Utc>,

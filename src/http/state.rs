@@ -33,8 +33,8 @@ pub struct AppState {
     pub settlement_turn: tokio::sync::Mutex<()>,
     /// Campaign views kept for anonymous callers (see `http::cache`).
     pub views: super::cache::Views,
-    /// Pledges waiting for their campaign's next transaction (`db::group_commit`).
-    pub groups: Arc<crate::db::group_commit::Groups<super::idempotency::Answer, super::ApiError>>,
+    /// Pledges waiting for the next transaction (`db::group_commit`).
+    pub group_commit: Arc<crate::db::group_commit::GroupCommit<super::idempotency::Answer, super::ApiError>>,
 }
 
 impl AppState {

@@ -21,6 +21,7 @@ use crate::auth::JwtKeys;
 use crate::auth::password::Hashing;
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::db::group_commit::GroupCommit;
 use crate::db::{Db, run_migrations};
 use crate::http::AppState;
 use crate::http::cache::forget_views_on_write;
@@ -86,6 +87,7 @@ impl Application {
             tracing::info!("webhook delivery worker off (WEBHOOK_WORKER=off)");
             None
         };
+        let group_commit = Arc::new(GroupCommit::for_backend(&settings.database_url));
         let state = web::Data::new(AppState {
             payments,
             media,
@@ -103,7 +105,7 @@ impl Application {
             settings,
             settlement_turn: tokio::sync::Mutex::new(()),
             views: Default::default(),
-            groups: Default::default(),
+            group_commit,
         });
         let openapi = super::openapi::document();
         let routes = web::Data::new(RouteIndex::from_document(&openapi));

@@ -29,7 +29,9 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<Htt
         .db
         .run(|conn| Ok::<_, CoreError>(crate::db::outbox::counts_by_status(conn)?))
         .await?;
-    let body = state.metrics.render(&state.db, &outbox, state.groups.grouped())?;
+    let body = state
+        .metrics
+        .render(&state.db, &outbox, state.group_commit.grouped())?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(body))

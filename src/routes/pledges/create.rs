@@ -73,12 +73,8 @@ pub async fn create(
         let saved = payment::saved(provider.save_payment_method(user.id, &body.payment_method))?;
         let now = state.clock.now();
         let (quick_user, quick_body, quick_saved) = (user, body.clone(), saved.clone());
-        // One group per reward tier, and one per campaign for pledges without a reward: a batch
-        // then locks the rows each of its pledges would (the tier, then the campaign), once.
-        let group = body.tier_id.unwrap_or(-campaign_id.0);
         return idempotency::create_grouped(
             &state,
-            group,
             key,
             move |conn, key| {
                 Ok(in_one_statement(
