@@ -1,5 +1,5 @@
 //! A new pledge on PostgreSQL in two statements, two round trips, where the usual path
-//! (`pledges::service::create` in a transaction) takes eleven, seventeen with an
+//! (`pledges::service::create` in a transaction) takes eleven, fifteen with an
 //! `Idempotency-Key`: [`look`] reads everything the pledge's checks need, and [`write`] writes
 //! everything the pledge changes, as one statement that is its own transaction.
 //!
