@@ -169,11 +169,18 @@ fn integral_numbers_as_integers(value: &mut Value) {
     }
 }
 
-/// A 422 naming the field a deserialization error is about: the field in backticks for unknown
-/// and missing fields (whose path is the parent object), else the path; `root` for the whole.
+/// A 422 naming the field a deserialization error is about: the path, and for a missing field
+/// (whose path is the parent object) the field in backticks under it (`addons[0].quantity`);
+/// `root` for the whole.
 pub(crate) fn field_error(path: &str, message: &str, root: &str) -> ApiError {
     let message = data_error_message(message);
-    let field = unknown_or_missing_field(&message).unwrap_or_else(|| path.to_owned());
+    let field = match unknown_or_missing_field(&message) {
+        Some(name) if path == "." => name,
+        // An unknown field's path already ends with it.
+        Some(name) if path == name || path.ends_with(&format!(".{name}")) => path.to_owned(),
+        Some(name) => format!("{path}.{name}"),
+        None => path.to_owned(),
+    };
     let field = if field == "." { root.to_owned() } else { field };
     ApiError::Validation(vec![FieldError::new(field, message)])
 }
