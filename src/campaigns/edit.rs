@@ -2,8 +2,9 @@
 //!
 //! A draft changes freely, except that its currency cannot change while it has tiers (their
 //! prices are in that currency) and a goal already set must be restated when the currency
-//! changes; a draft may be made `prelaunch`, public as coming soon. A live campaign changes only its title, blurb, description and category, and only
-//! before its deadline. Any other status changes nothing.
+//! changes; a draft may be made `prelaunch`, public as coming soon. The funding model is
+//! chosen in draft. A live campaign changes only its title, blurb, description and category,
+//! and only before its deadline. Any other status changes nothing.
 
 use chrono::{DateTime, Utc};
 
@@ -13,7 +14,8 @@ use crate::db::campaigns::{self, CampaignChanges, CampaignRow, NewCampaign};
 use crate::db::tiers;
 use crate::domain::campaign as fields;
 use crate::domain::{
-    Actor, CampaignId, CampaignStatus, Category, CoreError, Currency, FieldErrors, ImageId, Refusal, Resource,
+    Actor, CampaignId, CampaignStatus, Category, CoreError, Currency, FieldErrors, FundingModel, ImageId,
+    Refusal, Resource,
 };
 
 /// A campaign's fields as sent; absent ones are left as they are (or empty, for a new draft).
@@ -31,6 +33,8 @@ pub struct Input<'a> {
     pub cover_image_id: Option<Option<ImageId>>,
     /// Draft only: shown to everyone as coming soon.
     pub prelaunch: Option<bool>,
+    /// Draft only: frozen at launch, since backers pledge on its terms.
+    pub funding_model: Option<FundingModel>,
 }
 
 /// The fields of an [`Input`], each validated, in the campaign's currency.
@@ -72,6 +76,7 @@ pub struct Draft {
     title: String,
     currency: Currency,
     category: Option<Category>,
+    funding_model: FundingModel,
     fields: Fields,
 }
 
@@ -89,6 +94,7 @@ impl Draft {
             title,
             currency,
             category: input.category,
+            funding_model: input.funding_model.unwrap_or_default(),
             fields,
         })
     }
@@ -121,6 +127,7 @@ pub fn create(
             currency: draft.currency,
             goal_minor: fields.goal_minor,
             duration_days: fields.duration_days,
+            funding_model: draft.funding_model,
             created_at: now.naive_utc(),
             updated_at: now.naive_utc(),
         },
@@ -177,6 +184,7 @@ pub fn update(
         duration_days: fields.duration_days,
         cover_image_id: input.cover_image_id,
         prelaunch: input.prelaunch,
+        funding_model: input.funding_model,
         updated_at: Some(now.naive_utc()),
     };
     Ok(campaigns::update(conn, row.id, row.status, &changes)?.ok_or(Refusal::Stale(Resource::Campaign))?)
@@ -190,6 +198,7 @@ fn check_editable(campaign: &CampaignRow, input: &Input<'_>) -> Result<(), Refus
         ("goal", input.goal.is_some()),
         ("duration_days", input.duration_days.is_some()),
         ("prelaunch", input.prelaunch.is_some()),
+        ("funding_model", input.funding_model.is_some()),
     ]
     .into_iter()
     .filter_map(|(name, present)| present.then_some(name))

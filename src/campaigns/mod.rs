@@ -1,24 +1,27 @@
 //! Campaign rules that need the database: who may see or change a campaign (`access`), its
-//! fields and what freezes when (`edit`), its reward tiers (`tiers`), its updates
-//! (`updates`), and its status changes with their event log (`lifecycle`).
+//! fields and what freezes when (`edit`), its reward tiers (`tiers`) and who sees them
+//! (`visibility`), its updates (`updates`), and its status changes with their event log
+//! (`lifecycle`).
 
 pub mod access;
+pub mod addons;
 pub mod edit;
 pub mod lifecycle;
 pub mod tiers;
 pub mod updates;
+pub mod visibility;
 
 use chrono::{DateTime, Utc};
 
 use crate::db::campaigns::CampaignRow;
 use crate::domain::{CampaignStatus, Refusal};
 
-/// Whether the pledged total has reached the goal: what decides funded or failed at the
-/// deadline, and what the last-24-hours rule protects.
-pub fn reached_goal(campaign: &CampaignRow) -> bool {
+/// Whether the campaign's backers are charged at its deadline with its current total: it
+/// reached its goal, or it is flexible. What decides funded or failed.
+pub fn is_charged(campaign: &CampaignRow) -> bool {
     campaign
-        .goal_minor
-        .is_some_and(|goal| campaign.pledged_minor >= goal)
+        .funding_model
+        .charges(campaign.pledged_minor, campaign.goal_minor)
 }
 
 /// Whether the campaign takes pledges and their changes now: live, and before its deadline.

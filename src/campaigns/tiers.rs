@@ -1,5 +1,6 @@
 //! Reward tiers: their fields, their availability window, and what freezes once a tier has
-//! backers. Tiers change only while their campaign is a draft, or live before its deadline. Once a tier has backers
+//! backers. A tier may be secret (see [`super::visibility`]): its token is made the first time
+//! it is, and kept. Tiers change only while their campaign is a draft, or live before its deadline. Once a tier has backers
 //! (`claimed > 0`) its `min_amount` and `shipping` are frozen, it cannot be deleted, and its
 //! `quantity` can only be raised: checked, then written conditionally on `claimed`, so a
 //! pledge that lands in between makes the edit fail rather than slip past the rule.
@@ -13,9 +14,10 @@ use crate::db::DbConn;
 use crate::db::campaigns::{self, CampaignRow};
 use crate::db::tiers::{self, NewTier, TierRow, TierUpdate};
 use crate::domain::campaign::{MAX_DURATION_DAYS, text};
-use crate::domain::tier::{estimated_delivery, quantity};
+use crate::domain::tier::{estimated_delivery, new_secret_token, quantity};
 use crate::domain::{
     Actor, CampaignId, CoreError, Currency, FieldErrors, ImageId, Money, Refusal, Resource, Shipping, TierId,
+    Visibility,
 };
 
 /// A tier's fields as sent (for an update, merged with the tier as it is).
@@ -30,6 +32,7 @@ pub struct Input<'a> {
     pub shipping: Option<&'a BTreeMap<String, String>>,
     /// One of the campaign's images.
     pub image_id: Option<ImageId>,
+    pub visibility: Visibility,
 }
 
 /// Changes to a tier: absent fields stay, `Some(None)` clears a nullable one.
@@ -44,6 +47,7 @@ pub struct Patch<'a> {
     pub ends_at: Option<Option<DateTime<Utc>>>,
     pub shipping: Option<Option<&'a BTreeMap<String, String>>>,
     pub image_id: Option<Option<ImageId>>,
+    pub visibility: Option<Visibility>,
 }
 
 /// A tier's fields, valid.
@@ -123,7 +127,7 @@ const DRAFT_HORIZON_DAYS: i64 = 365;
 /// A window lies within the campaign's life: not before the day it was created, not after its
 /// deadline (a draft's: a year from now, plus its longest duration). Outside it a window means
 /// nothing, and a year such as 0 or 9999 is a typo.
-fn check_within_life(
+pub(super) fn check_within_life(
     campaign: &CampaignRow,
     starts_at: Option<DateTime<Utc>>,
     ends_at: Option<DateTime<Utc>>,
@@ -165,7 +169,7 @@ fn require_editable(campaign: &CampaignRow) -> Result<(), Refusal> {
 }
 
 /// The owner's campaign, while its tiers may change (a draft, or live before its deadline).
-fn editable_campaign(
+pub(super) fn editable_campaign(
     conn: &mut DbConn,
     id: CampaignId,
     actor: &Actor,
@@ -186,12 +190,13 @@ pub fn create(
     now: DateTime<Utc>,
 ) -> Result<(TierRow, Currency), CoreError> {
     let campaign = editable_campaign(conn, campaign_id, actor, now)?;
-    let image_id = input.image_id;
+    let (image_id, input_visibility) = (input.image_id, input.visibility);
     let fields = Fields::parse(input, &campaign, now)?;
     if let Some(image) = image_id {
         crate::media::images::check_usable(conn, campaign.id, "image_id", image)?;
     }
     let shipping = fields.shipping.as_ref().map(Shipping::to_json);
+    let secret_token = (input_visibility == Visibility::Secret).then(new_secret_token);
     let row = tiers::insert(
         conn,
         &NewTier {
@@ -207,6 +212,8 @@ pub fn create(
             created_at: now.naive_utc(),
             updated_at: now.naive_utc(),
             image_id,
+            visibility: input_visibility,
+            secret_token: secret_token.as_deref(),
         },
     )?;
     Ok((row, campaign.currency))
@@ -244,10 +251,17 @@ pub fn update(
             ends_at: patch.ends_at.unwrap_or(tier.ends_at.map(|t| t.and_utc())),
             shipping: patch.shipping.unwrap_or(current_shipping.as_ref()),
             image_id: patch.image_id.unwrap_or(tier.image_id),
+            visibility: patch.visibility.unwrap_or(tier.visibility),
         },
         &campaign,
         now,
     )?;
+    let visibility = patch.visibility.unwrap_or(tier.visibility);
+    let secret_token = match (&tier.secret_token, visibility) {
+        (Some(kept), _) => Some(kept.clone()),
+        (None, Visibility::Secret) => Some(new_secret_token()),
+        (None, Visibility::Public) => None,
+    };
     if tier.claimed > 0 {
         check_backed_tier(&tier, stored_shipping, &fields)?;
     }
@@ -269,6 +283,8 @@ pub fn update(
             ends_at: fields.ends_at.map(|t| t.naive_utc()),
             updated_at: now.naive_utc(),
             image_id: patch.image_id.unwrap_or(tier.image_id),
+            visibility,
+            secret_token,
         },
     )?
     .ok_or(Refusal::Stale(Resource::Tier))?;

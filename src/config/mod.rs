@@ -55,6 +55,9 @@ pub struct Settings {
     pub access_token_ttl_seconds: u32,
     pub payment_provider: PaymentProviderKind,
     pub platform_fee_bps: u32,
+    /// The platform fee of a flexible campaign that missed its goal
+    /// (`PLATFORM_FEE_FLEXIBLE_MISSED_BPS`, 900 by default).
+    pub platform_fee_flexible_missed_bps: u32,
     pub settlement_batch_size: u32,
     /// Days a delivered pledge's survey answers (its address) are kept
     /// (`ADDRESS_RETENTION_DAYS`, 180 by default).
@@ -128,6 +131,13 @@ impl Settings {
         let access_token_ttl_seconds =
             parse_number(&get, "ACCESS_TOKEN_TTL_SECONDS", 900, 1..=86_400, &mut errors);
         let platform_fee_bps = parse_number(&get, "PLATFORM_FEE_BPS", 500, 0..=10_000, &mut errors);
+        let platform_fee_flexible_missed_bps = parse_number(
+            &get,
+            "PLATFORM_FEE_FLEXIBLE_MISSED_BPS",
+            900,
+            0..=10_000,
+            &mut errors,
+        );
         let settlement_batch_size =
             parse_number(&get, "SETTLEMENT_BATCH_SIZE", 500, 1..=100_000, &mut errors);
         let address_retention_days =
@@ -259,6 +269,7 @@ impl Settings {
             access_token_ttl_seconds,
             payment_provider,
             platform_fee_bps,
+            platform_fee_flexible_missed_bps,
             settlement_batch_size,
             address_retention_days,
             settlement_time_budget_ms,

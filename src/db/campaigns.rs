@@ -6,7 +6,7 @@ use diesel::sql_types::{BigInt, Integer};
 use super::DbConn;
 use super::prepared::PreparedDsl;
 use super::schema::{campaigns, users};
-use crate::domain::{CampaignId, CampaignStatus, Category, Currency, ImageId, UserId};
+use crate::domain::{CampaignId, CampaignStatus, Category, Currency, FundingModel, ImageId, UserId};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = campaigns)]
@@ -40,6 +40,7 @@ pub struct CampaignRow {
     pub cover_image_id: Option<ImageId>,
     /// A draft shown to everyone as coming soon (no tiers, no pledges).
     pub prelaunch: bool,
+    pub funding_model: FundingModel,
 }
 
 #[derive(Insertable)]
@@ -54,6 +55,7 @@ pub struct NewCampaign<'a> {
     pub currency: Currency,
     pub goal_minor: Option<i64>,
     pub duration_days: Option<i32>,
+    pub funding_model: FundingModel,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -73,6 +75,7 @@ pub struct CampaignChanges {
     /// `Some(None)` removes the cover.
     pub cover_image_id: Option<Option<ImageId>>,
     pub prelaunch: Option<bool>,
+    pub funding_model: Option<FundingModel>,
     pub updated_at: Option<NaiveDateTime>,
 }
 
@@ -222,7 +225,8 @@ pub(super) fn moved_totals_sql() -> String {
 
 /// Moves the running totals of a live campaign by `amount` and `backers`, atomically checking
 /// the rules that depend on them: the campaign is live and before its deadline, and a decrease
-/// inside the last 24 hours does not take a campaign that has reached its goal below it.
+/// inside the last 24 hours does not take a campaign that has reached its goal below it (a
+/// flexible campaign is charged whatever its total, so the rule has nothing to protect).
 /// Returns `false` (and changes nothing) if a rule refuses.
 pub fn adjust_totals(
     conn: &mut DbConn,
@@ -263,6 +267,7 @@ pub fn adjust_totals(
             live.filter(
                 campaigns::deadline
                     .gt(last_day_starts)
+                    .or(campaigns::funding_model.eq(FundingModel::Flexible))
                     .or(campaigns::pledged_minor.nullable().lt(campaigns::goal_minor))
                     .or(campaigns::goal_minor.le((campaigns::pledged_minor + amount).nullable())),
             ),

@@ -5,6 +5,7 @@
 //! thread pool so that diesel never blocks an actix worker.
 
 pub mod account_tokens;
+pub mod addons;
 pub mod campaign_events;
 pub mod campaign_list;
 pub mod campaign_search;

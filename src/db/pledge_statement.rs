@@ -134,6 +134,7 @@ pub fn new_row(id: PledgeId, new: &NewPledge<'_>) -> PledgeRow {
         shipped_at: None,
         delivered_at: None,
         referral: new.referral.map(str::to_owned),
+        addons: new.addons.to_owned(),
     }
 }
 

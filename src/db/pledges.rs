@@ -5,8 +5,9 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 
 use super::DbConn;
+pub use super::pledge_events::{NewPledgeEvent, append_event, append_events};
 use super::prepared::PreparedDsl;
-use super::schema::{pledge_events, pledges};
+use super::schema::pledges;
 use crate::domain::pledge::sql_list;
 use crate::domain::{CampaignId, FulfilmentStatus, PledgeId, PledgeStatus, TierId, UserId};
 
@@ -41,6 +42,8 @@ pub struct PledgeRow {
     pub delivered_at: Option<NaiveDateTime>,
     /// The ref it came with: a referral tag's code, or `direct | search | embed | other`.
     pub referral: Option<String>,
+    /// What it holds of add-ons: a `domain::addon::Holding` as JSON.
+    pub addons: String,
 }
 
 #[derive(Insertable)]
@@ -56,19 +59,19 @@ pub struct NewPledge<'a> {
     pub referral: Option<&'a str>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub addons: &'a str,
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = pledge_events)]
-pub struct NewPledgeEvent<'a> {
-    pub pledge_id: PledgeId,
-    pub actor_id: Option<UserId>,
-    pub from_status: Option<PledgeStatus>,
-    pub to_status: PledgeStatus,
-    pub reason: &'a str,
-    pub amount_minor: i64,
+/// An active pledge's new terms.
+#[derive(AsChangeset)]
+#[diesel(table_name = pledges, treat_none_as_null = true)]
+pub struct TermsChange<'a> {
     pub tier_id: Option<TierId>,
-    pub created_at: NaiveDateTime,
+    pub amount_minor: i64,
+    pub shipping_country: Option<&'a str>,
+    pub shipping_fee_minor: i64,
+    pub addons: &'a str,
+    pub updated_at: NaiveDateTime,
 }
 
 pub fn insert(conn: &mut DbConn, new: &NewPledge<'_>) -> QueryResult<PledgeRow> {
@@ -77,27 +80,6 @@ pub fn insert(conn: &mut DbConn, new: &NewPledge<'_>) -> QueryResult<PledgeRow> 
         .returning(pledges::all_columns)
         .prepared()
         .get_result(conn)
-}
-
-/// Appends to the pledge's log; returns the event's id.
-pub fn append_event(conn: &mut DbConn, event: &NewPledgeEvent<'_>) -> QueryResult<i64> {
-    diesel::insert_into(pledge_events::table)
-        .values(event)
-        .returning(pledge_events::id)
-        .prepared()
-        .get_result(conn)
-}
-
-/// Appends many events, in one statement per thousand (both databases bound the parameters
-/// of a statement).
-pub fn append_events(conn: &mut DbConn, events: &[NewPledgeEvent<'_>]) -> QueryResult<usize> {
-    let mut appended = 0;
-    for chunk in events.chunks(1_000) {
-        appended += super::on_backend!(conn, |c| diesel::insert_into(pledge_events::table)
-            .values(chunk)
-            .execute(c))?;
-    }
-    Ok(appended)
 }
 
 pub fn find(conn: &mut DbConn, id: PledgeId) -> QueryResult<Option<PledgeRow>> {
@@ -171,24 +153,14 @@ pub fn statuses_of(
 pub fn change_terms(
     conn: &mut DbConn,
     id: PledgeId,
-    tier_id: Option<TierId>,
-    amount_minor: i64,
-    shipping_country: Option<&str>,
-    shipping_fee_minor: i64,
-    now: NaiveDateTime,
+    change: &TermsChange<'_>,
 ) -> QueryResult<Option<PledgeRow>> {
     diesel::update(
         pledges::table
             .find(id)
             .filter(pledges::status.eq(PledgeStatus::Active)),
     )
-    .set((
-        pledges::tier_id.eq(tier_id),
-        pledges::amount_minor.eq(amount_minor),
-        pledges::shipping_country.eq(shipping_country),
-        pledges::shipping_fee_minor.eq(shipping_fee_minor),
-        pledges::updated_at.eq(now),
-    ))
+    .set(change)
     .returning(pledges::all_columns)
     .get_result(conn)
     .optional()
@@ -265,13 +237,16 @@ pub fn for_backer(
     query.order(pledges::id.desc()).limit(limit).load(conn)
 }
 
-/// Releases every pledge of a campaign still in `from`; returns (id, amount, tier) of each.
+/// A released pledge: (id, amount, tier, add-ons held as JSON).
+pub type Released = (PledgeId, i64, Option<TierId>, String);
+
+/// Releases every pledge of a campaign still in `from`; returns what each gives back.
 pub fn release_all(
     conn: &mut DbConn,
     campaign_id: CampaignId,
     from: PledgeStatus,
     now: NaiveDateTime,
-) -> QueryResult<Vec<(PledgeId, i64, Option<TierId>)>> {
+) -> QueryResult<Vec<Released>> {
     diesel::update(
         pledges::table
             .filter(pledges::campaign_id.eq(campaign_id))
@@ -282,7 +257,12 @@ pub fn release_all(
         pledges::released_at.eq(now),
         pledges::updated_at.eq(now),
     ))
-    .returning((pledges::id, pledges::amount_minor, pledges::tier_id))
+    .returning((
+        pledges::id,
+        pledges::amount_minor,
+        pledges::tier_id,
+        pledges::addons,
+    ))
     .get_results(conn)
 }
 

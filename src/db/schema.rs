@@ -96,6 +96,7 @@ diesel::table! {
         ranked_backer_count -> Integer,
         cover_image_id -> Nullable<BigInt>,
         prelaunch -> Bool,
+        funding_model -> Text,
     }
 }
 
@@ -115,6 +116,29 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         image_id -> Nullable<BigInt>,
+        visibility -> Text,
+        secret_token -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    addons (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        title -> Text,
+        description -> Text,
+        price_minor -> BigInt,
+        quantity -> Nullable<Integer>,
+        claimed -> Integer,
+        max_per_pledge -> Integer,
+        shipping -> Nullable<Text>,
+        tier_ids -> Text,
+        starts_at -> Nullable<Timestamp>,
+        ends_at -> Nullable<Timestamp>,
+        visibility -> Text,
+        secret_token -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -171,6 +195,7 @@ diesel::table! {
         shipped_at -> Nullable<Timestamp>,
         delivered_at -> Nullable<Timestamp>,
         referral -> Nullable<Text>,
+        addons -> Text,
     }
 }
 
@@ -224,6 +249,7 @@ diesel::table! {
         amount_minor -> BigInt,
         tier_id -> Nullable<BigInt>,
         created_at -> Timestamp,
+        addons -> Nullable<Text>,
     }
 }
 
@@ -310,6 +336,7 @@ diesel::joinable!(charge_attempts -> pledges (pledge_id));
 diesel::joinable!(ledger_entries -> ledger_transactions (transaction_id));
 diesel::joinable!(campaigns -> users (owner_id));
 diesel::joinable!(reward_tiers -> campaigns (campaign_id));
+diesel::joinable!(addons -> campaigns (campaign_id));
 diesel::joinable!(campaign_events -> campaigns (campaign_id));
 diesel::joinable!(webhook_endpoints -> users (owner_id));
 diesel::joinable!(webhook_deliveries -> webhook_events (event_id));
@@ -329,6 +356,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     campaigns,
     reward_tiers,
+    addons,
     campaign_events,
     campaign_updates,
     pledges,

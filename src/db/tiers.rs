@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use super::DbConn;
 use super::prepared::PreparedDsl;
 use super::schema::reward_tiers;
-use crate::domain::{CampaignId, ImageId, TierId};
+use crate::domain::{CampaignId, ImageId, TierId, Visibility};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = reward_tiers)]
@@ -23,6 +23,9 @@ pub struct TierRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub image_id: Option<ImageId>,
+    pub visibility: Visibility,
+    /// Set once the tier has been secret; kept if it is made public again.
+    pub secret_token: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -40,6 +43,8 @@ pub struct NewTier<'a> {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub image_id: Option<ImageId>,
+    pub visibility: Visibility,
+    pub secret_token: Option<&'a str>,
 }
 
 /// A tier's full new state (the caller merges the PATCH into the current row).
@@ -56,6 +61,8 @@ pub struct TierUpdate {
     pub shipping: Option<String>,
     pub updated_at: NaiveDateTime,
     pub image_id: Option<ImageId>,
+    pub visibility: Visibility,
+    pub secret_token: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConn, new: &NewTier<'_>) -> QueryResult<TierRow> {

@@ -67,6 +67,7 @@ impl FieldErrors {
 pub enum Resource {
     Campaign,
     Tier,
+    Addon,
     Pledge,
 }
 
@@ -75,6 +76,7 @@ impl Resource {
         match self {
             Self::Campaign => "campaign",
             Self::Tier => "tier",
+            Self::Addon => "add-on",
             Self::Pledge => "pledge",
         }
     }
@@ -86,6 +88,10 @@ pub enum Refusal {
     /// Absent, or not visible to the actor.
     #[error("not found")]
     NotFound,
+    /// A field names something that does not exist or is not visible to the actor (a reward
+    /// tier of another campaign, or a secret one without its token): 404, saying which field.
+    #[error("not found: {0:?}")]
+    Unknown(FieldError),
     /// Visible, but the actor may not do this.
     #[error("forbidden: {0}")]
     Forbidden(String),

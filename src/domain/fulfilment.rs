@@ -11,11 +11,12 @@ use super::sql::text_column;
 
 /// The fulfilment export's columns before the survey's, in order; an import reads the same
 /// names, and a survey question's id may not take one.
-pub const EXPORT_COLUMNS: [&str; 13] = [
+pub const EXPORT_COLUMNS: [&str; 14] = [
     "pledge_id",
     "backer_name",
     "backer_email",
     "tier",
+    "addons",
     "amount",
     "currency",
     "shipping_country",

@@ -2,6 +2,7 @@
 //! the core's errors, and how these types are stored (`sql`).
 
 pub mod account;
+pub mod addon;
 pub mod address;
 pub mod campaign;
 pub mod charge;
@@ -25,7 +26,8 @@ pub mod user;
 pub mod webhook;
 
 pub use account::TokenPurpose;
-pub use campaign::{CampaignId, CampaignStatus, Category};
+pub use addon::AddonId;
+pub use campaign::{CampaignId, CampaignStatus, Category, FundingModel};
 pub use charge::ChargeStatus;
 pub use comment::CommentId;
 pub use display_name::DisplayName;
@@ -37,6 +39,6 @@ pub use money::{Currency, Money};
 pub use outbox::OutboxStatus;
 pub use password::NewPassword;
 pub use pledge::{PledgeId, PledgeStatus};
-pub use tier::{Shipping, TierId};
+pub use tier::{Shipping, TierId, Visibility};
 pub use user::{Actor, Role, UserId};
 pub use webhook::{DeliveryId, DeliveryStatus, EndpointId, EventType};

@@ -2,13 +2,19 @@
 
 use std::collections::BTreeMap;
 
+use std::str::FromStr;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Datelike, Utc};
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Text};
 use diesel::{AsExpression, FromSqlRow};
 use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
 
 use super::money::{Currency, Money};
-use super::sql::id_column;
+use super::sql::{id_column, text_column};
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, AsExpression, FromSqlRow,
@@ -17,6 +23,72 @@ use super::sql::id_column;
 #[diesel(sql_type = BigInt)]
 pub struct TierId(pub i64);
 id_column!(TierId);
+
+/// Who sees a reward: everyone (`public`), or only its creator and whoever holds its secret
+/// token (`secret`), for a community the creator shares the link with.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    AsExpression,
+    FromSqlRow,
+)]
+#[serde(rename_all = "lowercase")]
+#[diesel(sql_type = Text)]
+pub enum Visibility {
+    #[default]
+    Public,
+    Secret,
+}
+
+impl Visibility {
+    pub const ALL: [Visibility; 2] = [Self::Public, Self::Secret];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Secret => "secret",
+        }
+    }
+}
+
+text_column!(Visibility);
+
+impl FromStr for Visibility {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| format!("unknown visibility {s:?}"))
+    }
+}
+
+/// A new secret reward's token: 128 random bits, URL-safe, to share as `?secret=`.
+pub fn new_secret_token() -> String {
+    let bytes: [u8; 16] = rand::random();
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Whether `offered` opens a reward of `visibility` whose token is `token`: a public reward
+/// needs nothing. Compared in constant time, so timing tells nothing of the token.
+pub fn opens(visibility: Visibility, token: Option<&str>, offered: Option<&str>) -> bool {
+    match (visibility, token, offered) {
+        (Visibility::Public, _, _) => true,
+        (Visibility::Secret, Some(token), Some(offered)) => {
+            bool::from(token.as_bytes().ct_eq(offered.as_bytes()))
+        }
+        (Visibility::Secret, _, _) => false,
+    }
+}
 
 pub const MAX_QUANTITY: i64 = 1_000_000;
 
@@ -142,6 +214,21 @@ mod tests {
         let bad: BTreeMap<String, String> = [("US".into(), "5.001".into())].into();
         assert_eq!(Shipping::parse(&bad, Currency::USD).unwrap_err().0, "US");
         assert!(Shipping::parse(&BTreeMap::new(), Currency::USD).is_err());
+    }
+
+    #[test]
+    fn secret_rewards_open_with_their_token_only() {
+        let token = new_secret_token();
+        assert_eq!(token.len(), 22);
+        assert_ne!(token, new_secret_token());
+        assert!(opens(Visibility::Public, None, None));
+        assert!(opens(Visibility::Secret, Some(&token), Some(&token)));
+        assert!(!opens(Visibility::Secret, Some(&token), None));
+        assert!(!opens(Visibility::Secret, Some(&token), Some(&token[..21])));
+        assert!(!opens(Visibility::Secret, None, Some("")));
+        for v in Visibility::ALL {
+            assert_eq!(v.as_str().parse::<Visibility>(), Ok(v));
+        }
     }
 
     #[test]

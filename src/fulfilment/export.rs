@@ -1,4 +1,4 @@
-//! The creator's list of what to send: each pledge with its backer, tier, fulfilment and the
+//! The creator's list of what to send: each pledge with its backer, tier, add-ons, fulfilment and the
 //! survey's answers (one column per question, an address one column per field). CSV through
 //! the `csv` crate, with a leading `'` before `= + - @` so that spreadsheet programs do not run
 //! a backer-chosen text as a formula.
@@ -8,11 +8,16 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::db::DbConn;
+use crate::db::addons::AddonRow;
 use crate::db::fulfilment::{self, FulfilmentRow};
+use crate::db::pledges::PledgeRow;
 use crate::db::surveys;
 use crate::domain::fulfilment::EXPORT_COLUMNS;
 use crate::domain::survey::{Question, Respondent, cells};
-use crate::domain::{CampaignId, CoreError, Currency, FulfilmentStatus, Money, PledgeId, PledgeStatus};
+use crate::domain::{
+    AddonId, CampaignId, CoreError, Currency, FulfilmentStatus, Money, PledgeId, PledgeStatus,
+};
+use crate::pledges::lifecycle::holding;
 use crate::surveys::Survey;
 
 /// Which pledges a listing shows: one status, or all of them.
@@ -76,14 +81,31 @@ pub fn page(
 pub struct CsvSheet {
     questions: Vec<Question>,
     currency: Currency,
+    /// The campaign's add-ons' titles, for the `addons` column.
+    addon_titles: HashMap<AddonId, String>,
 }
 
 impl CsvSheet {
-    pub fn new(survey: Option<Survey>, currency: Currency) -> Self {
+    pub fn new(survey: Option<Survey>, currency: Currency, addons: &[AddonRow]) -> Self {
         Self {
             questions: survey.map(|s| s.questions).unwrap_or_default(),
             currency,
+            addon_titles: addons.iter().map(|a| (a.id, a.title.clone())).collect(),
         }
+    }
+
+    /// `2 × Sticker pack; 1 × Poster`: what to pack beside the reward.
+    fn addons_cell(&self, pledge: &PledgeRow) -> Result<String, CoreError> {
+        let held = holding(pledge.id, &pledge.addons)?;
+        Ok(held
+            .items()
+            .iter()
+            .map(|h| {
+                let title = self.addon_titles.get(&h.addon_id).map_or("?", String::as_str);
+                format!("{} × {title}", h.quantity)
+            })
+            .collect::<Vec<_>>()
+            .join("; "))
     }
 
     pub fn header(&self) -> Vec<u8> {
@@ -94,15 +116,15 @@ impl CsvSheet {
         write(&[names])
     }
 
-    pub fn rows(&self, page: &[(FulfilmentRow, Option<Answers>)]) -> Vec<u8> {
+    pub fn rows(&self, page: &[(FulfilmentRow, Option<Answers>)]) -> Result<Vec<u8>, CoreError> {
         let records: Vec<Vec<String>> = page
             .iter()
             .map(|(row, answers)| self.record(row, answers.as_ref()))
-            .collect();
-        write(&records)
+            .collect::<Result<_, _>>()?;
+        Ok(write(&records))
     }
 
-    fn record(&self, row: &FulfilmentRow, answers: Option<&Answers>) -> Vec<String> {
+    fn record(&self, row: &FulfilmentRow, answers: Option<&Answers>) -> Result<Vec<String>, CoreError> {
         let pledge = &row.pledge;
         let ships = pledge.shipping_country.is_some();
         let mut fields = vec![
@@ -110,6 +132,7 @@ impl CsvSheet {
             row.backer_name.clone(),
             row.backer_email.clone(),
             row.tier_title.clone().unwrap_or_default(),
+            self.addons_cell(pledge)?,
             Money::from_minor(pledge.amount_minor, self.currency).to_decimal_string(),
             self.currency.code().to_owned(),
             pledge.shipping_country.clone().unwrap_or_default(),
@@ -133,7 +156,7 @@ impl CsvSheet {
             let answer = answers.filter(|_| who.asked(q)).and_then(|a| a.get(&q.id));
             fields.extend(cells(q, answer).into_iter().map(|(_, value)| value));
         }
-        fields
+        Ok(fields)
     }
 }
 

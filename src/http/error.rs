@@ -85,6 +85,9 @@ pub enum ApiError {
     Forbidden(String),
     #[error("not found")]
     NotFound,
+    /// 404 naming the field whose value names nothing the caller can see.
+    #[error("not found: {0:?}")]
+    NotFoundField(FieldError),
     #[error("conflict: {0}")]
     Conflict(String),
     /// 409 pointing at the resource that already exists (also sent as `Location`).
@@ -132,7 +135,7 @@ impl ApiError {
             Self::BadRequest(_) => ("bad-request", "Malformed request"),
             Self::Unauthorized(_) => ("unauthorized", "Authentication required"),
             Self::Forbidden(_) => ("forbidden", "Not allowed"),
-            Self::NotFound => ("not-found", "Not found"),
+            Self::NotFound | Self::NotFoundField(_) => ("not-found", "Not found"),
             Self::Conflict(_) | Self::Duplicate { .. } => ("conflict", "Conflict with the current state"),
             Self::Validation(_) => ("validation", "Invalid request"),
             Self::PayloadTooLarge { .. } | Self::ContentTooLarge(_) => {
@@ -157,6 +160,7 @@ impl ApiError {
             | Self::UnsupportedMediaType(d) => d.clone(),
             Self::Duplicate { detail, .. } => detail.clone(),
             Self::NotFound => "the resource does not exist or is not visible to you".into(),
+            Self::NotFoundField(error) => format!("{}: {}", error.field, error.message),
             Self::Validation(errors) => match errors.len() {
                 1 => "1 field is invalid".into(),
                 n => format!("{n} fields are invalid"),
@@ -193,6 +197,7 @@ impl ApiError {
             detail: self.detail(),
             errors: match self {
                 Self::Validation(errors) => errors.clone(),
+                Self::NotFoundField(error) => vec![error.clone()],
                 _ => Vec::new(),
             },
             existing: match self {
@@ -209,7 +214,7 @@ impl ResponseError for ApiError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::NotFoundField(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) | Self::Duplicate { .. } => StatusCode::CONFLICT,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge { .. } | Self::ContentTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -279,6 +284,7 @@ impl From<Refusal> for ApiError {
     fn from(refusal: Refusal) -> Self {
         match refusal {
             Refusal::NotFound => Self::NotFound,
+            Refusal::Unknown(error) => Self::NotFoundField(error),
             Refusal::Forbidden(reason) => Self::Forbidden(reason),
             Refusal::Conflict(reason) => Self::Conflict(reason),
             Refusal::Stale(resource) => Self::Conflict(format!(

@@ -293,6 +293,17 @@ mod tests {
     }
 
     #[test]
+    fn a_flexible_campaign_funded_below_its_goal_says_so() {
+        let mut context = sample_context(Template::CampaignFunded);
+        let reached = render(Template::CampaignFunded, &context, &common()).unwrap();
+        assert!(reached.text.contains("reached its goal"), "{}", reached.text);
+        context["pledged_minor"] = json!(context["goal_minor"].as_i64().unwrap() - 1);
+        let missed = render(Template::CampaignFunded, &context, &common()).unwrap();
+        assert!(!missed.text.contains("reached its goal"), "{}", missed.text);
+        assert!(missed.html.contains("keeps what it raised"), "{}", missed.html);
+    }
+
+    #[test]
     fn a_missing_variable_is_an_error() {
         let mut context = sample_context(Template::PaymentFailed);
         context.as_object_mut().unwrap().remove("retry_at");

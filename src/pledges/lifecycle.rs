@@ -16,10 +16,16 @@ use crate::db::campaigns::CampaignRow;
 use crate::db::outbox::{self, ToUser};
 use crate::db::pledges::{self, NewPledgeEvent, PledgeRow};
 use crate::db::webhooks::{self, NewEvent};
-use crate::db::{DbConn, tiers};
+use crate::db::{DbConn, addons, tiers};
+use crate::domain::addon::Holding;
 use crate::domain::{CampaignId, CoreError, EventType, PledgeId, PledgeStatus, Refusal, Resource, UserId};
 use crate::mail::{Template, queue};
 use crate::webhooks::events as webhook_events;
+
+/// What a stored pledge holds of add-ons; a list that does not parse breaks an invariant.
+pub fn holding(id: PledgeId, stored: &str) -> Result<Holding, CoreError> {
+    Holding::from_json(stored).map_err(|e| CoreError::unexpected(format!("pledge {id}: stored add-ons: {e}")))
+}
 
 /// The statuses `to` may be reached from, as the diagram says.
 fn sources(to: PledgeStatus) -> Vec<PledgeStatus> {
@@ -55,6 +61,20 @@ fn event<'a>(
         amount_minor: pledge.amount_minor,
         tier_id: pledge.tier_id,
         created_at: at,
+        addons: None,
+    }
+}
+
+/// The event of a change that sets the pledge's terms: it keeps the add-ons they hold.
+fn terms_event<'a>(
+    pledge: &'a PledgeRow,
+    from: Option<PledgeStatus>,
+    reason: &'a str,
+    at: NaiveDateTime,
+) -> NewPledgeEvent<'a> {
+    NewPledgeEvent {
+        addons: Some(pledge.addons.as_str()),
+        ..event(pledge, from, Some(pledge.backer_id), reason, at)
     }
 }
 
@@ -68,15 +88,15 @@ pub struct Created<'a> {
 
 /// The records of a new pledge, built before anything is written, so that PostgreSQL's pledge in
 /// one statement (`super::one_statement`) writes the same ones as [`created`].
-pub fn created_records(
+pub fn created_records<'a>(
     campaign: &CampaignRow,
-    pledge: &PledgeRow,
+    pledge: &'a PledgeRow,
     tier_title: Option<&str>,
     now: DateTime<Utc>,
-) -> Created<'static> {
+) -> Created<'a> {
     let at = now.naive_utc();
     Created {
-        event: event(pledge, None, Some(pledge.backer_id), "pledged", at),
+        event: terms_event(pledge, None, "pledged", at),
         email: queue::pledge_confirmed(campaign, pledge, tier_title),
         webhook: webhook_events::pledge_event(EventType::PledgeCreated, campaign, pledge, at),
     }
@@ -119,10 +139,9 @@ pub fn changed(
 ) -> Result<(), CoreError> {
     let event_id = pledges::append_event(
         conn,
-        &event(
+        &terms_event(
             after,
             Some(before.status),
-            Some(after.backer_id),
             "changed by the backer",
             now.naive_utc(),
         ),
@@ -167,8 +186,8 @@ pub fn cancel(
     Ok(canceled)
 }
 
-/// Every active pledge of a campaign that charges nobody → released, their tier units given
-/// back together. The backers' email is the campaign's (queued by its transition). Returns how
+/// Every active pledge of a campaign that charges nobody → released, their tier units and
+/// add-ons given back together. The backers' email is the campaign's (queued by its transition). Returns how
 /// many were released.
 pub fn release_all(
     conn: &mut DbConn,
@@ -180,11 +199,12 @@ pub fn release_all(
     let at = now.naive_utc();
     let mut released = 0;
     let mut units: BTreeMap<_, i32> = BTreeMap::new();
+    let mut addon_units: BTreeMap<_, i32> = BTreeMap::new();
     for from in sources(PledgeStatus::Released) {
         let rows = pledges::release_all(conn, campaign_id, from, at)?;
         let events: Vec<NewPledgeEvent<'_>> = rows
             .iter()
-            .map(|(pledge_id, amount_minor, tier_id)| NewPledgeEvent {
+            .map(|(pledge_id, amount_minor, tier_id, _)| NewPledgeEvent {
                 pledge_id: *pledge_id,
                 actor_id: actor,
                 from_status: Some(from),
@@ -193,16 +213,25 @@ pub fn release_all(
                 amount_minor: *amount_minor,
                 tier_id: *tier_id,
                 created_at: at,
+                addons: None,
             })
             .collect();
         pledges::append_events(conn, &events)?;
-        for tier in rows.iter().filter_map(|(_, _, tier)| *tier) {
-            *units.entry(tier).or_default() += 1;
+        for (pledge_id, _, tier, held) in &rows {
+            if let Some(tier) = tier {
+                *units.entry(*tier).or_default() += 1;
+            }
+            for item in holding(*pledge_id, held)?.items() {
+                *addon_units.entry(item.addon_id).or_default() += item.quantity;
+            }
         }
         released += rows.len();
     }
     for (tier, count) in units {
         tiers::release_many(conn, tier, count, at)?;
+    }
+    for (addon, count) in addon_units {
+        addons::release(conn, addon, count, at)?;
     }
     Ok(released)
 }
@@ -312,7 +341,7 @@ pub fn decline(
     Ok(Some(errored))
 }
 
-/// Errored too long: → dropped, its tier unit given back, the backer told. `None` if it was no
+/// Errored too long: → dropped, its tier unit and add-ons given back, the backer told. `None` if it was no
 /// longer errored.
 pub fn drop(
     conn: &mut DbConn,
@@ -328,6 +357,9 @@ pub fn drop(
     };
     if let Some(tier) = dropped.tier_id {
         tiers::release(conn, tier, at)?;
+    }
+    for item in holding(dropped.id, &dropped.addons)?.items() {
+        addons::release(conn, item.addon_id, item.quantity, at)?;
     }
     pledges::append_event(conn, &event(&dropped, Some(pledge.status), None, reason, at))?;
     queue::pledge_dropped(conn, campaign, &dropped, now)?;

@@ -40,6 +40,10 @@ where
     T: Serialize,
     F: FnOnce(&CampaignRow, &PledgeRow) -> (T, String),
 {
+    if !new.addons.is_empty() {
+        // Add-ons take claims of their own: the usual path makes them.
+        return Ok(None);
+    }
     let referral = new.referral.map(referral::parse);
     let code = match &referral {
         Some(Ok(Ref::Code(code))) => Some(code.as_str()),
@@ -75,14 +79,7 @@ where
         Some(Ok(Ref::Code(code))) if seen.tag_known => Some(code),
         Some(_) => return Ok(None),
     };
-    let Ok(checked) = terms::judge(
-        campaign.currency,
-        new.tier_id,
-        seen.tier,
-        new.amount,
-        new.shipping_country,
-        now,
-    ) else {
+    let Ok(checked) = terms::judge(campaign.currency, &new.asked(), seen.tier, &[], now) else {
         return Ok(None);
     };
 
@@ -99,6 +96,7 @@ where
             referral: referral.as_deref(),
             created_at: now.naive_utc(),
             updated_at: now.naive_utc(),
+            addons: "[]",
         },
     );
     let tier_title = checked.tier.as_ref().map(|t| t.title.as_str());

@@ -4,11 +4,12 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::lifecycle;
-use super::terms::{self, Terms};
+use super::terms::{self, AddonAsk, Terms};
 use crate::campaigns::{access, is_open};
 use crate::db::campaigns::{self, CampaignRow};
-use crate::db::pledges::{self, NewPledge, PledgeRow};
-use crate::db::{DbConn, tiers};
+use crate::db::pledges::{self, NewPledge, PledgeRow, TermsChange};
+use crate::db::{DbConn, addons, tiers};
+use crate::domain::addon::{Holding, NOTHING};
 use crate::domain::{Actor, CampaignId, CoreError, Money, PledgeId, PledgeStatus, Refusal, Resource, TierId};
 
 /// The window before the deadline in which a funded campaign cannot be taken below its goal.
@@ -20,6 +21,23 @@ pub struct NewTerms<'a> {
     pub shipping_country: Option<&'a str>,
     /// Which link brought the backer (see [`terms::referral`]).
     pub referral: Option<&'a str>,
+    /// A secret tier's token.
+    pub secret: Option<&'a str>,
+    pub addons: &'a [AddonAsk],
+}
+
+impl NewTerms<'_> {
+    pub fn asked(&self) -> terms::Asked<'_> {
+        terms::Asked {
+            tier_id: self.tier_id,
+            amount: self.amount,
+            shipping_country: self.shipping_country,
+            secret: self.secret,
+            addons: self.addons,
+            held: None,
+            held_addons: &NOTHING,
+        }
+    }
 }
 
 /// Changes to a pledge's terms; absent fields keep their value, `Some(None)` clears one.
@@ -30,6 +48,10 @@ pub struct TermsPatch<'a> {
     pub shipping_country: Option<Option<&'a str>>,
     /// Kept only if the pledge has none yet: the first ref wins.
     pub referral: Option<&'a str>,
+    /// The token of a secret tier (or add-on) the pledge moves to.
+    pub secret: Option<&'a str>,
+    /// The whole new list of add-ons; absent keeps those the pledge holds.
+    pub addons: Option<&'a [AddonAsk]>,
 }
 
 fn not_accepting() -> Refusal {
@@ -98,6 +120,24 @@ fn move_claim(
     Ok(())
 }
 
+/// Takes the add-on units `to` holds beyond `from` and gives back the others, by add-on id (after
+/// the tier's, before the campaign's totals: the order every pledge locks its rows in).
+fn move_addons(conn: &mut DbConn, from: &Holding, to: &Holding, now: DateTime<Utc>) -> Result<(), CoreError> {
+    let now = now.naive_utc();
+    for (addon, delta) in from.moves_to(to) {
+        if delta > 0 {
+            if !addons::claim(conn, addon, delta, now)? {
+                return Err(
+                    Refusal::conflict(format!("add-on {addon} has fewer units left than asked for")).into(),
+                );
+            }
+        } else {
+            addons::release(conn, addon, -delta, now)?;
+        }
+    }
+    Ok(())
+}
+
 /// Makes a pledge: claim, insert, totals, first event.
 pub fn create(
     conn: &mut DbConn,
@@ -126,15 +166,8 @@ pub fn create(
         amount_minor,
         shipping_country,
         shipping_fee_minor,
-    } = terms::check(
-        conn,
-        campaign.id,
-        campaign.currency,
-        new.tier_id,
-        new.amount,
-        new.shipping_country,
-        now,
-    )?;
+        addons: holding,
+    } = terms::check(conn, campaign.id, campaign.currency, &new.asked(), now)?;
     let referral = new
         .referral
         .map(|raw| terms::referral(conn, campaign.id, raw))
@@ -153,6 +186,7 @@ pub fn create(
             referral: referral.as_deref(),
             created_at: now.naive_utc(),
             updated_at: now.naive_utc(),
+            addons: &holding.to_json(),
         },
     )?;
     lifecycle::created(
@@ -169,6 +203,7 @@ pub fn create(
     // update locks are already held; checked at the insert, they would lock the rows first,
     // shared by concurrent pledges (bench/RESULTS.md).
     move_claim(conn, None, tier_id, now)?;
+    move_addons(conn, &NOTHING, &holding, now)?;
     adjust_totals(conn, &campaign, amount_minor, 1, now)?;
     Ok((campaign, pledge))
 }
@@ -217,20 +252,37 @@ pub fn change(
 ) -> Result<(CampaignRow, PledgeRow), CoreError> {
     let (campaign, pledge) = changeable(conn, pledge_id, backer, now)?;
     let current_amount = Money::from_minor(pledge.amount_minor, campaign.currency).to_decimal_string();
+    let held = lifecycle::holding(pledge.id, &pledge.addons)?;
+    let kept: Vec<AddonAsk> = held
+        .items()
+        .iter()
+        .map(|h| AddonAsk {
+            addon_id: h.addon_id,
+            quantity: i64::from(h.quantity),
+            secret: None,
+        })
+        .collect();
     let Terms {
         tier,
         amount_minor,
         shipping_country,
         shipping_fee_minor,
+        addons: holding,
     } = terms::check(
         conn,
         campaign.id,
         campaign.currency,
-        patch.tier_id.unwrap_or(pledge.tier_id),
-        patch.amount.unwrap_or(&current_amount),
-        patch
-            .shipping_country
-            .unwrap_or(pledge.shipping_country.as_deref()),
+        &terms::Asked {
+            tier_id: patch.tier_id.unwrap_or(pledge.tier_id),
+            amount: patch.amount.unwrap_or(&current_amount),
+            shipping_country: patch
+                .shipping_country
+                .unwrap_or(pledge.shipping_country.as_deref()),
+            secret: patch.secret,
+            addons: patch.addons.unwrap_or(&kept),
+            held: pledge.tier_id,
+            held_addons: &held,
+        },
         now,
     )?;
     let referral = patch
@@ -239,15 +291,19 @@ pub fn change(
         .transpose()?;
     let new_tier = tier.as_ref().map(|t| t.id);
     move_claim(conn, pledge.tier_id, new_tier, now)?;
+    move_addons(conn, &held, &holding, now)?;
     adjust_totals(conn, &campaign, amount_minor - pledge.amount_minor, 0, now)?;
     let changed = pledges::change_terms(
         conn,
         pledge.id,
-        new_tier,
-        amount_minor,
-        shipping_country.as_deref(),
-        shipping_fee_minor,
-        now.naive_utc(),
+        &TermsChange {
+            tier_id: new_tier,
+            amount_minor,
+            shipping_country: shipping_country.as_deref(),
+            shipping_fee_minor,
+            addons: &holding.to_json(),
+            updated_at: now.naive_utc(),
+        },
     )?
     .ok_or(Refusal::Stale(Resource::Pledge))?;
     let changed = match referral {
@@ -267,7 +323,7 @@ pub fn change(
     Ok((campaign, changed))
 }
 
-/// Cancels an active pledge before the deadline, giving its tier unit back.
+/// Cancels an active pledge before the deadline, giving its tier unit and add-ons back.
 pub fn cancel(
     conn: &mut DbConn,
     pledge_id: PledgeId,
@@ -276,6 +332,12 @@ pub fn cancel(
 ) -> Result<(CampaignRow, PledgeRow), CoreError> {
     let (campaign, pledge) = changeable(conn, pledge_id, backer, now)?;
     move_claim(conn, pledge.tier_id, None, now)?;
+    move_addons(
+        conn,
+        &lifecycle::holding(pledge.id, &pledge.addons)?,
+        &NOTHING,
+        now,
+    )?;
     adjust_totals(conn, &campaign, -pledge.amount_minor, -1, now)?;
     let canceled = lifecycle::cancel(conn, &campaign, &pledge, now)?;
     Ok((campaign, canceled))

@@ -3,6 +3,7 @@
 //! puts it in the document: a route cannot be served without being documented. A handler
 //! extracts its input, calls one rule, and answers.
 
+pub(crate) mod addons;
 mod admin;
 pub mod app;
 mod auth;
@@ -83,6 +84,10 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(tiers::create::create)
                 .service(tiers::update::update)
                 .service(tiers::delete::delete)
+                .service(addons::list::list)
+                .service(addons::create::create)
+                .service(addons::update::update)
+                .service(addons::delete::delete)
                 .service(pledges::create::create)
                 .service(pledges::fulfilment::list)
                 .service(pledges::mine::mine)

@@ -43,6 +43,7 @@ pub const BEARER: &str = "bearer";
         (name = "campaigns", description = "Campaigns: drafts, launch, listing, cancel"),
         (name = "media", description = "Images of a campaign: uploads, the gallery, and the variants `/media` serves"),
         (name = "tiers", description = "Reward tiers of a campaign"),
+        (name = "addons", description = "Add-ons: extra items a pledge buys beside its reward"),
         (name = "pledges", description = "Backing campaigns; the creator's fulfilment view"),
         (name = "surveys", description = "After the campaign: the backer survey, its answers (addresses) and reminders"),
         (name = "fulfilment", description = "After the campaign: rewards marked shipped and delivered, one at a time or by CSV"),

@@ -8,7 +8,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 
 use super::{Settlement, Summary, failed_on};
-use crate::campaigns::{access, check_before_deadline, lifecycle, reached_goal};
+use crate::campaigns::{access, check_before_deadline, is_charged, lifecycle};
 use crate::db::campaigns::{self, CampaignRow};
 use crate::db::{DbConn, settlement, write_transaction};
 use crate::domain::campaign::text;
@@ -26,7 +26,7 @@ pub fn batch(
     let now = run.clock.now();
     let due = settlement::past_deadline(conn, now.naive_utc(), run.config.batch_size)?;
     for campaign in &due {
-        let to = if reached_goal(campaign) {
+        let to = if is_charged(campaign) {
             CampaignStatus::Funded
         } else {
             CampaignStatus::Failed

@@ -24,7 +24,7 @@ pub fn batch(
         let done = write_transaction(conn, |conn| {
             let collected = settlement::collected_pledges_total(conn, campaign.id)?;
             let escrow_account = ledger::escrow(campaign.id);
-            let platform_fee = basis_points_half_even(collected, run.config.platform_fee_bps);
+            let platform_fee = basis_points_half_even(collected, run.config.platform_fee_bps_for(campaign));
             // What is left in escrow after the processing fees already taken.
             let escrow = ledger_db::escrow_balance(conn, campaign.id)?;
             let payout = escrow - platform_fee;

@@ -40,11 +40,13 @@ use chrono::Duration;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::campaigns::reached_goal;
+use crate::campaigns::is_charged;
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::db::campaigns::CampaignRow;
 use crate::db::images as db_images;
 use crate::db::{Db, DbConn, settlement, write_transaction};
+use crate::domain::FundingModel::AllOrNothing;
 use crate::domain::{CoreError, PledgeId};
 use crate::media::{Media, images};
 use crate::payments::PaymentProvider;
@@ -66,6 +68,8 @@ pub struct Config {
     pub concurrency: usize,
     pub time_budget: StdDuration,
     pub platform_fee_bps: i64,
+    /// Instead of `platform_fee_bps` for a flexible campaign that missed its goal.
+    pub platform_fee_flexible_missed_bps: i64,
     /// How long a delivered pledge's survey answers are kept.
     pub address_retention: Duration,
 }
@@ -77,7 +81,19 @@ impl Config {
             concurrency: settings.settlement_concurrency as usize,
             time_budget: StdDuration::from_millis(u64::from(settings.settlement_time_budget_ms)),
             platform_fee_bps: i64::from(settings.platform_fee_bps),
+            platform_fee_flexible_missed_bps: i64::from(settings.platform_fee_flexible_missed_bps),
             address_retention: Duration::days(i64::from(settings.address_retention_days)),
+        }
+    }
+
+    /// The platform's share of what `campaign` collected, in basis points: a flexible campaign
+    /// that missed its goal at the deadline pays the higher rate for keeping what it raised.
+    pub fn platform_fee_bps_for(&self, campaign: &CampaignRow) -> i64 {
+        let at_deadline = campaign.final_pledged_minor.unwrap_or(campaign.pledged_minor);
+        if AllOrNothing.charges(at_deadline, campaign.goal_minor) {
+            self.platform_fee_bps
+        } else {
+            self.platform_fee_flexible_missed_bps
         }
     }
 }
@@ -299,7 +315,7 @@ impl Settlement {
             settlement::ending_soon(&mut conn, now, now + ENDING_NOTICE, i64::MAX)?.len() as u64;
         let due = settlement::past_deadline(&mut conn, now, i64::MAX)?;
         for campaign in &due {
-            if reached_goal(campaign) {
+            if is_charged(campaign) {
                 summary.campaigns.funded += 1;
             } else {
                 summary.campaigns.failed += 1;
@@ -309,7 +325,7 @@ impl Settlement {
         let (active, retries) = settlement::count_chargeable(&mut conn, now)?;
         let newly_funded: i64 = due
             .iter()
-            .filter(|c| reached_goal(c))
+            .filter(|c| is_charged(c))
             .map(|c| i64::from(c.backer_count))
             .sum();
         // Charges that would be attempted (their outcomes are the provider's to tell).

@@ -268,6 +268,7 @@ async fn charge_event(
                         amount_minor: pledge.amount_minor,
                         tier_id: pledge.tier_id,
                         created_at: now.naive_utc(),
+                        addons: None,
                     },
                 )?;
             }

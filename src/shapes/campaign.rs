@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use super::image::ImageResponse;
 use crate::db::campaign_list::funded_bps;
 use crate::db::campaigns::CampaignRow;
-use crate::domain::{CampaignStatus, Category, Currency, Money};
+use crate::domain::{CampaignStatus, Category, Currency, FundingModel, Money};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Owner {
@@ -52,6 +52,8 @@ pub struct CampaignSummary {
     pub cover_image: Option<ImageResponse>,
     /// A draft shown publicly as coming soon: it can be followed, not backed.
     pub prelaunch: bool,
+    /// `flexible` campaigns are charged at their deadline whatever the total.
+    pub funding_model: FundingModel,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -93,6 +95,7 @@ impl CampaignSummary {
             },
             cover_image,
             prelaunch: row.prelaunch,
+            funding_model: row.funding_model,
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
         }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::pledges::PledgeRow;
+use crate::domain::addon::Holding;
 use crate::domain::{Currency, FulfilmentStatus, Money, PledgeStatus};
 
 /// A pledge. `payment_method` is shown to the backer only, never to the creator.
@@ -18,9 +19,13 @@ pub struct PledgeResponse {
     /// Total to be charged, shipping included.
     #[schema(example = "60.00")]
     pub amount: String,
-    /// The part of `amount` that pays for shipping.
+    /// The part of `amount` that pays for shipping (the reward's and the add-ons').
     #[schema(example = "15.00")]
     pub shipping_fee: String,
+    /// The add-ons bought beside the reward, at the prices they were bought for.
+    pub addons: Vec<PledgeAddon>,
+    /// How `amount` divides: `reward + addons + shipping = amount`.
+    pub breakdown: Breakdown,
     pub currency: Currency,
     #[schema(example = "FR")]
     pub shipping_country: Option<String>,
@@ -56,6 +61,34 @@ pub struct PledgeResponse {
     pub setup_intent_client_secret: Option<String>,
 }
 
+/// An add-on a pledge holds.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PledgeAddon {
+    #[schema(example = 3)]
+    pub addon_id: i64,
+    #[schema(example = 2)]
+    pub quantity: i32,
+    /// Each.
+    #[schema(example = "12.00")]
+    pub price: String,
+    /// For all `quantity` units, to the pledge's country.
+    #[schema(example = "4.00")]
+    pub shipping_fee: String,
+}
+
+/// The parts of a pledge's amount.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Breakdown {
+    /// What is left for the reward (at least its minimum; anything above is a bonus).
+    #[schema(example = "32.00")]
+    pub reward: String,
+    /// Σ add-on price × quantity.
+    #[schema(example = "24.00")]
+    pub addons: String,
+    #[schema(example = "19.00")]
+    pub shipping: String,
+}
+
 /// One page of pledges; pass `next_cursor` as `cursor` for the next (null: last page).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PledgePage {
@@ -70,13 +103,34 @@ fn utc(t: Option<NaiveDateTime>) -> Option<DateTime<Utc>> {
 impl PledgeResponse {
     /// `for_backer`: whether the viewer is the backer (who alone sees the payment method).
     pub fn new(pledge: &PledgeRow, currency: Currency, for_backer: bool) -> Self {
+        let money = |minor: i64| Money::from_minor(minor, currency).to_decimal_string();
+        let holding = Holding::from_json(&pledge.addons).unwrap_or_else(|e| {
+            tracing::error!(pledge.id = %pledge.id, error = %e, "stored add-ons do not parse");
+            Holding::default()
+        });
+        let addons_minor = holding.cost_minor();
         Self {
             id: pledge.id.0,
             campaign_id: pledge.campaign_id.0,
             backer_id: pledge.backer_id.0,
             tier_id: pledge.tier_id.map(|t| t.0),
             amount: Money::from_minor(pledge.amount_minor, currency).to_decimal_string(),
-            shipping_fee: Money::from_minor(pledge.shipping_fee_minor, currency).to_decimal_string(),
+            shipping_fee: money(pledge.shipping_fee_minor),
+            addons: holding
+                .items()
+                .iter()
+                .map(|h| PledgeAddon {
+                    addon_id: h.addon_id.0,
+                    quantity: h.quantity,
+                    price: money(h.price_minor),
+                    shipping_fee: money(h.shipping_fee_minor),
+                })
+                .collect(),
+            breakdown: Breakdown {
+                reward: money(pledge.amount_minor - addons_minor - pledge.shipping_fee_minor),
+                addons: money(addons_minor),
+                shipping: money(pledge.shipping_fee_minor),
+            },
             currency,
             shipping_country: pledge.shipping_country.clone(),
             status: pledge.status,

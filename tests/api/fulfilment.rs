@@ -70,14 +70,14 @@ async fn creators_see_their_backers_as_json_pages_and_csv() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
-        "pledge_id,backer_name,backer_email,tier,amount,currency,shipping_country,status,pledged_at,\
-         fulfilment_status,carrier,tracking_number,ref"
+        "pledge_id,backer_name,backer_email,tier,addons,amount,currency,shipping_country,status,\
+         pledged_at,fulfilment_status,carrier,tracking_number,ref"
     );
     assert_eq!(lines.len(), 4);
     assert!(lines[1].ends_with(",unfulfilled,,,"), "{}", lines[1]);
     assert!(
         lines[1].contains(&format!(
-            "Test User,{},\"Lamp, boxed\",50.00,USD,DE,active,",
+            "Test User,{},\"Lamp, boxed\",,50.00,USD,DE,active,",
             backers[0].email
         )),
         "{}",
@@ -316,6 +316,7 @@ async fn the_export_carries_answers_and_imports_back() {
             "backer_name",
             "backer_email",
             "tier",
+            "addons",
             "amount",
             "currency",
             "shipping_country",

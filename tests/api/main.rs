@@ -5,6 +5,7 @@
 //! PostgreSQL (each test creates and drops its own database); otherwise SQLite temp files.
 
 mod accounts;
+mod addons;
 mod auth;
 mod browser_sessions;
 mod caching;
@@ -14,6 +15,7 @@ mod cli;
 mod community;
 mod costs;
 mod faults;
+mod flexible_funding;
 mod followers;
 mod fulfilment;
 mod group_commit;
@@ -31,6 +33,7 @@ mod pledges;
 mod referrals;
 mod route_matrix;
 mod sandbox;
+mod secret_rewards;
 mod settlement;
 mod stripe;
 mod surveys;

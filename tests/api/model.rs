@@ -1,6 +1,7 @@
 //! Model-based test: seeded random sequences of pledge / change / cancel / fix payment /
-//! time passing / settle (with declined cards and passes cut short) / refund, checked after
-//! every step against an in-memory model of the rules. `MODEL_SEEDS` sets how many seeds run
+//! time passing / settle (with declined cards and passes cut short) / refund, pledges buying a
+//! few units of a scarce add-on, checked after every step against an in-memory model of the
+//! rules (amounts, add-on stock). `MODEL_SEEDS` sets how many seeds run
 //! (default 1 000); `MODEL_SEED=n` replays one. A failure prints its seed and step.
 
 use std::collections::BTreeMap;
@@ -57,6 +58,8 @@ impl Status {
 struct Pledge {
     id: i64,
     amount: i64,
+    /// Units of the campaign's add-on it holds.
+    units: i64,
     status: Status,
     declines: bool,
     first_error: Option<DateTime<Utc>>,
@@ -70,7 +73,12 @@ struct Model {
     status: &'static str,
     /// Every pledge ever made, by backer index; the last one is the current.
     pledges: BTreeMap<usize, Vec<Pledge>>,
+    /// Units the campaign's add-on (1.00 each) has on offer.
+    addon_stock: i64,
 }
+
+/// The add-on's price, in cents.
+const ADDON_PRICE: i64 = 100;
 
 impl Model {
     fn current(&mut self, backer: usize) -> Option<&mut Pledge> {
@@ -82,6 +90,20 @@ impl Model {
             .flatten()
             .filter(|p| p.status == Status::Active)
             .map(|p| p.amount)
+            .sum()
+    }
+    /// Add-on units held: by pledges that are active, or were charged (not given back).
+    fn units_held(&self) -> i64 {
+        self.pledges
+            .values()
+            .flatten()
+            .filter(|p| {
+                matches!(
+                    p.status,
+                    Status::Active | Status::Collected | Status::Errored | Status::Refunded
+                )
+            })
+            .map(|p| p.units)
             .sum()
     }
     fn backers(&self) -> i64 {
@@ -195,6 +217,20 @@ struct Runner<'a> {
 /// kept for anonymous callers only within a second, so the view is read where the write was.
 async fn check(r: &Runner<'_>, model: &Model, campaign: i64, context: &str, base: &str) {
     let app = r.app;
+    let addons: Value = app
+        .get(
+            &format!("/api/v1/campaigns/{campaign}/addons"),
+            Some(&token(app, r.owner)),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        addons[0]["claimed"],
+        model.units_held(),
+        "{context}: add-on units claimed"
+    );
     let c: Value = app
         .client
         .get(format!("{base}/api/v1/campaigns/{campaign}"))
@@ -223,7 +259,7 @@ async fn check(r: &Runner<'_>, model: &Model, campaign: i64, context: &str, base
         .json()
         .await
         .unwrap();
-    let actual: BTreeMap<i64, (String, String)> = page["items"]
+    let actual: BTreeMap<i64, (String, String, i64)> = page["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -233,17 +269,21 @@ async fn check(r: &Runner<'_>, model: &Model, campaign: i64, context: &str, base
                 (
                     i["pledge"]["status"].as_str().unwrap().to_owned(),
                     i["pledge"]["amount"].as_str().unwrap().to_owned(),
+                    i["pledge"]["addons"][0]["quantity"].as_i64().unwrap_or(0),
                 ),
             )
         })
         .collect();
-    let expected: BTreeMap<i64, (String, String)> = model
+    let expected: BTreeMap<i64, (String, String, i64)> = model
         .pledges
         .values()
         .flatten()
         .map(|p| {
             let amount = crowdfund::domain::Money::from_minor(p.amount, crowdfund::domain::Currency::USD);
-            (p.id, (p.status.as_str().to_owned(), amount.to_decimal_string()))
+            (
+                p.id,
+                (p.status.as_str().to_owned(), amount.to_decimal_string(), p.units),
+            )
         })
         .collect();
     assert_eq!(actual, expected, "{context}: pledges");
@@ -275,11 +315,31 @@ async fn run_seed(r: &Runner<'_>, seed: u64) {
         )
         .await;
     assert_eq!(launched.status(), StatusCode::OK);
+    let addon_stock = 2 + rng.below(3) as i64;
+    let addon: Value = app
+        .post_json(
+            &format!("/api/v1/campaigns/{campaign}/addons"),
+            &json!({"title": "Sticker", "price": "1.00", "quantity": addon_stock}),
+            Some(&owner_token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let addon = addon["id"].as_i64().unwrap();
+    let addons_of = |units: i64| {
+        if units == 0 {
+            json!([])
+        } else {
+            json!([{"addon_id": addon, "quantity": units}])
+        }
+    };
     let mut model = Model {
         goal,
         deadline: app.clock.now() + Duration::days(days),
         status: "live",
         pledges: BTreeMap::new(),
+        addon_stock,
     };
 
     for step in 0..18 {
@@ -293,6 +353,7 @@ async fn run_seed(r: &Runner<'_>, seed: u64) {
         match op {
             0..=29 => {
                 let amount = 100 + rng.below(20) as i64 * 100;
+                let units = rng.below(3) as i64;
                 let declines = rng.below(4) == 0;
                 let method = if declines {
                     "pm_card_chargeDeclined"
@@ -305,19 +366,32 @@ async fn run_seed(r: &Runner<'_>, seed: u64) {
                 let response = app
                     .post_json(
                         &format!("/api/v1/campaigns/{campaign}/pledges"),
-                        &json!({"amount": amount_text, "payment_method": method}),
+                        &json!({"amount": amount_text, "payment_method": method, "addons": addons_of(units)}),
                         Some(&t),
                     )
                     .await;
                 let allowed = model.status == "live"
                     && now < model.deadline
                     && model.current(backer).is_none_or(|p| p.status != Status::Active);
-                if allowed {
+                if allowed && amount < units * ADDON_PRICE {
+                    assert_eq!(
+                        response.status(),
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "{context}: the amount must cover the add-ons"
+                    );
+                } else if allowed && model.units_held() + units > model.addon_stock {
+                    assert_eq!(
+                        response.status(),
+                        StatusCode::CONFLICT,
+                        "{context}: add-on sold out"
+                    );
+                } else if allowed {
                     assert_eq!(response.status(), StatusCode::CREATED, "{context}: pledge");
                     let id = response.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
                     model.pledges.entry(backer).or_default().push(Pledge {
                         id,
                         amount,
+                        units,
                         status: Status::Active,
                         declines,
                         first_error: None,
@@ -341,6 +415,7 @@ async fn run_seed(r: &Runner<'_>, seed: u64) {
                 } else {
                     100 + rng.below(20) as i64 * 100
                 };
+                let new_units = if cancel { 0 } else { rng.below(3) as i64 };
                 let path = format!("/api/v1/pledges/{}", current.id);
                 let response = if cancel {
                     app.delete(&path, Some(&t)).await
@@ -348,20 +423,26 @@ async fn run_seed(r: &Runner<'_>, seed: u64) {
                     let text =
                         crowdfund::domain::Money::from_minor(new_amount, crowdfund::domain::Currency::USD)
                             .to_decimal_string();
-                    app.patch_json(&path, &json!({"amount": text}), Some(&t)).await
+                    let body = json!({"amount": text, "addons": addons_of(new_units)});
+                    app.patch_json(&path, &body, Some(&t)).await
                 };
                 let lowering_by = current.amount - new_amount;
-                let allowed = current.status == Status::Active
-                    && model.status == "live"
-                    && now < model.deadline
-                    && (lowering_by <= 0 || model.may_lower(now, lowering_by));
-                if allowed {
+                let open = current.status == Status::Active && model.status == "live" && now < model.deadline;
+                let short = model.units_held() - current.units + new_units > model.addon_stock;
+                if open && !cancel && new_amount < new_units * ADDON_PRICE {
+                    assert_eq!(
+                        response.status(),
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "{context}: the amount must cover the add-ons"
+                    );
+                } else if open && (lowering_by <= 0 || model.may_lower(now, lowering_by)) && !short {
                     assert_eq!(response.status(), StatusCode::OK, "{context}: change/cancel");
                     let p = model.current(backer).unwrap();
                     if cancel {
                         p.status = Status::Canceled;
                     } else {
                         p.amount = new_amount;
+                        p.units = new_units;
                     }
                 } else {
                     assert_eq!(

@@ -121,6 +121,7 @@ fn write(app: &TestApp, seen: &Snapshot, backer: &TestUser, tier: i64) -> bool {
             referral: None,
             created_at: now.naive_utc(),
             updated_at: now.naive_utc(),
+            addons: "[]",
         },
     );
     let records = lifecycle::created_records(&seen.campaign, &pledge, Some("Lamp"), now);

@@ -18,6 +18,7 @@ struct Fixture {
     draft_slug: String,
     live_slug: String,
     tier: i64,
+    addon: i64,
     pledge: i64,
     /// The creator's webhook endpoint and a delivery of it; the platform's, and one of its.
     hook: i64,
@@ -62,6 +63,18 @@ async fn fixture(app: &TestApp, users: &Users) -> Fixture {
     let tier = app
         .create_tier(creator, live, &tier_body("Tier", "10.00", Some(5)))
         .await["id"]
+        .as_i64()
+        .unwrap();
+    let addon = app
+        .post_json(
+            &format!("/api/v1/campaigns/{live}/addons"),
+            &json!({"title": "Add-on", "price": "3.00"}),
+            Some(&creator.access_token),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["id"]
         .as_i64()
         .unwrap();
     let pledge = app.pledged(&users.a, live, &pledge_body(None, "5.00")).await["id"]
@@ -110,6 +123,7 @@ async fn fixture(app: &TestApp, users: &Users) -> Fixture {
         draft_slug,
         live_slug,
         tier,
+        addon,
         pledge,
         update,
         comment,
@@ -701,6 +715,41 @@ fn table(users: &Users) -> Vec<Row> {
             M::DELETE,
             "/api/v1/campaigns/{id}/tiers/{tier_id}",
             |f| format!("/api/v1/campaigns/{}/tiers/{}", f.live, f.tier),
+            none.clone(),
+            [401, 403, 403, 204, 403],
+        ),
+        row(
+            M::GET,
+            "/api/v1/campaigns/{id}/addons",
+            |f| format!("/api/v1/campaigns/{}/addons", f.draft),
+            none.clone(),
+            [404, 404, 404, 200, 200],
+        ),
+        row(
+            M::GET,
+            "/api/v1/campaigns/{id}/addons",
+            |f| format!("/api/v1/campaigns/{}/addons", f.live),
+            none.clone(),
+            [200; 5],
+        ),
+        row(
+            M::POST,
+            "/api/v1/campaigns/{id}/addons",
+            |f| format!("/api/v1/campaigns/{}/addons", f.live),
+            json!({"title": "More", "price": "4.00"}),
+            [401, 403, 403, 201, 403],
+        ),
+        row(
+            M::PATCH,
+            "/api/v1/campaigns/{id}/addons/{addon_id}",
+            |f| format!("/api/v1/campaigns/{}/addons/{}", f.live, f.addon),
+            json!({"title": "Renamed"}),
+            [401, 403, 403, 200, 403],
+        ),
+        row(
+            M::DELETE,
+            "/api/v1/campaigns/{id}/addons/{addon_id}",
+            |f| format!("/api/v1/campaigns/{}/addons/{}", f.live, f.addon),
             none.clone(),
             [401, 403, 403, 204, 403],
         ),

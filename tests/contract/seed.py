@@ -60,6 +60,9 @@ def main():
         "title": "Early bird", "min_amount": "25.00", "quantity": 100,
         "estimated_delivery": f"{datetime.date.today().year + 1}-01",
     }, tokens["creator"])["id"]
+    addon = call(base, "POST", f"/api/v1/campaigns/{live}/addons", {
+        "title": "Spare battery", "price": "12.00", "quantity": 50,
+    }, tokens["creator"])["id"]
     call(base, "POST", f"/api/v1/campaigns/{live}/launch", {}, tokens["creator"])
     pledge = call(base, "POST", f"/api/v1/campaigns/{live}/pledges", {
         "tier_id": tier, "amount": "30.00", "payment_method": "pm_card_visa",
@@ -73,9 +76,9 @@ def main():
                    {"body": "Contract comment"}, tokens["backer"])["id"]
 
     made = {"live campaign": live, "draft": draft, "doomed campaign": doomed,
-            "tier": tier, "pledge": pledge, "comment": comment}
-    named = {"live campaign": 1, "draft": 2, "doomed campaign": 3, "tier": 1, "pledge": 1,
-             "comment": 1}
+            "tier": tier, "addon": addon, "pledge": pledge, "comment": comment}
+    named = {"live campaign": 1, "draft": 2, "doomed campaign": 3, "tier": 1, "addon": 1,
+             "pledge": 1, "comment": 1}
     if made != named:
         sys.exit(f"schemathesis.toml names the ids {named}, but the database made {made}")
 

@@ -451,6 +451,46 @@ export interface paths {
         patch: operations["campaigns_update"];
         trace?: never;
     };
+    "/api/v1/campaigns/{id}/addons": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A campaign's add-ons, oldest first, with what remains of each: the public ones, and a
+         *     secret one with its token (its creator and admins see them all, with their tokens).
+         *     Without credentials, with a strong `ETag` and `Cache-Control` (304 on `If-None-Match`).
+         */
+        get: operations["addons_list"];
+        put?: never;
+        /** Adds an add-on to a draft or live campaign (owner only). Honours `Idempotency-Key`. */
+        post: operations["addons_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/{id}/addons/{addon_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Deletes an add-on nobody has bought (owner only). */
+        delete: operations["addons_delete"];
+        options?: never;
+        head?: never;
+        /** Edits an add-on (owner only). */
+        patch: operations["addons_update"];
+        trace?: never;
+    };
     "/api/v1/campaigns/{id}/cancel": {
         parameters: {
             query?: never;
@@ -637,7 +677,8 @@ export interface paths {
         put?: never;
         /**
          * Backs a live campaign. Nothing is charged now: the payment method is charged at the
-         *     deadline if the campaign reaches its goal. Honours `Idempotency-Key`.
+         *     deadline if the campaign reaches its goal (whatever the total if it is `flexible`).
+         *     Honours `Idempotency-Key`.
          */
         post: operations["pledges_create"];
         delete?: never;
@@ -754,8 +795,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A campaign's reward tiers, cheapest first, with what remains of each. Without credentials,
-         *     with a strong `ETag` and `Cache-Control` as the campaign's view has (304 on `If-None-Match`).
+         * A campaign's reward tiers, cheapest first, with what remains of each: the public ones, and
+         *     a secret one with its token (its creator and admins see them all, with their tokens).
+         *     Without credentials, with a strong `ETag` and `Cache-Control` as the campaign's view has
+         *     (304 on `If-None-Match`).
          */
         get: operations["tiers_list"];
         put?: never;
@@ -1192,8 +1235,8 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Changes amount, reward or shipping (the backer, until the deadline). In the last 24 hours a
-         *     campaign that has reached its goal cannot be taken below it (409).
+         * Changes amount, reward or shipping (the backer, until the deadline). In the last 24 hours an
+         *     all-or-nothing campaign that has reached its goal cannot be taken below it (409).
          */
         patch: operations["pledges_update"];
         trace?: never;
@@ -1764,6 +1807,78 @@ export interface components {
             /** @description The webhook endpoints it registered (never their secrets). */
             webhooks: components["schemas"]["WebhookEndpoint"][];
         };
+        /** @description One add-on a backer asks for. */
+        AddonAsk: {
+            /**
+             * Format: int64
+             * @example 3
+             */
+            addon_id: number;
+            /**
+             * Format: int64
+             * @description From 1 to the add-on's `max_per_pledge`.
+             * @example 2
+             */
+            quantity: number;
+            /** @description A secret add-on's token, where it is not the pledge's `secret`. */
+            secret?: string | null;
+        };
+        AddonResponse: {
+            /** @description Inside its time window and not sold out. */
+            available: boolean;
+            /**
+             * Format: int32
+             * @description Units held by backers.
+             */
+            claimed: number;
+            description: string;
+            /** Format: date-time */
+            ends_at?: string | null;
+            /** Format: int64 */
+            id: number;
+            /**
+             * Format: int32
+             * @description Most units one pledge may hold.
+             * @example 10
+             */
+            max_per_pledge: number;
+            /**
+             * @description Each; decimal string.
+             * @example 12.00
+             */
+            price: string;
+            /**
+             * Format: int32
+             * @description Units on offer; null for unlimited.
+             * @example 200
+             */
+            quantity?: number | null;
+            /**
+             * Format: int32
+             * @description Units left; null for unlimited.
+             */
+            remaining?: number | null;
+            /** @description The token to share a secret add-on with (its creator and admins only; else null). */
+            secret_token?: string | null;
+            /**
+             * @description Fee per unit by ISO country code, `*` for the rest of the world; null if it ships
+             *     nothing.
+             * @example {
+             *       "*": "5.00",
+             *       "US": "2.00"
+             *     }
+             */
+            shipping?: {
+                [key: string]: string;
+            } | null;
+            /** Format: date-time */
+            starts_at?: string | null;
+            /** @description The reward tiers it may be added to; empty: any pledge, with or without a reward. */
+            tiers: number[];
+            /** @example Sticker pack */
+            title: string;
+            visibility: components["schemas"]["Visibility"];
+        };
         /** @description An account as admins see it. */
         AdminUser: components["schemas"]["UserResponse"] & {
             /**
@@ -1808,6 +1923,21 @@ export interface components {
             /** Format: int64 */
             id: number;
         };
+        /** @description The parts of a pledge's amount. */
+        Breakdown: {
+            /**
+             * @description Σ add-on price × quantity.
+             * @example 24.00
+             */
+            addons: string;
+            /**
+             * @description What is left for the reward (at least its minimum; anything above is a bonus).
+             * @example 32.00
+             */
+            reward: string;
+            /** @example 19.00 */
+            shipping: string;
+        };
         CampaignCounts: {
             /** Format: int64 */
             failed: number;
@@ -1826,8 +1956,10 @@ export interface components {
             items: components["schemas"]["CampaignSummary"][];
             next_cursor?: string | null;
         };
-        /** @description A campaign's page: the summary, its description and its reward tiers. */
+        /** @description A campaign's page: the summary, its description, its reward tiers and add-ons. */
         CampaignResponse: components["schemas"]["CampaignSummary"] & {
+            /** @description Extra items a pledge may buy beside its reward. */
+            addons: components["schemas"]["AddonResponse"][];
             description: string;
             /** Format: int64 */
             followers_count: number;
@@ -1884,6 +2016,8 @@ export interface components {
              * @example 30
              */
             duration_days?: number | null;
+            /** @description `flexible` campaigns are charged at their deadline whatever the total. */
+            funding_model: components["schemas"]["FundingModel"];
             /**
              * @description Decimal string in the campaign's currency; null until set on a draft.
              * @example 10000.00
@@ -1993,6 +2127,53 @@ export interface components {
              */
             update_id?: number | null;
         };
+        CreateAddonRequest: {
+            /** @description Up to 2 000 characters. */
+            description?: string | null;
+            /** Format: date-time */
+            ends_at?: string | null;
+            /**
+             * Format: int64
+             * @description Most units one pledge may hold (1–1 000, default 10).
+             * @example 10
+             */
+            max_per_pledge?: number | null;
+            /**
+             * @description Each; decimal string.
+             * @example 12.00
+             */
+            price: string;
+            /**
+             * Format: int64
+             * @description Units on offer (1–1 000 000); absent or null for unlimited.
+             * @example 200
+             */
+            quantity?: number | null;
+            /**
+             * @description Fee per unit by ISO 3166-1 alpha-2 country code, `*` for everywhere else; absent or
+             *     null if it ships nothing.
+             * @example {
+             *       "*": "5.00",
+             *       "US": "2.00"
+             *     }
+             */
+            shipping?: {
+                [key: string]: string;
+            } | null;
+            /** Format: date-time */
+            starts_at?: string | null;
+            /**
+             * @description Ids of the campaign's tiers it may be added to; absent or empty: any pledge, with or
+             *     without a reward.
+             */
+            tiers?: number[] | null;
+            /**
+             * @description 1–80 characters.
+             * @example Sticker pack
+             */
+            title: string;
+            visibility?: components["schemas"]["Visibility"] | null;
+        };
         /** @description A new draft. Only `title` and `currency` are needed now; launching needs the rest. */
         CreateCampaignRequest: {
             /** @description Up to 300 characters. */
@@ -2007,6 +2188,7 @@ export interface components {
              * @example 30
              */
             duration_days?: number | null;
+            funding_model?: components["schemas"]["FundingModel"] | null;
             /**
              * @description Decimal string: at least 1, at most 100 000 000 major units.
              * @example 10000.00
@@ -2037,6 +2219,11 @@ export interface components {
         };
         CreatePledgeRequest: {
             /**
+             * @description Add-ons bought beside the reward, each at most once; the amount must cover them and
+             *     their shipping.
+             */
+            addons?: components["schemas"]["AddonAsk"][];
+            /**
              * @description Total, shipping included: at least the tier's minimum plus the shipping fee to
              *     `shipping_country` (at least 1 without a tier).
              * @example 60.00
@@ -2053,6 +2240,11 @@ export interface components {
              * @example direct
              */
             ref?: string | null;
+            /**
+             * @description The token of a secret tier (its share link's `?secret=`): without it a secret tier is
+             *     not found.
+             */
+            secret?: string | null;
             /**
              * @description ISO 3166-1 alpha-2; required when the tier ships.
              * @example FR
@@ -2118,6 +2310,7 @@ export interface components {
              * @example Early bird
              */
             title: string;
+            visibility?: components["schemas"]["Visibility"] | null;
         };
         CreateUpdateRequest: {
             /** @description Only backers read the body; everyone else sees the title. Default false. */
@@ -2360,6 +2553,13 @@ export interface components {
          * @enum {string}
          */
         FulfilmentStatus: "unfulfilled" | "shipped" | "delivered" | "not_applicable";
+        /**
+         * @description What a campaign's backers are charged on: only if the goal is reached at the deadline
+         *     (`all_or_nothing`), or whatever the total (`flexible`: the campaign keeps what it raised).
+         *     Set in draft, frozen at launch.
+         * @enum {string}
+         */
+        FundingModel: "all_or_nothing" | "flexible";
         GalleryRequest: {
             /**
              * @description The campaign's images, in the order shown; `[]` empties the gallery.
@@ -2491,6 +2691,29 @@ export interface components {
             /** @example pm_card_visa */
             payment_method: string;
         };
+        /** @description An add-on a pledge holds. */
+        PledgeAddon: {
+            /**
+             * Format: int64
+             * @example 3
+             */
+            addon_id: number;
+            /**
+             * @description Each.
+             * @example 12.00
+             */
+            price: string;
+            /**
+             * Format: int32
+             * @example 2
+             */
+            quantity: number;
+            /**
+             * @description For all `quantity` units, to the pledge's country.
+             * @example 4.00
+             */
+            shipping_fee: string;
+        };
         PledgeCounts: {
             /** Format: int64 */
             collected: number;
@@ -2513,6 +2736,8 @@ export interface components {
         };
         /** @description A pledge. `payment_method` is shown to the backer only, never to the creator. */
         PledgeResponse: {
+            /** @description The add-ons bought beside the reward, at the prices they were bought for. */
+            addons: components["schemas"]["PledgeAddon"][];
             /**
              * @description Total to be charged, shipping included.
              * @example 60.00
@@ -2520,6 +2745,8 @@ export interface components {
             amount: string;
             /** Format: int64 */
             backer_id: number;
+            /** @description How `amount` divides: `reward + addons + shipping = amount`. */
+            breakdown: components["schemas"]["Breakdown"];
             /** Format: int64 */
             campaign_id: number;
             /** Format: date-time */
@@ -2567,7 +2794,7 @@ export interface components {
             /** @example FR */
             shipping_country?: string | null;
             /**
-             * @description The part of `amount` that pays for shipping.
+             * @description The part of `amount` that pays for shipping (the reward's and the add-ons').
              * @example 15.00
              */
             shipping_fee: string;
@@ -2988,6 +3215,8 @@ export interface components {
              * @description Units left; null for unlimited.
              */
             remaining?: number | null;
+            /** @description The token to share a secret tier with (its creator and admins only; else null). */
+            secret_token?: string | null;
             /**
              * @description Fee by ISO country code, `*` for the rest of the world; null if nothing ships.
              * @example {
@@ -3002,6 +3231,11 @@ export interface components {
             starts_at?: string | null;
             /** @example Early bird */
             title: string;
+            /**
+             * @description `secret`: left out of public listings; shown with `?secret=` and pledged on with
+             *     `"secret"`, the token.
+             */
+            visibility: components["schemas"]["Visibility"];
         };
         TierStats: {
             /** @example 1250.00 */
@@ -3037,6 +3271,34 @@ export interface components {
             secret: string;
         };
         /**
+         * @description Changes to an add-on; absent fields stay, `null` clears the nullable ones. Once bought its
+         *     `price` and `shipping` are frozen and `quantity` can only be raised.
+         */
+        UpdateAddonRequest: {
+            description?: string | null;
+            /** Format: date-time */
+            ends_at?: string | null;
+            /** Format: int64 */
+            max_per_pledge?: number | null;
+            /** @example 14.00 */
+            price?: string | null;
+            /**
+             * Format: int64
+             * @description 1–1 000 000; `null`: unlimited.
+             */
+            quantity?: number | null;
+            /** @description `null`: ships nothing. */
+            shipping?: {
+                [key: string]: string;
+            } | null;
+            /** Format: date-time */
+            starts_at?: string | null;
+            /** @description The whole new list; `[]`: any pledge. */
+            tiers?: number[] | null;
+            title?: string | null;
+            visibility?: components["schemas"]["Visibility"] | null;
+        };
+        /**
          * @description Changes to a campaign; absent fields stay as they are. While live only `title`, `blurb`,
          *     `description` and `category` can change; after the deadline nothing can.
          */
@@ -3056,6 +3318,7 @@ export interface components {
              * @description Draft only; 1–60.
              */
             duration_days?: number | null;
+            funding_model?: components["schemas"]["FundingModel"] | null;
             /**
              * @description Draft only.
              * @example 12000.00
@@ -3076,10 +3339,20 @@ export interface components {
         };
         /** @description Changes to a pledge; absent fields stay. The whole result is checked as a new pledge would be. */
         UpdatePledgeRequest: {
+            /**
+             * @description The whole new list of add-ons (`[]` for none); absent keeps those the pledge holds.
+             *     Units given up go back on sale.
+             */
+            addons?: components["schemas"]["AddonAsk"][] | null;
             /** @example 75.00 */
             amount?: string | null;
             /** @description As when pledging; kept only if the pledge came without one (the first ref wins). */
             ref?: string | null;
+            /**
+             * @description The token of the secret tier `tier_id` names, or of a secret add-on (not needed to keep
+             *     what the pledge holds).
+             */
+            secret?: string | null;
             shipping_country?: string | null;
             /**
              * Format: int64
@@ -3134,6 +3407,7 @@ export interface components {
             /** Format: date-time */
             starts_at?: string | null;
             title?: string | null;
+            visibility?: components["schemas"]["Visibility"] | null;
         };
         /** @description An account as its owner sees it. */
         UserResponse: {
@@ -3158,6 +3432,12 @@ export interface components {
             /** @description The `token` parameter of the link in the `verify_email` email. */
             token: string;
         };
+        /**
+         * @description Who sees a reward: everyone (`public`), or only its creator and whoever holds its secret
+         *     token (`secret`), for a community the creator shares the link with.
+         * @enum {string}
+         */
+        Visibility: "public" | "secret";
         /** @description What happened to an event. */
         WebhookAnswer: {
             /** @description `applied`, `duplicate` (applied before, by event id) or `ignored` (not about our charges). */
@@ -5521,6 +5801,373 @@ export interface operations {
             };
         };
     };
+    addons_list: {
+        parameters: {
+            query?: {
+                /**
+                 * @description A secret add-on's token: that add-on is listed too. A token that opens nothing changes
+                 *     nothing.
+                 */
+                secret?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Campaign id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AddonResponse"][];
+                };
+            };
+            /** @description Without credentials: `If-None-Match` names the current `ETag` */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An access token was sent but is invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such campaign, or a draft that is not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A query parameter is invalid or unknown; `errors` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    addons_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes retries safe: the same key and body replay the first answer */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                /** @description Campaign id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateAddonRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AddonResponse"];
+                };
+            };
+            /** @description The body is not well-formed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not your campaign */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such campaign */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The campaign is past its deadline or closed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is invalid; `errors` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    addons_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Campaign id */
+                id: number;
+                /** @description Add-on id */
+                addon_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not your campaign */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such campaign or add-on */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The add-on has been bought, or the campaign is past its deadline or closed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A body was sent: this route takes none (an empty object is accepted) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    addons_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Campaign id */
+                id: number;
+                /** @description Add-on id */
+                addon_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateAddonRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AddonResponse"];
+                };
+            };
+            /** @description The body is not well-formed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not your campaign */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such campaign or add-on */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change is frozen because the add-on has been bought, or the campaign is past its deadline or closed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is invalid; `errors` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     campaigns_cancel: {
         parameters: {
             query?: never;
@@ -6576,7 +7223,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such campaign */
+            /** @description No such campaign, or `tier_id` names no tier of it that you can see (a secret one needs `secret`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7190,7 +7837,13 @@ export interface operations {
     };
     tiers_list: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description A secret tier's token: that tier is listed too. A token that opens nothing changes
+                 *     nothing.
+                 */
+                secret?: string;
+            };
             header?: never;
             path: {
                 /** @description Campaign id */
@@ -7226,6 +7879,15 @@ export interface operations {
             };
             /** @description No such campaign, or a draft that is not yours */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A query parameter is invalid or unknown; `errors` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9749,7 +10411,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such pledge of yours */
+            /** @description No such pledge of yours, or `tier_id` names no tier you can see */
             404: {
                 headers: {
                     [name: string]: unknown;

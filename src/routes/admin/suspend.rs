@@ -4,7 +4,7 @@ use utoipa::ToSchema;
 
 use crate::domain::CampaignId;
 use crate::http::{ApiError, AppState, AuthUser, Json};
-use crate::routes::campaigns::view::{CampaignResponse, full_view};
+use crate::routes::campaigns::view::{CampaignResponse, Viewer, full_view};
 use crate::settlement::close;
 
 #[derive(Deserialize, ToSchema)]
@@ -49,7 +49,7 @@ pub async fn suspend(
         .db
         .write(move |conn| {
             let row = close::suspend(conn, &links, id, &user, &body.reason, now)?;
-            full_view(conn, &links, row, now)
+            full_view(conn, &links, row, Viewer::Manager, now)
         })
         .await?;
     Ok(HttpResponse::Ok().json(response))

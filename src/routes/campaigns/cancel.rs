@@ -1,6 +1,6 @@
 use actix_web::{HttpResponse, post, web};
 
-use super::view::{CampaignResponse, full_view};
+use super::view::{CampaignResponse, Viewer, full_view};
 use crate::domain::CampaignId;
 use crate::http::{ApiError, AppState, AuthUser, NoBody};
 use crate::settlement::close;
@@ -34,7 +34,7 @@ pub async fn cancel(
         .db
         .write(move |conn| {
             let row = close::cancel(conn, &links, id, &user, now)?;
-            full_view(conn, &links, row, now)
+            full_view(conn, &links, row, Viewer::Manager, now)
         })
         .await?;
     Ok(HttpResponse::Ok().json(response))

@@ -2,9 +2,9 @@ use actix_web::{HttpRequest, HttpResponse, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::view::{CampaignResponse, full_view};
+use super::view::{CampaignResponse, Viewer, full_view};
 use crate::campaigns::edit::{self, Draft};
-use crate::domain::{Category, Currency};
+use crate::domain::{Category, Currency, FundingModel};
 use crate::http::{ApiError, AppState, AuthUser, Json, idempotency};
 
 /// A new draft. Only `title` and `currency` are needed now; launching needs the rest.
@@ -29,6 +29,9 @@ pub struct CreateCampaignRequest {
     /// 1–60.
     #[schema(example = 30, minimum = 1, maximum = 60)]
     pub duration_days: Option<i64>,
+    /// `all_or_nothing` (the default): backers are charged only if the goal is reached at the
+    /// deadline. `flexible`: they are charged whatever the total. Changeable until launch.
+    pub funding_model: Option<FundingModel>,
 }
 
 impl CreateCampaignRequest {
@@ -44,6 +47,7 @@ impl CreateCampaignRequest {
             duration_days: self.duration_days,
             cover_image_id: None,
             prelaunch: None,
+            funding_model: self.funding_model,
         }
     }
 }
@@ -77,7 +81,7 @@ pub async fn create(
     idempotency::create(&state, key, move |conn| {
         let row = edit::create(conn, &user, &draft, now)?;
         let location = format!("/api/v1/campaigns/{}", row.id);
-        Ok((full_view(conn, &links, row, now)?, location))
+        Ok((full_view(conn, &links, row, Viewer::Manager, now)?, location))
     })
     .await
 }

@@ -1,6 +1,6 @@
 use actix_web::{HttpRequest, HttpResponse, get, web};
 
-use super::view::{CampaignResponse, coming_soon, full_view};
+use super::view::{CampaignResponse, Viewer, coming_soon, full_view};
 use crate::campaigns::access;
 use crate::db::DbConn;
 use crate::db::campaigns::{self, CampaignRow};
@@ -55,7 +55,8 @@ pub async fn get(
             let viewer = viewer.0.as_ref();
             let (row, reduced) = access::page(find_by_id_or_slug(conn, &id_or_slug)?, viewer)?;
             let following = crate::community::follows::follows_it(conn, &row, viewer)?;
-            let mut view = full_view(conn, &links, row, now)?;
+            let seen_as = Viewer::of(&row, viewer, None);
+            let mut view = full_view(conn, &links, row, seen_as, now)?;
             view.following = following;
             Ok::<_, CoreError>(if reduced { coming_soon(view) } else { view })
         })

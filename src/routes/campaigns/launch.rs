@@ -1,6 +1,6 @@
 use actix_web::{HttpResponse, post, web};
 
-use super::view::{CampaignResponse, full_view};
+use super::view::{CampaignResponse, Viewer, full_view};
 use crate::campaigns::lifecycle;
 use crate::domain::CampaignId;
 use crate::http::{ApiError, AppState, AuthUser, NoBody};
@@ -35,7 +35,7 @@ pub async fn launch(
         .db
         .write(move |conn| {
             let row = lifecycle::launch(conn, &links, id, &user, now)?;
-            full_view(conn, &links, row, now)
+            full_view(conn, &links, row, Viewer::Manager, now)
         })
         .await?;
     Ok(HttpResponse::Ok().json(response))

@@ -2,9 +2,9 @@ use actix_web::{HttpResponse, patch, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::view::{CampaignResponse, full_view};
+use super::view::{CampaignResponse, Viewer, full_view};
 use crate::campaigns::edit;
-use crate::domain::{CampaignId, Category, Currency, ImageId};
+use crate::domain::{CampaignId, Category, Currency, FundingModel, ImageId};
 use crate::http::{ApiError, AppState, AuthUser, Json};
 
 /// Changes to a campaign; absent fields stay as they are. While live only `title`, `blurb`,
@@ -34,6 +34,8 @@ pub struct UpdateCampaignRequest {
     /// Draft only: true makes the draft public as coming soon (title, blurb, category, cover
     /// and creator; no tiers, no pledges) for people to follow until it launches.
     pub prelaunch: Option<bool>,
+    /// Draft only: `all_or_nothing` or `flexible` (charged at the deadline whatever the total).
+    pub funding_model: Option<FundingModel>,
 }
 
 /// Edits a campaign (owner only).
@@ -76,9 +78,10 @@ pub async fn update(
                 duration_days: body.duration_days,
                 cover_image_id: body.cover_image_id,
                 prelaunch: body.prelaunch,
+                funding_model: body.funding_model,
             };
             let row = edit::update(conn, id, &user, &input, now)?;
-            full_view(conn, &links, row, now)
+            full_view(conn, &links, row, Viewer::Manager, now)
         })
         .await?;
     Ok(HttpResponse::Ok().json(response))

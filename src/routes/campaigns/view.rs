@@ -7,16 +7,19 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::campaigns::tiers::stored_shipping;
+pub use crate::campaigns::visibility::Viewer;
 use crate::db::DbConn;
 use crate::db::campaigns::{self, CampaignRow};
 use crate::db::images as db_images;
 use crate::db::tiers::{self, TierRow};
-use crate::domain::{CoreError, Currency, ImageId, Money};
+use crate::domain::{CampaignId, CoreError, Currency, ImageId, Money, Visibility};
 use crate::media::MediaLinks;
+use crate::routes::addons::list::seen_addons;
+use crate::routes::addons::view::AddonResponse;
 pub use crate::shapes::campaign::{CampaignSummary, Owner};
 use crate::shapes::image::{self, ImageResponse};
 
-/// A campaign's page: the summary, its description and its reward tiers.
+/// A campaign's page: the summary, its description, its reward tiers and add-ons.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CampaignResponse {
     #[serde(flatten)]
@@ -25,6 +28,8 @@ pub struct CampaignResponse {
     /// The gallery, in the creator's order.
     pub gallery: Vec<ImageResponse>,
     pub tiers: Vec<TierResponse>,
+    /// Extra items a pledge may buy beside its reward.
+    pub addons: Vec<AddonResponse>,
     pub followers_count: i64,
     /// Whether the caller follows it (false without a token).
     pub following: bool,
@@ -42,10 +47,11 @@ pub fn full_view(
     conn: &mut DbConn,
     links: &MediaLinks,
     row: CampaignRow,
+    viewer: Viewer<'_>,
     now: DateTime<Utc>,
 ) -> Result<CampaignResponse, CoreError> {
     let owner = campaigns::owner_name(conn, row.owner_id)?;
-    let tier_rows = tiers::for_campaign(conn, row.id)?;
+    let tier_rows = seen_tiers(conn, row.id, viewer)?;
     let used = tier_rows
         .iter()
         .filter_map(|t| t.image_id)
@@ -53,20 +59,29 @@ pub fn full_view(
     let images = image::by_id(conn, used, links)?;
     let tiers = tier_rows
         .iter()
-        .map(|tier| TierResponse::new(tier, row.currency, pick(&images, tier.image_id), now))
+        .map(|tier| TierResponse::new(tier, row.currency, pick(&images, tier.image_id), viewer, now))
         .collect::<Result<_, _>>()?;
     let gallery = db_images::gallery(conn, row.id)?
         .iter()
         .map(|r| ImageResponse::new(r, links))
         .collect();
+    let addons = seen_addons(conn, &row, viewer, now)?;
     Ok(CampaignResponse {
         summary: CampaignSummary::new(&row, owner, pick(&images, row.cover_image_id), now),
         description: row.description,
         gallery,
         tiers,
+        addons,
         followers_count: crate::db::follows::count(conn, row.id)?,
         following: false,
     })
+}
+
+/// The campaign's tiers `viewer` sees, cheapest first.
+pub fn seen_tiers(conn: &mut DbConn, id: CampaignId, viewer: Viewer<'_>) -> Result<Vec<TierRow>, CoreError> {
+    let mut rows = tiers::for_campaign(conn, id)?;
+    rows.retain(|t| viewer.sees(t.visibility, t.secret_token.as_deref()));
+    Ok(rows)
 }
 
 /// A prelaunch draft as everyone but its creator and admins sees it: title, blurb, category,
@@ -75,6 +90,7 @@ pub fn coming_soon(mut view: CampaignResponse) -> CampaignResponse {
     view.description = String::new();
     view.gallery.clear();
     view.tiers.clear();
+    view.addons.clear();
     view
 }
 
@@ -111,6 +127,11 @@ pub struct TierResponse {
     /// Inside its time window and not sold out.
     pub available: bool,
     pub image: Option<ImageResponse>,
+    /// `secret`: left out of public listings; shown with `?secret=` and pledged on with
+    /// `"secret"`, the token.
+    pub visibility: Visibility,
+    /// The token to share a secret tier with (its creator and admins only; else null).
+    pub secret_token: Option<String>,
 }
 
 impl TierResponse {
@@ -118,6 +139,7 @@ impl TierResponse {
         row: &TierRow,
         currency: Currency,
         image: Option<ImageResponse>,
+        viewer: Viewer<'_>,
         now: DateTime<Utc>,
     ) -> Result<Self, CoreError> {
         let remaining = row.quantity.map(|q| (q - row.claimed).max(0));
@@ -147,6 +169,8 @@ impl TierResponse {
             shipping,
             available: in_window && remaining != Some(0),
             image,
+            visibility: row.visibility,
+            secret_token: row.secret_token.clone().filter(|_| viewer.sees_tokens()),
         })
     }
 }

@@ -12,6 +12,7 @@ use crate::domain::{Actor, CampaignId, CoreError, TierId};
 use crate::http::{ApiError, AppState, AuthUser, Json, idempotency};
 use crate::payments::SavedMethod;
 use crate::pledges::service::{self, NewTerms};
+use crate::pledges::terms::AddonAsk;
 use crate::pledges::{one_statement, payment};
 
 #[derive(Clone, Deserialize, Serialize, ToSchema)]
@@ -34,10 +35,18 @@ pub struct CreatePledgeRequest {
     #[serde(rename = "ref")]
     #[schema(example = "direct")]
     pub referral: Option<String>,
+    /// The token of a secret tier (its share link's `?secret=`): without it a secret tier is
+    /// not found.
+    pub secret: Option<String>,
+    /// Add-ons bought beside the reward, each at most once; the amount must cover them and
+    /// their shipping.
+    #[serde(default)]
+    pub addons: Vec<AddonAsk>,
 }
 
 /// Backs a live campaign. Nothing is charged now: the payment method is charged at the
-/// deadline if the campaign reaches its goal. Honours `Idempotency-Key`.
+/// deadline if the campaign reaches its goal (whatever the total if it is `flexible`).
+/// Honours `Idempotency-Key`.
 #[utoipa::path(
     tag = "pledges",
     security(("bearer" = [])),
@@ -50,7 +59,7 @@ pub struct CreatePledgeRequest {
         (status = 201, body = PledgeResponse),
         (status = 401, description = "Missing or invalid access token"),
         (status = 403, description = "Creators cannot back their own campaign"),
-        (status = 404, description = "No such campaign"),
+        (status = 404, description = "No such campaign, or `tier_id` names no tier of it that you can see (a secret one needs `secret`)"),
         (status = 409, description = "Not live, past the deadline, tier sold out or outside its window, already backed (`existing` points at that pledge), or the same Idempotency-Key is still being processed"),
         (status = 422, description = "A field is invalid (amount below the minimum, unknown payment method, ...), or the Idempotency-Key was used with another body"),
     )
@@ -117,6 +126,8 @@ fn terms(body: &CreatePledgeRequest) -> NewTerms<'_> {
         amount: &body.amount,
         shipping_country: body.shipping_country.as_deref(),
         referral: body.referral.as_deref(),
+        secret: body.secret.as_deref(),
+        addons: &body.addons,
     }
 }
 

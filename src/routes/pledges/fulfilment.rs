@@ -101,17 +101,18 @@ pub async fn list(
         Filter::All
     };
     let filter = Filter::parse(query.status.as_deref(), default).map_err(|m| ApiError::field("status", m))?;
-    let (campaign, survey) = state
+    let (campaign, survey, addons) = state
         .db
         .run(move |conn| {
             let campaign = access::owned_or_admin(campaigns::find(conn, id)?, &user)?;
             let survey = surveys::find(conn, campaign.id)?;
-            Ok::<_, CoreError>((campaign, survey))
+            let addons = crate::db::addons::for_campaign(conn, campaign.id)?;
+            Ok::<_, CoreError>((campaign, survey, addons))
         })
         .await?;
     let currency = campaign.currency;
     if wants_csv {
-        let sheet = Arc::new(CsvSheet::new(survey, currency));
+        let sheet = Arc::new(CsvSheet::new(survey, currency, &addons));
         return Ok(HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
             .insert_header((
@@ -174,7 +175,10 @@ fn csv_stream(
                 Ok(rows) => {
                     let next = rows.last().map(|(r, _)| r.pledge.id);
                     let done = (rows.len() as i64) < CSV_PAGE;
-                    Some((Ok(Bytes::from(sheet.rows(&rows))), (!done).then_some(next)))
+                    match sheet.rows(&rows) {
+                        Ok(bytes) => Some((Ok(Bytes::from(bytes)), (!done).then_some(next))),
+                        Err(e) => Some((Err(e.into()), None)),
+                    }
                 }
             }
         }

@@ -6,6 +6,7 @@ use super::view::PledgeResponse;
 use crate::domain::{PledgeId, TierId};
 use crate::http::{ApiError, AppState, AuthUser, Json};
 use crate::pledges::service::{self, TermsPatch};
+use crate::pledges::terms::AddonAsk;
 use crate::routes::campaigns::view::double_option;
 
 /// Changes to a pledge; absent fields stay. The whole result is checked as a new pledge would be.
@@ -22,10 +23,16 @@ pub struct UpdatePledgeRequest {
     /// As when pledging; kept only if the pledge came without one (the first ref wins).
     #[serde(rename = "ref")]
     pub referral: Option<String>,
+    /// The token of the secret tier `tier_id` names, or of a secret add-on (not needed to keep
+    /// what the pledge holds).
+    pub secret: Option<String>,
+    /// The whole new list of add-ons (`[]` for none); absent keeps those the pledge holds.
+    /// Units given up go back on sale.
+    pub addons: Option<Vec<AddonAsk>>,
 }
 
-/// Changes amount, reward or shipping (the backer, until the deadline). In the last 24 hours a
-/// campaign that has reached its goal cannot be taken below it (409).
+/// Changes amount, reward or shipping (the backer, until the deadline). In the last 24 hours an
+/// all-or-nothing campaign that has reached its goal cannot be taken below it (409).
 #[utoipa::path(
     tag = "pledges",
     security(("bearer" = [])),
@@ -34,7 +41,7 @@ pub struct UpdatePledgeRequest {
     responses(
         (status = 200, body = PledgeResponse),
         (status = 401, description = "Missing or invalid access token"),
-        (status = 404, description = "No such pledge of yours"),
+        (status = 404, description = "No such pledge of yours, or `tier_id` names no tier you can see"),
         (status = 429, description = "Too many pledge changes by this user this minute; see Retry-After"),
         (status = 409, description = "Not active, past the deadline, tier sold out, or the last-24-hours rule"),
         (status = 422, description = "A field is invalid; `errors` names it"),
@@ -59,6 +66,8 @@ pub async fn update(
                 amount: body.amount.as_deref(),
                 shipping_country: body.shipping_country.as_ref().map(Option::as_deref),
                 referral: body.referral.as_deref(),
+                secret: body.secret.as_deref(),
+                addons: body.addons.as_deref(),
             };
             service::change(conn, id, &user, &patch, now)
         })

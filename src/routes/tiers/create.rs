@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::campaigns::tiers::{self, Input};
-use crate::domain::{CampaignId, ImageId};
+use crate::domain::{CampaignId, ImageId, Visibility};
 use crate::http::{ApiError, AppState, AuthUser, Json, idempotency};
-use crate::routes::campaigns::view::TierResponse;
+use crate::routes::campaigns::view::{TierResponse, Viewer};
 use crate::shapes::image;
 
 #[derive(Deserialize, Serialize, ToSchema)]
@@ -38,6 +38,9 @@ pub struct CreateTierRequest {
     /// One of the campaign's images, shown with the tier.
     #[schema(value_type = Option<i64>)]
     pub image_id: Option<ImageId>,
+    /// `public` (the default) or `secret`: left out of listings and the campaign page; the
+    /// answer carries the `secret_token` to share.
+    pub visibility: Option<Visibility>,
 }
 
 /// Adds a reward tier to a draft or live campaign (owner only). Honours `Idempotency-Key`.
@@ -83,11 +86,15 @@ pub async fn create(
             ends_at: body.ends_at,
             shipping: body.shipping.as_ref(),
             image_id: body.image_id,
+            visibility: body.visibility.unwrap_or_default(),
         };
         let (row, currency) = tiers::create(conn, id, &user, input, now)?;
         let location = format!("/api/v1/campaigns/{}/tiers/{}", row.campaign_id, row.id);
         let image = image::one(conn, row.image_id, &links)?;
-        Ok((TierResponse::new(&row, currency, image, now)?, location))
+        Ok((
+            TierResponse::new(&row, currency, image, Viewer::Manager, now)?,
+            location,
+        ))
     })
     .await
 }

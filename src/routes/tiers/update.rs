@@ -6,9 +6,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::campaigns::tiers::{self, Patch};
-use crate::domain::{CampaignId, ImageId, TierId};
+use crate::domain::{CampaignId, ImageId, TierId, Visibility};
 use crate::http::{ApiError, AppState, AuthUser, Json};
-use crate::routes::campaigns::view::{TierResponse, double_option};
+use crate::routes::campaigns::view::{TierResponse, Viewer, double_option};
 use crate::shapes::image;
 
 /// Changes to a tier; absent fields stay, `null` clears the nullable ones. Once a tier has
@@ -36,6 +36,8 @@ pub struct UpdateTierRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i64>)]
     pub image_id: Option<Option<ImageId>>,
+    /// `public` or `secret`; a tier keeps its `secret_token` once it has one.
+    pub visibility: Option<Visibility>,
 }
 
 /// Edits a tier (owner only).
@@ -80,10 +82,11 @@ pub async fn update(
                 ends_at: body.ends_at,
                 shipping: body.shipping.as_ref().map(Option::as_ref),
                 image_id: body.image_id,
+                visibility: body.visibility,
             };
             let (row, currency) = tiers::update(conn, id, tier_id, &user, &patch, now)?;
             let image = image::one(conn, row.image_id, &links)?;
-            TierResponse::new(&row, currency, image, now)
+            TierResponse::new(&row, currency, image, Viewer::Manager, now)
         })
         .await?;
     Ok(HttpResponse::Ok().json(response))

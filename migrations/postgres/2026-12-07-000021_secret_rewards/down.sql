@@ -1,0 +1,2 @@
+ALTER TABLE reward_tiers DROP COLUMN secret_token;
+ALTER TABLE reward_tiers DROP COLUMN visibility;

@@ -1,0 +1,3 @@
+ALTER TABLE pledge_events DROP COLUMN addons;
+ALTER TABLE pledges DROP COLUMN addons;
+DROP TABLE addons;
