@@ -17,7 +17,7 @@ use crate::db::outbox::{self, ToUser};
 use crate::db::pledges::{self, NewPledgeEvent, PledgeRow};
 use crate::db::webhooks::{self, NewEvent};
 use crate::db::{DbConn, addons, tiers};
-use crate::domain::addon::Holding;
+use crate::domain::addon::{Holding, NOTHING};
 use crate::domain::{CampaignId, CoreError, EventType, PledgeId, PledgeStatus, Refusal, Resource, UserId};
 use crate::mail::{Template, queue};
 use crate::webhooks::events as webhook_events;
@@ -65,15 +65,18 @@ fn event<'a>(
     }
 }
 
-/// The event of a change that sets the pledge's terms: it keeps the add-ons they hold.
+/// The event of a change that sets the pledge's terms: it keeps the add-ons they hold (a new
+/// pledge without any keeps nothing, as the one-statement path writes it; a change keeps even
+/// an empty list, which says the add-ons were dropped).
 fn terms_event<'a>(
     pledge: &'a PledgeRow,
     from: Option<PledgeStatus>,
     reason: &'a str,
     at: NaiveDateTime,
 ) -> NewPledgeEvent<'a> {
+    let empty = pledge.addons == NOTHING.to_json();
     NewPledgeEvent {
-        addons: Some(pledge.addons.as_str()),
+        addons: (from.is_some() || !empty).then_some(pledge.addons.as_str()),
         ..event(pledge, from, Some(pledge.backer_id), reason, at)
     }
 }

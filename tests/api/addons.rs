@@ -125,6 +125,12 @@ async fn a_pledge_pays_for_its_addons_and_their_shipping() {
         (&stock[0]["claimed"], &stock[1]["claimed"]),
         (&json!(1), &json!(0))
     );
+    // The event log keeps each list the backer set.
+    let logged = app.count(&format!(
+        "SELECT COUNT(*) AS n FROM pledge_events WHERE pledge_id = {} AND addons LIKE '%\"quantity\":%'",
+        pledge["id"]
+    ));
+    assert_eq!(logged, 2, "the creation and the change");
     // An amount change alone keeps the add-ons.
     let raised: Value = app
         .patch_json(&path, &json!({"amount": "50.00"}), Some(&backer.access_token))

@@ -77,7 +77,8 @@ pub async fn create(
     let provider = state.payments.clone();
     if provider.saves_without_io() {
         // The provider answers at once and keeps nothing (the sandbox), so there is nothing to
-        // wait for between the key's reservation and the pledge: one trip to the database.
+        // wait for between the key's reservation and the pledge: the key is reserved in the
+        // pledge's own transaction (two statements on PostgreSQL, a shared commit on SQLite).
         let key = idempotency::key_from(&req, &user, &body)?;
         let saved = payment::saved(provider.save_payment_method(user.id, &body.payment_method))?;
         let now = state.clock.now();
