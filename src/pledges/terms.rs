@@ -162,7 +162,10 @@ pub fn judge(
                     "names no add-on of this campaign",
                 ))
             })?;
-        if ask.quantity > i64::from(addon.max_per_pledge) {
+        // What the pledge already holds with the same reward stays, whatever the creator has
+        // changed of the add-on's limits since.
+        let keeps = ask.quantity <= i64::from(kept) && asked.held == asked.tier_id;
+        if !keeps && ask.quantity > i64::from(addon.max_per_pledge) {
             return Err(Refusal::field(
                 format!("addons[{i}].quantity"),
                 format!("must be at most {} for this add-on", addon.max_per_pledge),
@@ -171,7 +174,7 @@ pub fn judge(
         }
         let quantity = ask.quantity as i32;
         let allowed = addon_tiers(addon)?;
-        if !allowed.is_empty() && !tier.as_ref().is_some_and(|t| allowed.contains(&t.id)) {
+        if !keeps && !allowed.is_empty() && !tier.as_ref().is_some_and(|t| allowed.contains(&t.id)) {
             return Err(Refusal::field(
                 format!("addons[{i}].addon_id"),
                 "can only be added to a pledge for one of its rewards (its `tiers`)",

@@ -108,8 +108,24 @@ async fn a_pledge_pays_for_its_addons_and_their_shipping() {
     assert_eq!(stock[1]["claimed"], 1);
     assert_eq!(app.campaign(id).await["pledged"], "61.00");
 
-    // Changing the list gives units back and takes new ones; the amount still has to cover it.
+    // What the pledge holds stays when the creator lowers the limit afterwards.
     let path = format!("/api/v1/pledges/{}", pledge["id"]);
+    let limited = app
+        .patch_json(
+            &format!("/api/v1/campaigns/{id}/addons/{shipped}"),
+            &json!({"max_per_pledge": 1}),
+            Some(&owner.access_token),
+        )
+        .await;
+    assert_eq!(limited.status(), StatusCode::OK);
+    let kept = app
+        .patch_json(&path, &json!({"amount": "62.00"}), Some(&backer.access_token))
+        .await;
+    assert_eq!(kept.status(), StatusCode::OK);
+    let kept: Value = kept.json().await.unwrap();
+    assert_eq!(kept["addons"][0]["quantity"], 2);
+
+    // Changing the list gives units back and takes new ones; the amount still has to cover it.
     let changed = app
         .patch_json(
             &path,
@@ -130,7 +146,7 @@ async fn a_pledge_pays_for_its_addons_and_their_shipping() {
         "SELECT COUNT(*) AS n FROM pledge_events WHERE pledge_id = {} AND addons LIKE '%\"quantity\":%'",
         pledge["id"]
     ));
-    assert_eq!(logged, 2, "the creation and the change");
+    assert_eq!(logged, 3, "the creation and both changes");
     // An amount change alone keeps the add-ons.
     let raised: Value = app
         .patch_json(&path, &json!({"amount": "50.00"}), Some(&backer.access_token))
