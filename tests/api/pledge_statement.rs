@@ -149,6 +149,17 @@ fn write(app: &TestApp, seen: &Snapshot, backer: &TestUser, tier: i64) -> bool {
     .unwrap()
 }
 
+/// A live campaign with a 10.00 tier of `units`; returns (campaign, tier).
+async fn lamp(app: &TestApp, owner: &TestUser, units: i64) -> (i64, i64) {
+    let id = app.live_campaign(owner, "Lamp").await;
+    let tier = app
+        .create_tier(owner, id, &tier_body("Lamp", "10.00", Some(units)))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    (id, tier)
+}
+
 fn is_sqlite(app: &TestApp) -> bool {
     matches!(&*app.connection(), DbConn::Sqlite(_))
 }
@@ -176,12 +187,7 @@ async fn the_statement_writes_nothing_when_the_last_unit_went_after_its_look() {
     let app = spawn_app().await;
     let owner = app.create_user().await;
     let (first, late) = (app.create_user().await, app.create_user().await);
-    let id = app.live_campaign(&owner, "Lamp").await;
-    let tier = app
-        .create_tier(&owner, id, &tier_body("Lamp", "10.00", Some(1)))
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let (id, tier) = lamp(&app, &owner, 1).await;
 
     let seen = look(&app, id, &late, tier);
     if is_sqlite(&app) {
@@ -204,12 +210,7 @@ async fn the_statement_takes_back_its_claim_when_the_campaign_closed_after_its_l
     let app = spawn_app().await;
     let owner = app.create_user().await;
     let backer = app.create_user().await;
-    let id = app.live_campaign(&owner, "Lamp").await;
-    let tier = app
-        .create_tier(&owner, id, &tier_body("Lamp", "10.00", Some(5)))
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let (id, tier) = lamp(&app, &owner, 5).await;
 
     let seen = look(&app, id, &backer, tier);
     if is_sqlite(&app) {
