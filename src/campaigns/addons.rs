@@ -16,7 +16,7 @@ use crate::db::campaigns::CampaignRow;
 use crate::db::tiers;
 use crate::domain::addon::max_per_pledge;
 use crate::domain::campaign::text;
-use crate::domain::tier::{new_secret_token, quantity};
+use crate::domain::tier::{lowers_quantity, new_secret_token, quantity};
 use crate::domain::{
     Actor, AddonId, CampaignId, CoreError, Currency, FieldErrors, Money, Refusal, Resource, Shipping, TierId,
     Visibility,
@@ -80,18 +80,9 @@ impl Fields {
         let price = errors.check("price", Money::parse_positive(input.price, currency));
         let quantity = input.quantity.map(|q| errors.check("quantity", quantity(q)));
         let max = errors.check("max_per_pledge", max_per_pledge(input.max_per_pledge));
-        let shipping = input.shipping.map(|table| {
-            Shipping::parse(table, currency)
-                .map_err(|(key, message)| {
-                    let field = if key.is_empty() {
-                        "shipping".to_owned()
-                    } else {
-                        format!("shipping.{key}")
-                    };
-                    errors.push(field, message);
-                })
-                .ok()
-        });
+        let shipping = input
+            .shipping
+            .map(|table| Shipping::parse_field(table, currency, &mut errors));
         let campaign_tiers: BTreeSet<TierId> = tiers::for_campaign(conn, campaign.id)?
             .into_iter()
             .map(|t| t.id)
@@ -188,11 +179,7 @@ pub fn update(
     let addon = addons::find(conn, campaign.id, addon_id)?.ok_or(Refusal::NotFound)?;
     let stored = stored_shipping(&addon)?;
     let current_price = Money::from_minor(addon.price_minor, currency).to_decimal_string();
-    let current_shipping: Option<BTreeMap<String, String>> = stored.as_ref().map(|s| {
-        s.entries()
-            .map(|(k, v)| (k.clone(), Money::from_minor(*v, currency).to_decimal_string()))
-            .collect()
-    });
+    let current_shipping = stored.as_ref().map(|s| s.to_decimal_table(currency));
     let current_tiers = tier_ids(&addon)?;
     let fields = Fields::parse(
         conn,
@@ -233,12 +220,7 @@ fn check_bought(addon: &AddonRow, stored: Option<Shipping>, new: &Fields) -> Res
     if stored != new.shipping {
         return Err(Refusal::conflict("shipping is frozen once an add-on is bought"));
     }
-    let lowered = match (addon.quantity, new.quantity) {
-        (None, Some(_)) => true,
-        (Some(old), Some(new)) => new < old,
-        _ => false,
-    };
-    if lowered {
+    if lowers_quantity(addon.quantity, new.quantity) {
         return Err(Refusal::conflict(
             "quantity can only be raised once an add-on is bought",
         ));

@@ -14,7 +14,7 @@ use crate::db::DbConn;
 use crate::db::campaigns::{self, CampaignRow};
 use crate::db::tiers::{self, NewTier, TierRow, TierUpdate};
 use crate::domain::campaign::{MAX_DURATION_DAYS, text};
-use crate::domain::tier::{estimated_delivery, new_secret_token, quantity};
+use crate::domain::tier::{estimated_delivery, lowers_quantity, new_secret_token, quantity};
 use crate::domain::{
     Actor, CampaignId, CoreError, Currency, FieldErrors, ImageId, Money, Refusal, Resource, Shipping, TierId,
     Visibility,
@@ -76,18 +76,9 @@ impl Fields {
             "estimated_delivery",
             estimated_delivery(input.estimated_delivery, now),
         );
-        let shipping = input.shipping.map(|table| {
-            Shipping::parse(table, currency)
-                .map_err(|(key, message)| {
-                    let field = if key.is_empty() {
-                        "shipping".to_owned()
-                    } else {
-                        format!("shipping.{key}")
-                    };
-                    errors.push(field, message);
-                })
-                .ok()
-        });
+        let shipping = input
+            .shipping
+            .map(|table| Shipping::parse_field(table, currency, &mut errors));
         errors.finish()?;
         let (starts_at, ends_at) = (
             input.starts_at.map(|t| t.trunc_subsecs(6)),
@@ -235,11 +226,7 @@ pub fn update(
     let stored_shipping = stored_shipping(&tier)?;
 
     let current_min = Money::from_minor(tier.min_amount_minor, currency).to_decimal_string();
-    let current_shipping: Option<BTreeMap<String, String>> = stored_shipping.as_ref().map(|s| {
-        s.entries()
-            .map(|(k, v)| (k.clone(), Money::from_minor(*v, currency).to_decimal_string()))
-            .collect()
-    });
+    let current_shipping = stored_shipping.as_ref().map(|s| s.to_decimal_table(currency));
     let fields = Fields::parse(
         Input {
             title: patch.title.unwrap_or(&tier.title),
@@ -299,12 +286,7 @@ fn check_backed_tier(tier: &TierRow, stored_shipping: Option<Shipping>, new: &Fi
     if stored_shipping != new.shipping {
         return Err(Refusal::conflict("shipping is frozen once a tier has backers"));
     }
-    let lowered = match (tier.quantity, new.quantity) {
-        (None, Some(_)) => true,
-        (Some(old), Some(new)) => new < old,
-        _ => false,
-    };
-    if lowered {
+    if lowers_quantity(tier.quantity, new.quantity) {
         return Err(Refusal::conflict(
             "quantity can only be raised once a tier has backers",
         ));

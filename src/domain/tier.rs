@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
+use super::error::FieldErrors;
 use super::money::{Currency, Money};
 use super::sql::{id_column, text_column};
 
@@ -171,6 +172,48 @@ impl Shipping {
 
     pub fn entries(&self) -> impl Iterator<Item = (&String, &i64)> {
         self.0.iter()
+    }
+
+    /// The table as the API shows and takes it: decimal strings in `currency`.
+    pub fn to_decimal_table(&self, currency: Currency) -> BTreeMap<String, String> {
+        self.0
+            .iter()
+            .map(|(country, fee)| {
+                (
+                    country.clone(),
+                    Money::from_minor(*fee, currency).to_decimal_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// [`Shipping::parse`] for a request's `shipping` field: an error is recorded under
+    /// `shipping.{key}` (or `shipping`) in `errors`.
+    pub fn parse_field(
+        table: &BTreeMap<String, String>,
+        currency: Currency,
+        errors: &mut FieldErrors,
+    ) -> Option<Self> {
+        Self::parse(table, currency)
+            .map_err(|(key, message)| {
+                let field = if key.is_empty() {
+                    "shipping".to_owned()
+                } else {
+                    format!("shipping.{key}")
+                };
+                errors.push(field, message);
+            })
+            .ok()
+    }
+}
+
+/// Whether going from `old` to `new` units on offer (`None`: unlimited) lowers the stock, which
+/// a reward or add-on backers hold may not do.
+pub fn lowers_quantity(old: Option<i32>, new: Option<i32>) -> bool {
+    match (old, new) {
+        (None, Some(_)) => true,
+        (Some(old), Some(new)) => new < old,
+        _ => false,
     }
 }
 

@@ -56,11 +56,7 @@ impl AddonResponse {
         let remaining = row.quantity.map(|q| (q - row.claimed).max(0));
         let at = now.naive_utc();
         let in_window = row.starts_at.is_none_or(|s| s <= at) && row.ends_at.is_none_or(|e| at < e);
-        let shipping = stored_shipping(row)?.map(|s| {
-            s.entries()
-                .map(|(country, fee)| (country.clone(), money(*fee)))
-                .collect()
-        });
+        let shipping = stored_shipping(row)?.map(|s| s.to_decimal_table(currency));
         Ok(Self {
             id: row.id.0,
             title: row.title.clone(),

@@ -145,16 +145,7 @@ impl TierResponse {
         let remaining = row.quantity.map(|q| (q - row.claimed).max(0));
         let now = now.naive_utc();
         let in_window = row.starts_at.is_none_or(|s| s <= now) && row.ends_at.is_none_or(|e| now < e);
-        let shipping = stored_shipping(row)?.map(|s| {
-            s.entries()
-                .map(|(country, fee)| {
-                    (
-                        country.clone(),
-                        Money::from_minor(*fee, currency).to_decimal_string(),
-                    )
-                })
-                .collect()
-        });
+        let shipping = stored_shipping(row)?.map(|s| s.to_decimal_table(currency));
         Ok(Self {
             id: row.id.0,
             title: row.title.clone(),
