@@ -11,6 +11,7 @@ pub mod commands;
 pub mod community;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod domain;
 pub mod fulfilment;
 pub mod http;

@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 use crowdfund::clock::Clock;
 use crowdfund::config::Settings;
 use crowdfund::routes::{app, openapi};
-use crowdfund::{commands, telemetry};
+use crowdfund::{commands, demo, telemetry};
 
 /// Backend for reward-based, all-or-nothing crowdfunding.
 ///
@@ -52,6 +52,10 @@ enum Command {
         #[arg(long)]
         display_name: Option<String>,
     },
+    /// Make a demo: a verified creator with two live campaigns (tiers, add-ons) and a backer
+    /// with a pledge; prints their logins. Refused with APP_ENV=production, and on a database
+    /// it has seeded already.
+    SeedDemo,
     /// Mark accounts' email addresses verified, for an operator who confirmed them another way
     /// (a support request, seeded staging accounts).
     VerifyEmail {
@@ -101,6 +105,7 @@ fn main() -> ExitCode {
             commands::create_admin(&settings, &email, display_name.as_deref())
         }
         Command::VerifyEmail { emails } => commands::verify_email(&settings, &emails),
+        Command::SeedDemo => demo::seed(&settings, &Clock::system()),
         Command::Openapi | Command::MailPreview { .. } => unreachable!("handled above"),
     };
     match result {

@@ -225,3 +225,86 @@ fn documented_commands_exist() {
     }
     assert!(checked >= 10, "found only {checked} documented commands");
 }
+
+/// `seed-demo`'s printed logins: (email, password) of the creator, then the backer.
+fn printed_logins(stdout: &str) -> Vec<(String, String)> {
+    stdout
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let role = words.next()?;
+            if role != "creator" && role != "backer" {
+                return None;
+            }
+            let email = words.next()?.to_owned();
+            (words.next()? == "password").then(|| (email, words.next().unwrap_or_default().to_owned()))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn seed_demo_makes_two_live_campaigns_and_a_pledge_once_and_never_in_production() {
+    let app = spawn_app().await;
+    let refused = crowdfund(&app.database_url)
+        .arg("seed-demo")
+        .env("APP_ENV", "production")
+        .env("JWT_SECRET", "a-production-secret-of-at-least-32-bytes")
+        .env("CRON_SECRET", "a-cron-secret-16b")
+        .env("SMTP_URL", "smtp://localhost:2525")
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("APP_ENV=production"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM campaigns"), 0);
+
+    let output = crowdfund(&app.database_url).arg("seed-demo").output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let logins = printed_logins(&stdout);
+    assert_eq!(logins.len(), 2, "{stdout}");
+
+    let creator: Value = app.login(&logins[0].0, &logins[0].1).await.json().await.unwrap();
+    let mine: Value = app
+        .get("/api/v1/me/campaigns", creator["access_token"].as_str())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = mine["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{mine}");
+    for item in items {
+        assert_eq!(item["status"], "live");
+        let page = app.campaign(item["id"].as_i64().unwrap()).await;
+        assert_eq!(page["tiers"].as_array().unwrap().len(), 2);
+        assert_eq!(page["addons"].as_array().unwrap().len(), 1);
+    }
+
+    let backer: Value = app.login(&logins[1].0, &logins[1].1).await.json().await.unwrap();
+    let pledges: Value = app
+        .get("/api/v1/me/pledges", backer["access_token"].as_str())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let pledge = &pledges["items"][0];
+    assert_eq!(pledge["status"], "active");
+    assert_eq!(pledge["addons"][0]["quantity"], 2);
+
+    // A second run changes nothing.
+    let again = crowdfund(&app.database_url).arg("seed-demo").output().unwrap();
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("seeded already"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM campaigns"), 2);
+}
