@@ -483,3 +483,118 @@ async fn a_failed_campaign_gives_its_addons_back_and_a_secret_addon_needs_its_to
         "the pledge still says what it held"
     );
 }
+
+#[tokio::test]
+async fn an_addon_sells_inside_its_window_and_a_pledge_keeps_what_it_bought_after() {
+    let app = spawn_app().await;
+    let owner = app.create_user().await;
+    let backer = app.create_user().await;
+    let id = app.live_campaign(&owner, "Timed").await;
+    let now = app.clock.now();
+    let mut body = addon_body("Launch-week pin", "4.00", None);
+    body["starts_at"] = json!((now + Duration::hours(1)).to_rfc3339());
+    body["ends_at"] = json!((now + Duration::days(2)).to_rfc3339());
+    let addon = create_addon(&app, &owner, id, &body).await;
+    assert_eq!(addon["available"], false, "not open yet");
+    let addon = addon["id"].as_i64().unwrap();
+    let with_pins = |n: i64, amount: &str| {
+        with_addons(
+            pledge_body(None, amount),
+            json!([{"addon_id": addon, "quantity": n}]),
+        )
+    };
+
+    let early = assert_problem(
+        app.pledge(&backer, id, &with_pins(1, "4.00")).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(
+        early["detail"].as_str().unwrap().contains("not available yet"),
+        "{early}"
+    );
+
+    app.clock.advance(Duration::hours(1));
+    let backer = app.relogin(&backer).await;
+    let pledge = app.pledged(&backer, id, &with_pins(2, "8.00")).await;
+    let path = format!("/api/v1/pledges/{}", pledge["id"]);
+
+    app.clock.advance(Duration::days(2));
+    let backer = app.relogin(&backer).await;
+    let token = Some(backer.access_token.as_str());
+    // Fewer of them, or the same with a bonus, is keeping what was bought; more is buying.
+    let fewer = app
+        .patch_json(
+            &path,
+            &json!({"addons": [{"addon_id": addon, "quantity": 1}]}),
+            token,
+        )
+        .await;
+    assert_eq!(fewer.status(), StatusCode::OK);
+    let more = assert_problem(
+        app.patch_json(
+            &path,
+            &json!({"addons": [{"addon_id": addon, "quantity": 2}]}),
+            token,
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(
+        more["detail"].as_str().unwrap().contains("no longer available"),
+        "{more}"
+    );
+    let owner = app.relogin(&owner).await;
+    assert_eq!(addons_of(&app, &owner, id).await[0]["claimed"], 1);
+}
+
+#[tokio::test]
+async fn a_secret_addon_is_listed_with_its_token_and_its_token_is_the_creators_to_share() {
+    let app = spawn_app().await;
+    let owner = app.create_user().await;
+    let admin = app.create_admin().await;
+    let backer = app.create_user().await;
+    let id = app.live_campaign(&owner, "Hidden extras").await;
+    create_addon(&app, &owner, id, &addon_body("Poster", "8.00", None)).await;
+    let mut secret = addon_body("Signed print", "30.00", Some(20));
+    secret["visibility"] = json!("secret");
+    let token = create_addon(&app, &owner, id, &secret).await["secret_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let titles = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let path = format!("/api/v1/campaigns/{id}/addons");
+    let listed = |query: String, token: Option<String>| {
+        let (app, path) = (&app, &path);
+        async move {
+            app.get(&format!("{path}{query}"), token.as_deref())
+                .await
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+
+    assert_eq!(titles(&listed(String::new(), None).await), ["Poster"]);
+    assert_eq!(titles(&listed("?secret=wrong".into(), None).await), ["Poster"]);
+    let shared = listed(format!("?secret={token}"), Some(backer.access_token.clone())).await;
+    assert_eq!(titles(&shared), ["Poster", "Signed print"]);
+    assert_eq!(shared[1]["secret_token"], Value::Null);
+    for manager in [&owner, &admin] {
+        let all = listed(String::new(), Some(manager.access_token.clone())).await;
+        assert_eq!(titles(&all), ["Poster", "Signed print"]);
+        assert_eq!(all[1]["secret_token"], json!(token));
+    }
+    assert_problem(
+        app.get(&format!("{path}?colour=red"), None).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+}
