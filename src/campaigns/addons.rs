@@ -16,7 +16,7 @@ use crate::db::campaigns::CampaignRow;
 use crate::db::tiers;
 use crate::domain::addon::max_per_pledge;
 use crate::domain::campaign::text;
-use crate::domain::tier::{lowers_quantity, new_secret_token, quantity};
+use crate::domain::tier::{lowers_quantity, quantity, token_for};
 use crate::domain::{
     Actor, AddonId, CampaignId, CoreError, Currency, FieldErrors, Money, Refusal, Resource, Shipping, TierId,
     Visibility,
@@ -157,7 +157,7 @@ pub fn create(
 ) -> Result<(AddonRow, Currency), CoreError> {
     let campaign = editable_campaign(conn, campaign_id, actor, now)?;
     let fields = Fields::parse(conn, input, &campaign, now)?;
-    let token = (fields.visibility == Visibility::Secret).then(new_secret_token);
+    let token = token_for(None, fields.visibility);
     let row = fields.write(token.as_deref(), now, |new| {
         addons::insert(conn, campaign.id, new, now.naive_utc())
     })??;
@@ -201,11 +201,7 @@ pub fn update(
     if addon.claimed > 0 {
         check_bought(&addon, stored, &fields)?;
     }
-    let token = match (&addon.secret_token, fields.visibility) {
-        (Some(kept), _) => Some(kept.clone()),
-        (None, Visibility::Secret) => Some(new_secret_token()),
-        (None, Visibility::Public) => None,
-    };
+    let token = token_for(addon.secret_token.as_deref(), fields.visibility);
     let row = fields.write(token.as_deref(), now, |changed| {
         addons::update_if_claimed(conn, addon.id, addon.claimed, changed)
     })??;

@@ -14,7 +14,7 @@ use crate::db::DbConn;
 use crate::db::campaigns::{self, CampaignRow};
 use crate::db::tiers::{self, NewTier, TierRow, TierUpdate};
 use crate::domain::campaign::{MAX_DURATION_DAYS, text};
-use crate::domain::tier::{estimated_delivery, lowers_quantity, new_secret_token, quantity};
+use crate::domain::tier::{estimated_delivery, lowers_quantity, quantity, token_for};
 use crate::domain::{
     Actor, CampaignId, CoreError, Currency, FieldErrors, ImageId, Money, Refusal, Resource, Shipping, TierId,
     Visibility,
@@ -187,7 +187,7 @@ pub fn create(
         crate::media::images::check_usable(conn, campaign.id, "image_id", image)?;
     }
     let shipping = fields.shipping.as_ref().map(Shipping::to_json);
-    let secret_token = (input_visibility == Visibility::Secret).then(new_secret_token);
+    let secret_token = token_for(None, input_visibility);
     let row = tiers::insert(
         conn,
         &NewTier {
@@ -244,11 +244,7 @@ pub fn update(
         now,
     )?;
     let visibility = patch.visibility.unwrap_or(tier.visibility);
-    let secret_token = match (&tier.secret_token, visibility) {
-        (Some(kept), _) => Some(kept.clone()),
-        (None, Visibility::Secret) => Some(new_secret_token()),
-        (None, Visibility::Public) => None,
-    };
+    let secret_token = token_for(tier.secret_token.as_deref(), visibility);
     if tier.claimed > 0 {
         check_backed_tier(&tier, stored_shipping, &fields)?;
     }

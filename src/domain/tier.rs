@@ -79,6 +79,16 @@ pub fn new_secret_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// The token a reward of `visibility` keeps: the one it has (a link once shared keeps
+/// working), else a new one if it is secret.
+pub fn token_for(kept: Option<&str>, visibility: Visibility) -> Option<String> {
+    match (kept, visibility) {
+        (Some(kept), _) => Some(kept.to_owned()),
+        (None, Visibility::Secret) => Some(new_secret_token()),
+        (None, Visibility::Public) => None,
+    }
+}
+
 /// Whether `offered` opens a reward of `visibility` whose token is `token`: a public reward
 /// needs nothing. Compared in constant time, so timing tells nothing of the token.
 pub fn opens(visibility: Visibility, token: Option<&str>, offered: Option<&str>) -> bool {
@@ -269,6 +279,12 @@ mod tests {
         assert!(!opens(Visibility::Secret, Some(&token), None));
         assert!(!opens(Visibility::Secret, Some(&token), Some(&token[..21])));
         assert!(!opens(Visibility::Secret, None, Some("")));
+        assert_eq!(
+            token_for(Some(&token), Visibility::Public).as_deref(),
+            Some(token.as_str())
+        );
+        assert_eq!(token_for(None, Visibility::Public), None);
+        assert!(token_for(None, Visibility::Secret).is_some_and(|t| t != token));
         for v in Visibility::ALL {
             assert_eq!(v.as_str().parse::<Visibility>(), Ok(v));
         }
