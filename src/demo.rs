@@ -229,6 +229,7 @@ fn campaign(
                 shipping: ships.then_some(&shipping),
                 image_id: None,
                 visibility: Visibility::Public,
+                late_price: None,
             },
             now,
         )?;

@@ -4,11 +4,12 @@
 //! prices are in that currency) and a goal already set must be restated when the currency
 //! changes; a draft may be made `prelaunch`, public as coming soon. The funding model is
 //! chosen in draft. A live campaign changes only its title, blurb, description and category,
-//! and only before its deadline. Any other status changes nothing.
+//! and only before its deadline. Its late-pledge settings (`super::late`) change on their own
+//! in any status that may take late pledges; otherwise any other status changes nothing.
 
 use chrono::{DateTime, Utc};
 
-use super::{access, lifecycle};
+use super::{access, late, lifecycle};
 use crate::db::DbConn;
 use crate::db::campaigns::{self, CampaignChanges, CampaignRow, NewCampaign};
 use crate::db::tiers;
@@ -35,6 +36,50 @@ pub struct Input<'a> {
     pub prelaunch: Option<bool>,
     /// Draft only: frozen at launch, since backers pledge on its terms.
     pub funding_model: Option<FundingModel>,
+    /// Whether the campaign takes late pledges once successful, and until when.
+    pub late: late::Settings,
+}
+
+impl Input<'_> {
+    /// Only the late-pledge settings: what a campaign past its deadline may still change.
+    fn only_late(&self) -> bool {
+        let Input { late, .. } = *self;
+        !late.is_empty()
+            && Input {
+                late: late::Settings::default(),
+                ..*self
+            }
+            .is_empty()
+    }
+
+    fn is_empty(&self) -> bool {
+        let Input {
+            title,
+            slug,
+            blurb,
+            description,
+            category,
+            currency,
+            goal,
+            duration_days,
+            cover_image_id,
+            prelaunch,
+            funding_model,
+            late,
+        } = *self;
+        title.is_none()
+            && slug.is_none()
+            && blurb.is_none()
+            && description.is_none()
+            && category.is_none()
+            && currency.is_none()
+            && goal.is_none()
+            && duration_days.is_none()
+            && cover_image_id.is_none()
+            && prelaunch.is_none()
+            && funding_model.is_none()
+            && late.is_empty()
+    }
 }
 
 /// The fields of an [`Input`], each validated, in the campaign's currency.
@@ -145,8 +190,13 @@ pub fn update(
     now: DateTime<Utc>,
 ) -> Result<CampaignRow, CoreError> {
     let row = access::owned_by(campaigns::find(conn, id)?, actor)?;
-    check_editable(&row, input)?;
-    super::check_before_deadline(&row, now)?;
+    if !input.only_late() {
+        check_editable(&row, input)?;
+        super::check_before_deadline(&row, now)?;
+    }
+    if !input.late.is_empty() {
+        late::check(&row, &input.late, now)?;
+    }
     let currency = input.currency.unwrap_or(row.currency);
     if currency != row.currency {
         if tiers::count_for_campaign(conn, row.id)? > 0 {
@@ -185,6 +235,8 @@ pub fn update(
         cover_image_id: input.cover_image_id,
         prelaunch: input.prelaunch,
         funding_model: input.funding_model,
+        late_pledges: input.late.enabled,
+        late_pledges_until: input.late.until_column(),
         updated_at: Some(now.naive_utc()),
     };
     Ok(campaigns::update(conn, row.id, row.status, &changes)?.ok_or(Refusal::Stale(Resource::Campaign))?)

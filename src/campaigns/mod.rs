@@ -1,11 +1,12 @@
 //! Campaign rules that need the database: who may see or change a campaign (`access`), its
 //! fields and what freezes when (`edit`), its reward tiers (`tiers`) and who sees them
-//! (`visibility`), its updates (`updates`), and its status changes with their event log
-//! (`lifecycle`).
+//! (`visibility`), its updates (`updates`), its status changes with their event log
+//! (`lifecycle`), and the late pledges a successful campaign may take (`late`).
 
 pub mod access;
 pub mod addons;
 pub mod edit;
+pub mod late;
 pub mod lifecycle;
 pub mod tiers;
 pub mod updates;

@@ -1,6 +1,8 @@
 //! Reward tiers: their fields, their availability window, and what freezes once a tier has
 //! backers. A tier may be secret (see [`super::visibility`]): its token is made the first time
-//! it is, and kept. Tiers change only while their campaign is a draft, or live before its deadline. Once a tier has backers
+//! it is, and kept. Tiers change only while their campaign is a draft, or live before its
+//! deadline, except their late price, which changes alone in any status that may take late
+//! pledges (see [`super::late`]). Once a tier has backers
 //! (`claimed > 0`) its `min_amount` and `shipping` are frozen, it cannot be deleted, and its
 //! `quantity` can only be raised: checked, then written conditionally on `claimed`, so a
 //! pledge that lands in between makes the edit fail rather than slip past the rule.
@@ -33,6 +35,8 @@ pub struct Input<'a> {
     /// One of the campaign's images.
     pub image_id: Option<ImageId>,
     pub visibility: Visibility,
+    /// What a late pledge pays for it at least (see `super::late`); `None`: `min_amount`.
+    pub late_price: Option<&'a str>,
 }
 
 /// Changes to a tier: absent fields stay, `Some(None)` clears a nullable one.
@@ -48,6 +52,38 @@ pub struct Patch<'a> {
     pub shipping: Option<Option<&'a BTreeMap<String, String>>>,
     pub image_id: Option<Option<ImageId>>,
     pub visibility: Option<Visibility>,
+    pub late_price: Option<Option<&'a str>>,
+}
+
+impl Patch<'_> {
+    /// Only the late price: what a tier may still change once its campaign's deadline has
+    /// passed, for the late pledges to come.
+    fn only_late_price(&self) -> bool {
+        let Patch {
+            title,
+            description,
+            min_amount,
+            quantity,
+            estimated_delivery,
+            starts_at,
+            ends_at,
+            shipping,
+            image_id,
+            visibility,
+            late_price,
+        } = self;
+        late_price.is_some()
+            && title.is_none()
+            && description.is_none()
+            && min_amount.is_none()
+            && quantity.is_none()
+            && estimated_delivery.is_none()
+            && starts_at.is_none()
+            && ends_at.is_none()
+            && shipping.is_none()
+            && image_id.is_none()
+            && visibility.is_none()
+    }
 }
 
 /// A tier's fields, valid.
@@ -60,6 +96,7 @@ struct Fields {
     starts_at: Option<DateTime<Utc>>,
     ends_at: Option<DateTime<Utc>>,
     shipping: Option<Shipping>,
+    late_price_minor: Option<i64>,
 }
 
 impl Fields {
@@ -79,6 +116,12 @@ impl Fields {
         let shipping = input
             .shipping
             .map(|table| Shipping::parse_field(table, currency, &mut errors));
+        let late_price = input.late_price.map(|raw| {
+            errors.check(
+                "late_price",
+                super::late::price(raw, currency, min_amount.map(|m| m.minor())),
+            )
+        });
         errors.finish()?;
         let (starts_at, ends_at) = (
             input.starts_at.map(|t| t.trunc_subsecs(6)),
@@ -96,6 +139,7 @@ impl Fields {
                 starts_at,
                 ends_at,
                 shipping: shipping.flatten(),
+                late_price_minor: late_price.flatten(),
             }),
             _ => Err(CoreError::unexpected(
                 "tier fields passed validation without values",
@@ -205,6 +249,7 @@ pub fn create(
             image_id,
             visibility: input_visibility,
             secret_token: secret_token.as_deref(),
+            late_price_minor: fields.late_price_minor,
         },
     )?;
     Ok((row, campaign.currency))
@@ -220,6 +265,16 @@ pub fn update(
     patch: &Patch<'_>,
     now: DateTime<Utc>,
 ) -> Result<(TierRow, Currency), CoreError> {
+    if patch.only_late_price() {
+        return super::late::set_tier_price(
+            conn,
+            campaign_id,
+            tier_id,
+            actor,
+            patch.late_price.flatten(),
+            now,
+        );
+    }
     let campaign = editable_campaign(conn, campaign_id, actor, now)?;
     let currency = campaign.currency;
     let tier = tiers::find(conn, campaign.id, tier_id)?.ok_or(Refusal::NotFound)?;
@@ -227,6 +282,9 @@ pub fn update(
 
     let current_min = Money::from_minor(tier.min_amount_minor, currency).to_decimal_string();
     let current_shipping = stored_shipping.as_ref().map(|s| s.to_decimal_table(currency));
+    let current_late = tier
+        .late_price_minor
+        .map(|minor| Money::from_minor(minor, currency).to_decimal_string());
     let fields = Fields::parse(
         Input {
             title: patch.title.unwrap_or(&tier.title),
@@ -239,6 +297,7 @@ pub fn update(
             shipping: patch.shipping.unwrap_or(current_shipping.as_ref()),
             image_id: patch.image_id.unwrap_or(tier.image_id),
             visibility: patch.visibility.unwrap_or(tier.visibility),
+            late_price: patch.late_price.unwrap_or(current_late.as_deref()),
         },
         &campaign,
         now,
@@ -268,6 +327,7 @@ pub fn update(
             image_id: patch.image_id.unwrap_or(tier.image_id),
             visibility,
             secret_token,
+            late_price_minor: fields.late_price_minor,
         },
     )?
     .ok_or(Refusal::Stale(Resource::Tier))?;

@@ -41,6 +41,10 @@ pub struct CampaignRow {
     /// A draft shown to everyone as coming soon (no tiers, no pledges).
     pub prelaunch: bool,
     pub funding_model: FundingModel,
+    /// Takes late pledges once successful (see `campaigns::late`).
+    pub late_pledges: bool,
+    /// When late pledges close; `None`: a year after the deadline.
+    pub late_pledges_until: Option<NaiveDateTime>,
 }
 
 #[derive(Insertable)]
@@ -76,6 +80,9 @@ pub struct CampaignChanges {
     pub cover_image_id: Option<Option<ImageId>>,
     pub prelaunch: Option<bool>,
     pub funding_model: Option<FundingModel>,
+    pub late_pledges: Option<bool>,
+    /// `Some(None)`: a year after the deadline.
+    pub late_pledges_until: Option<Option<NaiveDateTime>>,
     pub updated_at: Option<NaiveDateTime>,
 }
 

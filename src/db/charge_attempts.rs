@@ -19,6 +19,8 @@ pub struct AttemptRow {
     pub payment_method: String,
     pub amount_minor: i64,
     pub currency: Currency,
+    /// While pending: the payment its backer is asked to confirm (a late pledge's), if any.
+    pub provider_charge_id: Option<String>,
 }
 
 /// The columns of an [`AttemptRow`], in its order.
@@ -31,6 +33,7 @@ macro_rules! attempt_columns {
             charge_attempts::payment_method,
             charge_attempts::amount_minor,
             charge_attempts::currency,
+            charge_attempts::provider_charge_id,
         )
     };
 }
@@ -108,10 +111,24 @@ pub fn insert_attempts(
                 payment_method: row.payment_method.to_owned(),
                 amount_minor: row.amount_minor,
                 currency: row.currency,
+                provider_charge_id: None,
             };
             (pledge_id, attempt)
         })
         .collect())
+}
+
+/// Keeps, on a pending attempt, the payment its backer is asked to confirm: what a replay reads
+/// instead of making the payment again.
+pub fn await_confirmation(conn: &mut DbConn, id: i64, payment_id: &str) -> QueryResult<bool> {
+    diesel::update(
+        charge_attempts::table
+            .find(id)
+            .filter(charge_attempts::status.eq(ChargeStatus::Pending)),
+    )
+    .set(charge_attempts::provider_charge_id.eq(payment_id))
+    .execute(conn)
+    .map(|n| n == 1)
 }
 
 /// Records an attempt's outcome, once: returns false if it was already recorded.

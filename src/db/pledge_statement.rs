@@ -135,6 +135,8 @@ pub fn new_row(id: PledgeId, new: &NewPledge<'_>) -> PledgeRow {
         delivered_at: None,
         referral: new.referral.map(str::to_owned),
         addons: new.addons.to_owned(),
+        // A pledge on a live campaign: late ones take `pledges::late`'s path.
+        late: false,
     }
 }
 

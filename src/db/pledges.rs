@@ -44,6 +44,8 @@ pub struct PledgeRow {
     pub referral: Option<String>,
     /// What it holds of add-ons: a `domain::addon::Holding` as JSON.
     pub addons: String,
+    /// Made after the campaign's success, and charged at once.
+    pub late: bool,
 }
 
 #[derive(Insertable)]
@@ -60,6 +62,9 @@ pub struct NewPledge<'a> {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub addons: &'a str,
+    pub late: bool,
+    /// A late pledge is inserted leased: its request charges it.
+    pub lease_until: Option<NaiveDateTime>,
 }
 
 /// An active pledge's new terms.
@@ -121,6 +126,22 @@ pub fn active_for(
         .select(PledgeRow::as_select())
         .prepared()
         .get_result(conn)
+        .optional()
+}
+
+/// The user's pledge that counts as backing ([`PledgeStatus::backing`]), if any.
+pub fn backing(
+    conn: &mut DbConn,
+    campaign_id: CampaignId,
+    backer_id: UserId,
+) -> QueryResult<Option<PledgeId>> {
+    let backing: Vec<PledgeStatus> = PledgeStatus::backing().collect();
+    pledges::table
+        .filter(pledges::campaign_id.eq(campaign_id))
+        .filter(pledges::backer_id.eq(backer_id))
+        .filter(pledges::status.eq_any(backing))
+        .select(pledges::id)
+        .first(conn)
         .optional()
 }
 

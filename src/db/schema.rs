@@ -97,6 +97,8 @@ diesel::table! {
         cover_image_id -> Nullable<BigInt>,
         prelaunch -> Bool,
         funding_model -> Text,
+        late_pledges -> Bool,
+        late_pledges_until -> Nullable<Timestamp>,
     }
 }
 
@@ -118,6 +120,7 @@ diesel::table! {
         image_id -> Nullable<BigInt>,
         visibility -> Text,
         secret_token -> Nullable<Text>,
+        late_price_minor -> Nullable<BigInt>,
     }
 }
 
@@ -196,6 +199,7 @@ diesel::table! {
         delivered_at -> Nullable<Timestamp>,
         referral -> Nullable<Text>,
         addons -> Text,
+        late -> Bool,
     }
 }
 

@@ -78,7 +78,8 @@ pub fn mark_completed(conn: &mut DbConn, id: CampaignId, now: NaiveDateTime) -> 
 }
 
 /// Leases up to `limit` pledges with ids above `after` that need a charge now: active pledges
-/// of funded campaigns, and errored ones whose retry is due, lowest ids first. Returns the
+/// of funded campaigns and late ones whose request's lease has expired, and errored ones whose
+/// retry is due, lowest ids first. Returns the
 /// leased pledges. The lookup walks the primary key from `after`: from 0 it passes every
 /// pledge already charged, which a pass does once instead of at every batch.
 pub fn lease_chargeable(
@@ -93,7 +94,8 @@ pub fn lease_chargeable(
         .select(campaigns::id);
     let candidates = pledges::table
         .filter(pledges::id.gt(after))
-        .filter(pledges::campaign_id.eq_any(funded))
+        // A late pledge whose request left its charge unknown has its attempt replayed.
+        .filter(pledges::campaign_id.eq_any(funded).or(pledges::late.eq(true)))
         .filter(
             pledges::status.eq(PledgeStatus::Active).or(pledges::status
                 .eq(PledgeStatus::Errored)
@@ -122,6 +124,13 @@ pub fn lease_chargeable(
     .set(pledges::lease_until.eq(lease_until))
     .returning(pledges::all_columns)
     .get_results(conn)
+}
+
+/// Holds a pledge's lease until `until` (a late pledge waiting for its backer to confirm).
+pub fn hold_lease(conn: &mut DbConn, pledge_id: PledgeId, until: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(pledges::table.find(pledge_id))
+        .set(pledges::lease_until.eq(until))
+        .execute(conn)
 }
 
 pub fn release_lease(conn: &mut DbConn, pledge_id: PledgeId) -> QueryResult<usize> {
@@ -182,12 +191,14 @@ pub fn collected_pledges_total(conn: &mut DbConn, campaign_id: CampaignId) -> Qu
     .map(|t| t.total)
 }
 
-/// Processing fees of a campaign's successful charges.
-pub fn fees_total(conn: &mut DbConn, campaign_id: CampaignId) -> QueryResult<i64> {
+/// Processing fees of a campaign's successful charges, of its late pledges or of the others.
+pub fn fees_total(conn: &mut DbConn, campaign_id: CampaignId, late: bool) -> QueryResult<i64> {
     let succeeded = ChargeStatus::Succeeded.as_str();
+    let late = if late { "p.late" } else { "NOT p.late" };
     diesel::sql_query(format!(
         "SELECT CAST(COALESCE(SUM(a.fee_minor), 0) AS BIGINT) AS total FROM charge_attempts a \
-         JOIN pledges p ON p.id = a.pledge_id WHERE p.campaign_id = {campaign_id} AND a.status = '{succeeded}'"
+         JOIN pledges p ON p.id = a.pledge_id WHERE p.campaign_id = {campaign_id} AND a.status = '{succeeded}' \
+         AND {late}"
     ))
     .get_result::<Total>(conn)
     .map(|t| t.total)
@@ -252,10 +263,15 @@ pub struct StatusTotal {
     pub amount_minor: i64,
 }
 
-/// Pledges of a campaign by status.
-pub fn totals_by_status(conn: &mut DbConn, campaign_id: CampaignId) -> QueryResult<Vec<StatusTotal>> {
+/// Pledges of a campaign by status: its late pledges, or the others.
+pub fn totals_by_status(
+    conn: &mut DbConn,
+    campaign_id: CampaignId,
+    late: bool,
+) -> QueryResult<Vec<StatusTotal>> {
     let rows: Vec<(PledgeStatus, i64, Option<i64>)> = pledges::table
         .filter(pledges::campaign_id.eq(campaign_id))
+        .filter(pledges::late.eq(late))
         .group_by(pledges::status)
         .select((
             pledges::status,
@@ -273,18 +289,25 @@ pub fn totals_by_status(conn: &mut DbConn, campaign_id: CampaignId) -> QueryResu
         .collect())
 }
 
-/// Sum of a campaign's ledger entries on one account kind (only integers and fixed names are
-/// interpolated).
-pub fn ledger_kind_total(conn: &mut DbConn, campaign_id: CampaignId, kind: LedgerKind) -> QueryResult<i64> {
+/// Sum of a campaign's ledger entries on one account kind: the campaign's own platform fee and
+/// payout (posted at its completion, for no pledge), or its late pledges' (posted per pledge).
+/// Only integers and fixed names are interpolated.
+pub fn ledger_kind_total(
+    conn: &mut DbConn,
+    campaign_id: CampaignId,
+    kind: LedgerKind,
+    late: bool,
+) -> QueryResult<i64> {
+    let per_pledge = if late { "IS NOT NULL" } else { "IS NULL" };
     let (tx_kind, account) = match kind {
         LedgerKind::PlatformFee => ("platform_fee", "platform_revenue".to_owned()),
         LedgerKind::Payout => ("payout", format!("creator_payable:campaign:{campaign_id}")),
-        LedgerKind::Refund => ("refund", "backers".to_owned()),
     };
     diesel::sql_query(format!(
         "SELECT CAST(COALESCE(SUM(e.amount_minor), 0) AS BIGINT) AS total FROM ledger_entries e \
          JOIN ledger_transactions t ON t.id = e.transaction_id \
-         WHERE t.campaign_id = {campaign_id} AND t.kind = '{tx_kind}' AND e.account = '{account}'"
+         WHERE t.campaign_id = {campaign_id} AND t.kind = '{tx_kind}' AND e.account = '{account}' \
+         AND t.pledge_id {per_pledge}"
     ))
     .get_result::<Total>(conn)
     .map(|t| t.total)
@@ -294,5 +317,4 @@ pub fn ledger_kind_total(conn: &mut DbConn, campaign_id: CampaignId, kind: Ledge
 pub enum LedgerKind {
     PlatformFee,
     Payout,
-    Refund,
 }

@@ -26,6 +26,8 @@ pub struct TierRow {
     pub visibility: Visibility,
     /// Set once the tier has been secret; kept if it is made public again.
     pub secret_token: Option<String>,
+    /// What a late pledge pays for it at least; `None`: its minimum.
+    pub late_price_minor: Option<i64>,
 }
 
 #[derive(Insertable)]
@@ -45,6 +47,7 @@ pub struct NewTier<'a> {
     pub image_id: Option<ImageId>,
     pub visibility: Visibility,
     pub secret_token: Option<&'a str>,
+    pub late_price_minor: Option<i64>,
 }
 
 /// A tier's full new state (the caller merges the PATCH into the current row).
@@ -63,6 +66,7 @@ pub struct TierUpdate {
     pub image_id: Option<ImageId>,
     pub visibility: Visibility,
     pub secret_token: Option<String>,
+    pub late_price_minor: Option<i64>,
 }
 
 pub fn insert(conn: &mut DbConn, new: &NewTier<'_>) -> QueryResult<TierRow> {
@@ -111,6 +115,29 @@ pub fn update_if_claimed(
             .filter(reward_tiers::claimed.eq(expected_claimed)),
     )
     .set(update)
+    .returning(reward_tiers::all_columns)
+    .get_result(conn)
+    .optional()
+}
+
+/// Sets a tier's late price, only if its minimum is still `expected_min` (the price was checked
+/// against it).
+pub fn set_late_price(
+    conn: &mut DbConn,
+    id: TierId,
+    expected_min: i64,
+    late_price_minor: Option<i64>,
+    now: NaiveDateTime,
+) -> QueryResult<Option<TierRow>> {
+    diesel::update(
+        reward_tiers::table
+            .find(id)
+            .filter(reward_tiers::min_amount_minor.eq(expected_min)),
+    )
+    .set((
+        reward_tiers::late_price_minor.eq(late_price_minor),
+        reward_tiers::updated_at.eq(now),
+    ))
     .returning(reward_tiers::all_columns)
     .get_result(conn)
     .optional()

@@ -116,6 +116,10 @@ pub enum Refusal {
     /// The content is larger than this accepts.
     #[error("too large: {0}")]
     TooLarge(String),
+    /// The payment provider declined a charge made at once (a late pledge); `code` is its
+    /// reason, `pledge` where the pledge it dropped is.
+    #[error("declined: {code}")]
+    Declined { code: String, pledge: String },
 }
 
 impl Refusal {

@@ -25,6 +25,8 @@ id_column!(PledgeId);
 /// active ──campaign funded──▶ collected (charge succeeded)
 ///                         └─▶ errored ──retry ok──▶ collected
 ///                                     └─7 days──▶ dropped
+/// active (late) ──charged at once──▶ collected
+///               └─declined─────────▶ dropped
 /// collected ──refund──▶ refunded
 /// ```
 #[derive(
@@ -76,6 +78,7 @@ impl PledgeStatus {
                 | (Active, Errored)
                 | (Errored, Collected)
                 | (Errored, Dropped)
+                | (Active, Dropped)
                 | (Collected, Refunded)
         )
     }
@@ -157,6 +160,7 @@ mod tests {
                 (Active, Released),
                 (Active, Collected),
                 (Active, Errored),
+                (Active, Dropped),
                 (Collected, Refunded),
                 (Errored, Collected),
                 (Errored, Dropped),

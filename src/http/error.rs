@@ -40,6 +40,10 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "/api/v1/pledges/17")]
     pub existing: Option<String>,
+    /// For a 402: the payment provider's reason (`card_declined`, `insufficient_funds`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "insufficient_funds")]
+    pub decline_code: Option<String>,
 }
 
 impl Problem {
@@ -71,6 +75,7 @@ impl Problem {
             status: status.as_u16(),
             errors: Vec::new(),
             existing: None,
+            decline_code: None,
         }
     }
 }
@@ -90,6 +95,9 @@ pub enum ApiError {
     NotFoundField(FieldError),
     #[error("conflict: {0}")]
     Conflict(String),
+    /// 402: the provider declined the charge; `pledge` is the pledge it dropped.
+    #[error("payment declined: {code}")]
+    PaymentDeclined { code: String, pledge: String },
     /// 409 pointing at the resource that already exists (also sent as `Location`).
     #[error("conflict: {detail}")]
     Duplicate { detail: String, existing: String },
@@ -137,6 +145,7 @@ impl ApiError {
             Self::Forbidden(_) => ("forbidden", "Not allowed"),
             Self::NotFound | Self::NotFoundField(_) => ("not-found", "Not found"),
             Self::Conflict(_) | Self::Duplicate { .. } => ("conflict", "Conflict with the current state"),
+            Self::PaymentDeclined { .. } => ("payment-declined", "Payment declined"),
             Self::Validation(_) => ("validation", "Invalid request"),
             Self::PayloadTooLarge { .. } | Self::ContentTooLarge(_) => {
                 ("payload-too-large", "Request body too large")
@@ -159,6 +168,9 @@ impl ApiError {
             | Self::ContentTooLarge(d)
             | Self::UnsupportedMediaType(d) => d.clone(),
             Self::Duplicate { detail, .. } => detail.clone(),
+            Self::PaymentDeclined { code, .. } => format!(
+                "the payment provider declined the charge ({code}); nothing was charged and the pledge was dropped: send another payment method"
+            ),
             Self::NotFound => "the resource does not exist or is not visible to you".into(),
             Self::NotFoundField(error) => format!("{}: {}", error.field, error.message),
             Self::Validation(errors) => match errors.len() {
@@ -198,10 +210,18 @@ impl ApiError {
             errors: match self {
                 Self::Validation(errors) => errors.clone(),
                 Self::NotFoundField(error) => vec![error.clone()],
+                Self::PaymentDeclined { code, .. } => {
+                    vec![FieldError::new("payment_method", format!("was declined: {code}"))]
+                }
                 _ => Vec::new(),
             },
             existing: match self {
                 Self::Duplicate { existing, .. } => Some(existing.clone()),
+                Self::PaymentDeclined { pledge, .. } => Some(pledge.clone()),
+                _ => None,
+            },
+            decline_code: match self {
+                Self::PaymentDeclined { code, .. } => Some(code.clone()),
                 _ => None,
             },
         }
@@ -216,6 +236,7 @@ impl ResponseError for ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound | Self::NotFoundField(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) | Self::Duplicate { .. } => StatusCode::CONFLICT,
+            Self::PaymentDeclined { .. } => StatusCode::PAYMENT_REQUIRED,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge { .. } | Self::ContentTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -295,6 +316,7 @@ impl From<Refusal> for ApiError {
             Refusal::Invalid(errors) => Self::Validation(errors),
             Refusal::Unsupported(detail) => Self::UnsupportedMediaType(detail),
             Refusal::TooLarge(detail) => Self::ContentTooLarge(detail),
+            Refusal::Declined { code, pledge } => Self::PaymentDeclined { code, pledge },
             Refusal::TooSoon {
                 reason,
                 retry_after_secs,

@@ -321,6 +321,43 @@ impl Creation {
         }
     }
 
+    /// [`Creation::commit`] for a creation whose transaction may refuse and still keep what it
+    /// wrote (a late pledge whose charge was declined is dropped): `f`'s inner error commits
+    /// the transaction without an answer, releases the key in it, and is returned.
+    pub async fn commit_or_refuse<T, F>(
+        self,
+        state: &web::Data<AppState>,
+        f: F,
+    ) -> Result<HttpResponse, ApiError>
+    where
+        T: Serialize,
+        F: FnOnce(&mut DbConn) -> Result<Result<(T, String), ApiError>, ApiError> + Send + 'static,
+    {
+        let stored_key = self.key.clone();
+        let result = state
+            .db
+            .run(move |conn| {
+                write_transaction(conn, |conn| match f(conn)? {
+                    Ok(created) => answer_and_store(conn, stored_key.as_ref(), |_| Ok(created)).map(Ok),
+                    Err(refusal) => {
+                        if let Some(key) = &stored_key {
+                            idempotency::delete(conn, key.user_id, &key.key)?;
+                        }
+                        Ok(Err(refusal))
+                    }
+                })
+            })
+            .await;
+        match result {
+            Ok(Ok((body, location))) => Ok(created(body, location)),
+            Ok(Err(refusal)) => Err(refusal),
+            Err(error) => {
+                self.abandon(state).await?;
+                Err(error)
+            }
+        }
+    }
+
     /// Releases the key of a request that failed before it could commit.
     pub async fn abandon(self, state: &web::Data<AppState>) -> Result<(), ApiError> {
         if let Some(key) = self.key {

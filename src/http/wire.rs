@@ -58,6 +58,7 @@ fn rewrite(head: &[u8]) -> Option<Vec<u8>> {
         detail: (*detail).to_owned(),
         errors: Vec::new(),
         existing: None,
+        decline_code: None,
     };
     let body = serde_json::to_vec(&problem).ok()?;
     let mut out = format!("{status_line}\r\n");

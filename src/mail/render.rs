@@ -160,7 +160,8 @@ pub fn sample_context(template: Template) -> Value {
         Template::PledgeChanged => json!({
             "tier_title": null, "previous_amount_minor": 2500, "deadline": "2026-12-24T18:00:00Z"
         }),
-        Template::PledgeCanceled | Template::PledgeDropped | Template::RefundIssued => json!({}),
+        Template::PledgeCanceled | Template::RefundIssued => json!({}),
+        Template::PledgeDropped => json!({ "late": false }),
         Template::CampaignCanceled => super::queue::Cancellation { suspended: false }.context(),
         Template::CampaignFunded | Template::CampaignFailed | Template::CreatorCampaignFailed => json!({
             "pledged_minor": 1_250_000, "goal_minor": 1_000_000, "backer_count": 311

@@ -1,5 +1,6 @@
 //! Payment providers. The rest of the code sees only [`PaymentProvider`]: save a payment method
-//! when a pledge is made, charge it at settlement with an idempotency key, refund it.
+//! when a pledge is made, charge it at settlement with an idempotency key (or at once, for a
+//! late pledge), refund it.
 //!
 //! Calls block (they go to a database or the network): run them on the blocking pool, and never
 //! inside a database transaction.
@@ -64,6 +65,20 @@ pub enum ChargeOutcome {
     Failed { code: String },
 }
 
+/// The answer to a charge made while the backer waits for it (a late pledge).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OnSession {
+    /// Succeeded or declined, as a settlement charge is.
+    Done(ChargeOutcome),
+    /// The bank wants the backer (3-D Secure): the web app finishes the payment with this
+    /// secret, and the provider reports the outcome (its webhook). `payment_id` is what
+    /// [`PaymentProvider::on_session_status`] reads later.
+    RequiresAction {
+        payment_id: String,
+        client_secret: String,
+    },
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefundRequest<'a> {
     pub idempotency_key: &'a str,
@@ -74,6 +89,49 @@ pub struct RefundRequest<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefundOutcome {
     pub refund_id: String,
+}
+
+/// How an attempt was first made, for whoever replays it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstCall<'a> {
+    /// At settlement, the backer away.
+    OffSession,
+    /// A late pledge's, the backer present; with the payment they were asked to confirm, if
+    /// they were.
+    OnSession { awaiting: Option<&'a str> },
+}
+
+/// An attempt replayed with the call its first try made, so that the provider answers with
+/// that payment instead of making another. A late pledge's backer has had their chance to
+/// confirm by the time anything replays it: a payment still unconfirmed is canceled and
+/// declined as `authentication_required` (one that went through meanwhile counts).
+pub fn charge_as_first(
+    provider: &dyn PaymentProvider,
+    request: &ChargeRequest<'_>,
+    first: FirstCall<'_>,
+) -> anyhow::Result<ChargeOutcome> {
+    let answer = match first {
+        FirstCall::OffSession => return provider.charge(request),
+        FirstCall::OnSession {
+            awaiting: Some(payment),
+        } => provider.on_session_status(payment)?,
+        FirstCall::OnSession { awaiting: None } => provider.charge_on_session(request)?,
+    };
+    let payment_id = match answer {
+        OnSession::Done(outcome) => return Ok(outcome),
+        OnSession::RequiresAction { payment_id, .. } => payment_id,
+    };
+    if provider.cancel_on_session(&payment_id)? {
+        return Ok(ChargeOutcome::Failed {
+            code: "authentication_required".into(),
+        });
+    }
+    match provider.on_session_status(&payment_id)? {
+        OnSession::Done(outcome) => Ok(outcome),
+        OnSession::RequiresAction { .. } => {
+            anyhow::bail!("payment {payment_id} could not be canceled and still awaits its backer")
+        }
+    }
 }
 
 pub trait PaymentProvider: Send + Sync {
@@ -95,6 +153,28 @@ pub trait PaymentProvider: Send + Sync {
     /// unless the provider can take them together.
     fn charge_many(&self, requests: &[ChargeRequest<'_>]) -> Vec<anyhow::Result<ChargeOutcome>> {
         requests.iter().map(|request| self.charge(request)).collect()
+    }
+    /// A charge while the backer is present, who may be asked to confirm it. The same key
+    /// always gets the same call: a replay answers with the payment as it is now. Errors are
+    /// unknown outcomes, as for [`PaymentProvider::charge`].
+    fn charge_on_session(&self, request: &ChargeRequest<'_>) -> anyhow::Result<OnSession> {
+        self.charge(request).map(OnSession::Done)
+    }
+    /// The payment a backer was asked to confirm, as it is now. Only a provider whose
+    /// [`PaymentProvider::charge_on_session`] asks for confirmation is asked this.
+    fn on_session_status(&self, payment_id: &str) -> anyhow::Result<OnSession> {
+        anyhow::bail!(
+            "{} never asks a backer to confirm a payment ({payment_id})",
+            self.name()
+        )
+    }
+    /// Cancels a payment still waiting for its backer; false if it could not be canceled (it
+    /// went through, or failed, meanwhile).
+    fn cancel_on_session(&self, payment_id: &str) -> anyhow::Result<bool> {
+        anyhow::bail!(
+            "{} never asks a backer to confirm a payment ({payment_id})",
+            self.name()
+        )
     }
     fn refund(&self, request: &RefundRequest<'_>) -> anyhow::Result<RefundOutcome>;
 }

@@ -97,6 +97,8 @@ where
             created_at: now.naive_utc(),
             updated_at: now.naive_utc(),
             addons: "[]",
+            late: false,
+            lease_until: None,
         },
     );
     let tier_title = checked.tier.as_ref().map(|t| t.title.as_str());

@@ -36,6 +36,7 @@ impl NewTerms<'_> {
             addons: self.addons,
             held: None,
             held_addons: &NOTHING,
+            late: false,
         }
     }
 }
@@ -92,7 +93,7 @@ fn adjust_totals(
 
 /// Takes a unit of the new tier and gives back one of the old, in tier-id order so that two
 /// concurrent changes between the same tiers cannot deadlock.
-fn move_claim(
+pub(super) fn move_claim(
     conn: &mut DbConn,
     from: Option<TierId>,
     to: Option<TierId>,
@@ -122,7 +123,12 @@ fn move_claim(
 
 /// Takes the add-on units `to` holds beyond `from` and gives back the others, by add-on id (after
 /// the tier's, before the campaign's totals: the order every pledge locks its rows in).
-fn move_addons(conn: &mut DbConn, from: &Holding, to: &Holding, now: DateTime<Utc>) -> Result<(), CoreError> {
+pub(super) fn move_addons(
+    conn: &mut DbConn,
+    from: &Holding,
+    to: &Holding,
+    now: DateTime<Utc>,
+) -> Result<(), CoreError> {
     let now = now.naive_utc();
     for (addon, delta) in from.moves_to(to) {
         if delta > 0 {
@@ -187,6 +193,8 @@ pub fn create(
             created_at: now.naive_utc(),
             updated_at: now.naive_utc(),
             addons: &holding.to_json(),
+            late: false,
+            lease_until: None,
         },
     )?;
     lifecycle::created(
@@ -282,6 +290,7 @@ pub fn change(
             addons: patch.addons.unwrap_or(&kept),
             held: pledge.tier_id,
             held_addons: &held,
+            late: pledge.late,
         },
         now,
     )?;

@@ -58,9 +58,11 @@ pub struct Asked<'a> {
     pub held: Option<TierId>,
     /// The add-ons it already holds: kept without their tokens, and outside their windows.
     pub held_addons: &'a Holding,
+    /// A late pledge: a tier's `late_price`, where it has one, is its minimum.
+    pub late: bool,
 }
 
-/// Checks `amount ≥ tier minimum + Σ add-on price × quantity + shipping` (≥ one major unit
+/// Checks `amount ≥ tier minimum (its late price, for a late pledge) + Σ add-on price × quantity + shipping` (≥ one major unit
 /// without either), that the tier and add-ons are ones the backer can see (404 naming the field
 /// otherwise), their windows (409 outside them), the tiers each add-on may go with, and their
 /// shipping destinations. Sold-out is the claims' job.
@@ -137,7 +139,11 @@ pub fn judge(
                 None => None,
                 Some(shipping) => Some(fee_to(&shipping, country.as_deref(), "this reward")?),
             };
-            (tier.min_amount_minor, fee)
+            let minimum = match tier.late_price_minor {
+                Some(late_price) if asked.late => late_price,
+                _ => tier.min_amount_minor,
+            };
+            (minimum, fee)
         }
         None => (0, None),
     };

@@ -12,7 +12,7 @@ use crate::db::pledges::PledgeRow;
 use crate::db::settlement;
 use crate::db::{DbConn, campaigns, write_transaction};
 use crate::domain::{CampaignId, CoreError, Money, PledgeId};
-use crate::payments::ChargeRequest;
+use crate::payments::{ChargeRequest, FirstCall, charge_as_first};
 use crate::pledges::lifecycle;
 
 /// Pledges charged between two checks of the time budget.
@@ -159,8 +159,20 @@ fn charge_chunk(
         summary.pledges.collected += total.pledges.collected;
         summary.pledges.errored += total.pledges.errored;
         summary.pledges.deferred += total.pledges.deferred;
+        summary.pledges.dropped += total.pledges.dropped;
     }
     Ok(())
+}
+
+/// How the charge's attempt was first made: a late pledge's on session.
+fn first_call<'a>(charge: &'a Charge<'_>) -> FirstCall<'a> {
+    if charge.pledge.late {
+        FirstCall::OnSession {
+            awaiting: charge.attempt.provider_charge_id.as_deref(),
+        }
+    } else {
+        FirstCall::OffSession
+    }
 }
 
 /// Calls the provider for the charges, then records every answer in one transaction.
@@ -174,8 +186,18 @@ fn charge_and_record(run: &Settlement, charges: &[Charge<'_>]) -> Result<Summary
             amount: Money::from_minor(charge.attempt.amount_minor, charge.campaign.currency),
         })
         .collect();
+    // Late pledges are replayed one by one, with their first call.
+    let outcomes = if charges.iter().any(|c| c.pledge.late) {
+        requests
+            .iter()
+            .zip(charges)
+            .map(|(request, charge)| charge_as_first(run.provider.as_ref(), request, first_call(charge)))
+            .collect()
+    } else {
+        run.provider.charge_many(&requests)
+    };
     let mut answered = Vec::with_capacity(charges.len());
-    for (charge, outcome) in charges.iter().zip(run.provider.charge_many(&requests)) {
+    for (charge, outcome) in charges.iter().zip(outcomes) {
         match outcome {
             Ok(outcome) => answered.push((charge, outcome)),
             Err(e) => {
@@ -200,12 +222,15 @@ fn charge_and_record(run: &Settlement, charges: &[Charge<'_>]) -> Result<Summary
             outcome,
         })
         .collect();
-    let recorded = write_transaction(&mut conn, |conn| record_outcomes(conn, &answers, now))
-        .map_err(failed_on(format!("recording {} charges", answers.len())))?;
+    let recorded = write_transaction(&mut conn, |conn| {
+        record_outcomes(conn, &answers, &run.config, now)
+    })
+    .map_err(failed_on(format!("recording {} charges", answers.len())))?;
     for r in recorded {
         match r {
             Recorded::Collected => summary.pledges.collected += 1,
             Recorded::Errored => summary.pledges.errored += 1,
+            Recorded::Dropped => summary.pledges.dropped += 1,
             Recorded::Already => {}
         }
     }

@@ -65,7 +65,7 @@ pub fn batch(
                 now,
             )?;
             settlement::mark_completed(conn, campaign.id, now.naive_utc())?;
-            let by_status = settlement::totals_by_status(conn, campaign.id)?;
+            let by_status = settlement::totals_by_status(conn, campaign.id, false)?;
             let pledges_in = |status: PledgeStatus| {
                 by_status
                     .iter()

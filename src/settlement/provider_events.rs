@@ -18,13 +18,13 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::record_outcome;
+use super::{Config, record_outcome};
 use crate::clock::Clock;
 use crate::db::charge_attempts::{self, FoundAttempt};
 use crate::db::pledges::{self, NewPledgeEvent};
 use crate::db::{Db, DbConn, campaigns, stripe as stripe_db};
 use crate::domain::{ChargeStatus, CoreError, Money, PledgeStatus, Refusal};
-use crate::payments::{ChargeRequest, PaymentProvider};
+use crate::payments::{ChargeRequest, FirstCall, PaymentProvider, charge_as_first};
 
 /// A provider event, as far as we read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,12 +138,15 @@ pub async fn apply(
     db: &Db,
     provider: Arc<dyn PaymentProvider>,
     clock: &Clock,
+    fees: &Config,
     event: Event,
 ) -> Result<Applied, CoreError> {
     let Event { id, kind, about } = event;
     let now = clock.now();
     match about {
-        About::PaymentIntent(metadata) => payment_intent(db, provider, now, id, kind, metadata).await,
+        About::PaymentIntent(metadata) => {
+            payment_intent(db, provider, now, fees.clone(), id, kind, metadata).await
+        }
         About::Refund(charge) => {
             let (intent, key) = (
                 charge.payment_intent.clone(),
@@ -168,6 +171,7 @@ async fn payment_intent(
     db: &Db,
     provider: Arc<dyn PaymentProvider>,
     now: DateTime<Utc>,
+    fees: Config,
     id: String,
     kind: String,
     metadata: Metadata,
@@ -194,12 +198,24 @@ async fn payment_intent(
         });
     }
     let attempt = found.row.clone();
+    let pledge_id = found.pledge_id;
+    let late = db
+        .run(move |conn| Ok::<_, CoreError>(pledges::find(conn, pledge_id)?.is_some_and(|p| p.late)))
+        .await?;
     let outcome = tokio::task::spawn_blocking(move || {
-        provider.charge(&ChargeRequest {
+        let request = ChargeRequest {
             idempotency_key: &attempt.idempotency_key,
             payment_method: &attempt.payment_method,
             amount: Money::from_minor(attempt.amount_minor, attempt.currency),
-        })
+        };
+        let first = if late {
+            FirstCall::OnSession {
+                awaiting: attempt.provider_charge_id.as_deref(),
+            }
+        } else {
+            FirstCall::OffSession
+        };
+        charge_as_first(provider.as_ref(), &request, first)
     })
     .await
     .map_err(|e| CoreError::Unexpected(e.into()))?
@@ -210,7 +226,7 @@ async fn payment_intent(
         }
         let pledge = pledges::find(conn, found.pledge_id)?.ok_or(Refusal::NotFound)?;
         let campaign = campaigns::find(conn, pledge.campaign_id)?.ok_or(Refusal::NotFound)?;
-        record_outcome(conn, &campaign, &pledge, &found.row, &outcome, now)?;
+        record_outcome(conn, &campaign, &pledge, &found.row, &outcome, &fees, now)?;
         Ok(Applied::Applied)
     })
     .await

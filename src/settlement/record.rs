@@ -1,17 +1,21 @@
 //! Recording the provider's answers: the attempt, the pledge's transition (its event and the
-//! backer's email), and the ledger postings of a success, in the caller's transaction.
+//! backer's email), and the ledger postings of a success, in the caller's transaction. A late
+//! pledge (`pledges::late`) is charged after its campaign completed: its success also posts the
+//! platform fee and the creator's share at once, leaving the escrow at zero, and a decline
+//! drops it at once.
 
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 
-use super::{DROP_AFTER, RETRY_EVERY};
+use super::{Config, DROP_AFTER, RETRY_EVERY};
 use crate::db::DbConn;
 use crate::db::campaigns::CampaignRow;
 use crate::db::charge_attempts::{self, AttemptRow};
 use crate::db::pledges::PledgeRow;
+use crate::domain::money::basis_points_half_even;
 use crate::domain::{ChargeStatus, CoreError};
-use crate::ledger::{self, BACKERS, PROCESSOR_FEES, Posting};
+use crate::ledger::{self, BACKERS, PLATFORM_REVENUE, PROCESSOR_FEES, Posting};
 use crate::payments::ChargeOutcome;
 use crate::pledges::lifecycle::{self, Collection, Decline};
 
@@ -20,6 +24,8 @@ use crate::pledges::lifecycle::{self, Collection, Decline};
 pub enum Recorded {
     Collected,
     Errored,
+    /// A late pledge declined: dropped.
+    Dropped,
     /// Another run (or a webhook) recorded this attempt first.
     Already,
 }
@@ -39,6 +45,7 @@ pub fn record_outcome(
     pledge: &PledgeRow,
     attempt: &AttemptRow,
     outcome: &ChargeOutcome,
+    fees: &Config,
     now: DateTime<Utc>,
 ) -> Result<Recorded, CoreError> {
     let answer = Answer {
@@ -47,7 +54,7 @@ pub fn record_outcome(
         attempt,
         outcome,
     };
-    Ok(record_outcomes(conn, std::slice::from_ref(&answer), now)?[0])
+    Ok(record_outcomes(conn, std::slice::from_ref(&answer), fees, now)?[0])
 }
 
 /// Records answers to pending attempts, in the caller's transaction. Each is conditional on its
@@ -58,6 +65,7 @@ pub fn record_outcome(
 pub fn record_outcomes(
     conn: &mut DbConn,
     answers: &[Answer<'_>],
+    fees: &Config,
     now: DateTime<Utc>,
 ) -> Result<Vec<Recorded>, CoreError> {
     let naive = now.naive_utc();
@@ -150,13 +158,58 @@ pub fn record_outcomes(
         })
         .collect();
     ledger::post_many(conn, &postings, now)?;
+    for (i, _, fee) in &succeeded {
+        let answer = &answers[*i];
+        if answer.pledge.late {
+            pay_out_late(conn, answer, *fee, fees, now)?;
+        }
+    }
     for (i, _, _) in &succeeded {
         recorded[*i] = Recorded::Collected;
     }
     Ok(recorded)
 }
 
-/// A declined charge: the pledge is errored until its retry, and the backer hears how to fix it.
+/// A late pledge's campaign has completed already: what its charge leaves in escrow goes at
+/// once to the platform's fee (at the campaign's rate) and the creator.
+fn pay_out_late(
+    conn: &mut DbConn,
+    answer: &Answer<'_>,
+    processing_fee: i64,
+    fees: &Config,
+    now: DateTime<Utc>,
+) -> Result<(), CoreError> {
+    let (campaign, pledge) = (answer.campaign, answer.pledge);
+    let amount = answer.attempt.amount_minor;
+    let platform_fee = basis_points_half_even(amount, fees.platform_fee_bps_for(campaign));
+    let payout = amount - processing_fee - platform_fee;
+    let escrow = ledger::escrow(campaign.id);
+    let payable = ledger::creator_payable(campaign.id);
+    let fee_reference = format!("platform_fee:pledge:{}", pledge.id);
+    let payout_reference = format!("payout:pledge:{}", pledge.id);
+    let fee_entries = [(escrow.as_str(), -platform_fee), (PLATFORM_REVENUE, platform_fee)];
+    let payout_entries = [(escrow.as_str(), -payout), (payable.as_str(), payout)];
+    let posting = |kind, reference, entries| Posting {
+        kind,
+        campaign_id: campaign.id,
+        pledge_id: Some(pledge.id),
+        currency: campaign.currency,
+        reference,
+        entries,
+    };
+    ledger::post_many(
+        conn,
+        &[
+            posting("platform_fee", &fee_reference, &fee_entries),
+            posting("payout", &payout_reference, &payout_entries),
+        ],
+        now,
+    )?;
+    Ok(())
+}
+
+/// A declined charge: the pledge is errored until its retry, and the backer hears how to fix it;
+/// a late pledge is dropped instead, its backer told in the answer to their request.
 fn record_failure(
     conn: &mut DbConn,
     answer: &Answer<'_>,
@@ -174,6 +227,15 @@ fn record_failure(
         now.naive_utc(),
     )? {
         return Ok(Recorded::Already);
+    }
+    if answer.pledge.late {
+        let reason = format!("charge declined: {code}");
+        return Ok(
+            match lifecycle::drop(conn, answer.campaign, answer.pledge, &reason, now)? {
+                Some(_) => Recorded::Dropped,
+                None => Recorded::Already,
+            },
+        );
     }
     let decline = Decline {
         attempt_id: attempt.id,

@@ -59,6 +59,15 @@ pub struct PledgeResponse {
     /// when it needs the backer. See the README, "Stripe".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub setup_intent_client_secret: Option<String>,
+    /// Made after the campaign's success and charged at once: outside the campaign's frozen
+    /// totals.
+    #[serde(default)]
+    pub late: bool,
+    /// In the answer to a late pledge only, when the card needs the backer (Stripe's
+    /// `requires_action`): the PaymentIntent's client secret, for Stripe.js to finish the
+    /// payment. The pledge stays `active` until the provider reports the outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_intent_client_secret: Option<String>,
 }
 
 /// An add-on a pledge holds.
@@ -153,6 +162,8 @@ impl PledgeResponse {
             delivered_at: utc(pledge.delivered_at),
             referral: pledge.referral.clone(),
             setup_intent_client_secret: None,
+            late: pledge.late,
+            payment_intent_client_secret: None,
         }
     }
 }

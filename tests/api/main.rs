@@ -23,6 +23,7 @@ mod helpers;
 mod holes;
 mod http_basics;
 mod idempotency;
+mod late_pledges;
 mod mail;
 mod media;
 mod media_s3;

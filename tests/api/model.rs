@@ -75,6 +75,8 @@ struct Model {
     pledges: BTreeMap<usize, Vec<Pledge>>,
     /// Units the campaign's add-on (1.00 each) has on offer.
     addon_stock: i64,
+    /// Takes late pledges once successful.
+    late: bool,
 }
 
 /// The add-on's price, in cents.
@@ -105,6 +107,13 @@ impl Model {
             })
             .map(|p| p.units)
             .sum()
+    }
+    /// Whether the backer holds a pledge that backs the campaign (no second one).
+    fn backs(&self, backer: usize) -> bool {
+        self.pledges.get(&backer).is_some_and(|ps| {
+            ps.iter()
+                .any(|p| matches!(p.status, Status::Active | Status::Collected | Status::Errored))
+        })
     }
     fn backers(&self) -> i64 {
         self.pledges
@@ -289,6 +298,47 @@ async fn check(r: &Runner<'_>, model: &Model, campaign: i64, context: &str, base
     assert_eq!(actual, expected, "{context}: pledges");
 }
 
+/// A late pledge's answer as the model expects it: charged at once, collected or declined and
+/// dropped; the pledge it made joins the model.
+async fn late_answer(
+    model: &mut Model,
+    backer: usize,
+    (amount, units, declines): (i64, i64, bool),
+    response: reqwest::Response,
+    context: &str,
+) {
+    let expected = if amount < units * ADDON_PRICE {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else if model.units_held() + units > model.addon_stock {
+        StatusCode::CONFLICT
+    } else if declines {
+        StatusCode::PAYMENT_REQUIRED
+    } else {
+        StatusCode::CREATED
+    };
+    assert_eq!(response.status(), expected, "{context}: late pledge");
+    let body: Value = response.json().await.unwrap();
+    let made = match expected {
+        StatusCode::CREATED => Some((body["id"].as_i64().unwrap(), Status::Collected)),
+        StatusCode::PAYMENT_REQUIRED => {
+            let link = body["existing"].as_str().unwrap();
+            Some((link.rsplit('/').next().unwrap().parse().unwrap(), Status::Dropped))
+        }
+        _ => None,
+    };
+    if let Some((id, status)) = made {
+        model.pledges.entry(backer).or_default().push(Pledge {
+            id,
+            amount,
+            units,
+            status,
+            declines,
+            first_error: None,
+            next_attempt: None,
+        });
+    }
+}
+
 async fn run_seed(r: &Runner<'_>, seed: u64) {
     let app = r.app;
     let mut rng = Rng(seed);
@@ -327,6 +377,17 @@ async fn run_seed(r: &Runner<'_>, seed: u64) {
         .await
         .unwrap();
     let addon = addon["id"].as_i64().unwrap();
+    let late = rng.below(2) == 0;
+    if late {
+        let on = app
+            .patch_json(
+                &format!("/api/v1/campaigns/{campaign}"),
+                &json!({"late_pledges": true}),
+                Some(&owner_token),
+            )
+            .await;
+        assert_eq!(on.status(), StatusCode::OK);
+    }
     let addons_of = |units: i64| {
         if units == 0 {
             json!([])
@@ -340,6 +401,7 @@ async fn run_seed(r: &Runner<'_>, seed: u64) {
         status: "live",
         pledges: BTreeMap::new(),
         addon_stock,
+        late,
     };
 
     for step in 0..18 {
@@ -373,7 +435,10 @@ async fn run_seed(r: &Runner<'_>, seed: u64) {
                 let allowed = model.status == "live"
                     && now < model.deadline
                     && model.current(backer).is_none_or(|p| p.status != Status::Active);
-                if allowed && amount < units * ADDON_PRICE {
+                let late = model.late && model.status == "successful" && !model.backs(backer);
+                if late {
+                    late_answer(&mut model, backer, (amount, units, declines), response, &context).await;
+                } else if allowed && amount < units * ADDON_PRICE {
                     assert_eq!(
                         response.status(),
                         StatusCode::UNPROCESSABLE_ENTITY,
@@ -528,6 +593,34 @@ async fn run_seed(r: &Runner<'_>, seed: u64) {
             &app.address,
         )
         .await;
+    }
+    // Late pledges, from every backer free to make one, once the campaign has succeeded.
+    if model.late && model.status == "successful" {
+        for backer in 0..r.backers.len() {
+            if model.backs(backer) {
+                continue;
+            }
+            let amount = 100 + rng.below(20) as i64 * 100;
+            let units = rng.below(3) as i64;
+            let declines = rng.below(4) == 0;
+            let method = if declines {
+                "pm_card_chargeDeclined"
+            } else {
+                "pm_card_visa"
+            };
+            let amount_text = crowdfund::domain::Money::from_minor(amount, crowdfund::domain::Currency::USD)
+                .to_decimal_string();
+            let response = app
+                .post_json(
+                    &format!("/api/v1/campaigns/{campaign}/pledges"),
+                    &json!({"amount": amount_text, "payment_method": method, "addons": addons_of(units)}),
+                    Some(&token(app, r.backers[backer])),
+                )
+                .await;
+            let context = format!("seed {seed} late pledge of backer {backer}");
+            late_answer(&mut model, backer, (amount, units, declines), response, &context).await;
+            check(r, &model, campaign, &context, &app.address).await;
+        }
     }
     let succeeded_twice = app.count(&format!(
         "SELECT COUNT(*) AS n FROM (SELECT a.pledge_id FROM charge_attempts a JOIN pledges p ON p.id = a.pledge_id \

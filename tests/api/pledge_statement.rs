@@ -122,6 +122,8 @@ fn write(app: &TestApp, seen: &Snapshot, backer: &TestUser, tier: i64) -> bool {
             created_at: now.naive_utc(),
             updated_at: now.naive_utc(),
             addons: "[]",
+            late: false,
+            lease_until: None,
         },
     );
     let records = lifecycle::created_records(&seen.campaign, &pledge, Some("Lamp"), now);

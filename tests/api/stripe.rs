@@ -533,3 +533,146 @@ async fn stripe_webhooks_are_not_served_with_the_sandbox() {
         .unwrap();
     assert_eq!(response.status(), 404);
 }
+
+#[tokio::test]
+#[ignore = "needs localstripe: `cargo test -- --ignored` runs it (bash .ci/run installs localstripe)"]
+async fn late_pledges_are_charged_on_session_on_stripe() {
+    let stripe = localstripe().await;
+    let app = stripe_app(&stripe).await;
+    let owner = app.create_user().await;
+    let id = launched(&app, &owner).await;
+    let on = app
+        .patch_json(
+            &format!("/api/v1/campaigns/{id}"),
+            &json!({"late_pledges": true}),
+            Some(&owner.access_token),
+        )
+        .await;
+    assert_eq!(on.status(), 200);
+    let early = app.create_user().await;
+    let card = stripe.payment_method("4242424242424242").await;
+    app.pledged(&early, id, &pledge_with(&card, "60.00")).await;
+    app.clock.advance(Duration::days(3) + Duration::minutes(1));
+    let summary = app.settle().await;
+    assert_eq!(summary["campaigns"]["successful"], 1, "{summary}");
+    let intents_of = |amount: i64| {
+        let stripe = &stripe;
+        async move {
+            let listed = stripe.get("/v1/payment_intents").await;
+            listed["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|pi| pi["amount"] == amount)
+                .cloned()
+                .collect::<Vec<Value>>()
+        }
+    };
+
+    // A card that goes through: collected in the request, on session.
+    let (paying, declined, confirming, away) = (
+        app.create_user().await,
+        app.create_user().await,
+        app.create_user().await,
+        app.create_user().await,
+    );
+    let card = stripe.payment_method("4242424242424242").await;
+    let late = app.pledged(&paying, id, &pledge_with(&card, "25.00")).await;
+    assert_eq!(late["status"], "collected", "{late}");
+    assert_eq!(late["late"], true);
+    let charged = intents_of(2500).await;
+    assert_eq!(charged.len(), 1, "{charged:?}");
+    assert_eq!(charged[0]["status"], "succeeded");
+    assert_eq!(
+        charged[0]["metadata"]["idempotency_key"],
+        format!("pledge-{}-attempt-1", late["id"])
+    );
+
+    // A card the bank declines: 402 with its reason, the pledge dropped.
+    let card = stripe.payment_method("4000000000000341").await;
+    let response = app.pledge(&declined, id, &pledge_with(&card, "26.00")).await;
+    let problem = crate::helpers::assert_problem(response, reqwest::StatusCode::PAYMENT_REQUIRED).await;
+    assert_eq!(problem["decline_code"], "card_declined", "{problem}");
+    let dropped_id: i64 = problem["existing"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        pledge_status(&app, &declined, &json!(dropped_id)).await,
+        "dropped"
+    );
+
+    // A card that needs the backer: `requires_action` with the client secret; the backer
+    // confirms and Stripe's webhook reports the payment.
+    let card = stripe.payment_method("4000002760003184").await;
+    let waiting = app.pledged(&confirming, id, &pledge_with(&card, "27.00")).await;
+    assert_eq!(waiting["status"], "active", "{waiting}");
+    let secret = waiting["payment_intent_client_secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let intent = intents_of(2700).await.remove(0);
+    assert_eq!(intent["status"], "requires_action");
+    assert!(secret.starts_with(intent["id"].as_str().unwrap()), "{secret}");
+    let (status, confirmed) = stripe
+        .call(
+            reqwest::Method::POST,
+            &format!(
+                "/v1/payment_intents/{}/_authenticate",
+                intent["id"].as_str().unwrap()
+            ),
+            &[("client_secret", &secret), ("success", "true")],
+        )
+        .await;
+    assert_eq!(status, 200, "{confirmed}");
+    let succeeded = json!({
+        "id": "evt_late_confirmed",
+        "type": "payment_intent.succeeded",
+        "data": {"object": confirmed}
+    });
+    let applied = webhook(&app, &succeeded, WEBHOOK_SECRET).await;
+    assert_eq!(applied.json::<Value>().await.unwrap()["result"], "applied");
+    assert_eq!(
+        pledge_status(&app, &confirming, &waiting["id"]).await,
+        "collected"
+    );
+    assert_eq!(intents_of(2700).await.len(), 1, "read, not made again");
+
+    // A backer who never confirms: after an hour a pass cancels the payment and drops the pledge.
+    let card = stripe.payment_method("4000002760003184").await;
+    let abandoned = app.pledged(&away, id, &pledge_with(&card, "28.00")).await;
+    assert_eq!(abandoned["status"], "active");
+    assert_eq!(
+        app.settle().await["pledges"]["dropped"],
+        0,
+        "the backer still has time"
+    );
+    app.clock.advance(Duration::hours(1) + Duration::minutes(1));
+    let summary = app.settle().await;
+    assert_eq!(summary["pledges"]["dropped"], 1, "{summary}");
+    assert_eq!(pledge_status(&app, &away, &abandoned["id"]).await, "dropped");
+    assert_eq!(intents_of(2800).await[0]["status"], "canceled");
+
+    let owner = app.relogin(&owner).await;
+    let figures: Value = app
+        .get(
+            &format!("/api/v1/campaigns/{id}/settlement"),
+            Some(&owner.access_token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        figures["late"]["collected"],
+        json!({"pledges": 2, "amount": "52.00"})
+    );
+    assert_eq!(figures["late"]["dropped"]["pledges"], 2);
+    assert_eq!(figures["pledged_at_deadline"], "60.00");
+    let admin = app.create_admin().await;
+    assert_eq!(app.audit(&admin).await["ok"], true);
+}

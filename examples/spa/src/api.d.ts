@@ -678,7 +678,10 @@ export interface paths {
         /**
          * Backs a live campaign. Nothing is charged now: the payment method is charged at the
          *     deadline if the campaign reaches its goal (whatever the total if it is `flexible`).
-         *     Honours `Idempotency-Key`.
+         *     A successful campaign taking late pledges (`taking_late_pledges`) is backed with a late
+         *     pledge instead, at its tiers' `late_price`, charged at once: `collected` (201), declined
+         *     (402, the provider's reason in `decline_code`), or, when the card needs the backer, `active`
+         *     with `payment_intent_client_secret` (201). Honours `Idempotency-Key`.
          */
         post: operations["pledges_create"];
         delete?: never;
@@ -1967,6 +1970,19 @@ export interface components {
             following: boolean;
             /** @description The gallery, in the creator's order. */
             gallery: components["schemas"]["ImageResponse"][];
+            /** @description Whether its creator lets backers pledge once it is successful (see `taking_late_pledges`). */
+            late_pledges: boolean;
+            /**
+             * Format: date-time
+             * @description When late pledges close (365 days after the deadline unless the creator chose sooner);
+             *     null before launch.
+             */
+            late_pledges_until?: string | null;
+            /**
+             * @description Whether a pledge made now is a late pledge, charged at once: successful, late pledges on
+             *     and not yet closed.
+             */
+            taking_late_pledges: boolean;
             tiers: components["schemas"]["TierResponse"][];
         };
         /** @description Figures over the pledges that count (active, collected, errored). */
@@ -1981,6 +1997,11 @@ export interface components {
             /** @description Collected pledges by fulfilment status. */
             fulfilment: components["schemas"]["FulfilmentStats"];
             goal?: string | null;
+            /**
+             * @description Pledges made after the campaign's success, outside `pledged` and `backer_count` (the
+             *     tiers, days and refs above include them).
+             */
+            late: components["schemas"]["LateStats"];
             /** @description Pledges still counted, by the day they were made. */
             per_day: components["schemas"]["DayStats"][];
             /** Format: int64 */
@@ -2278,6 +2299,12 @@ export interface components {
              * @description One of the campaign's images, shown with the tier.
              */
             image_id?: number | null;
+            /**
+             * @description What a late pledge pays for it at least, once the campaign is successful (at least
+             *     `min_amount`); absent: `min_amount`.
+             * @example 30.00
+             */
+            late_price?: string | null;
             /**
              * @description Smallest pledge for the reward, shipping excluded; decimal string.
              * @example 25.00
@@ -2639,6 +2666,41 @@ export interface components {
             rows: components["schemas"]["RowReport"][];
             unchanged: number;
         };
+        /**
+         * @description Late pledges' figures: `collected = processing_fees + platform_fee + payout`, each pledge's
+         *     share posted to the creator when it is charged.
+         */
+        LateSettlement: {
+            collected: components["schemas"]["Tally"];
+            /** @description Declined when charged. */
+            dropped: components["schemas"]["Tally"];
+            /** @description Being charged, or waiting for the backer to confirm. */
+            in_flight: components["schemas"]["Tally"];
+            payout: string;
+            platform_fee: string;
+            processing_fees: string;
+            refunded: components["schemas"]["Tally"];
+        };
+        /** @description Late pledges, by how their charge went. */
+        LateStats: {
+            /**
+             * Format: int64
+             * @description Charged (refunds included).
+             */
+            collected: number;
+            /** @example 300.00 */
+            collected_amount: string;
+            /**
+             * Format: int64
+             * @description Declined when charged.
+             */
+            declined: number;
+            /**
+             * Format: int64
+             * @description Waiting for the backer to confirm the payment, or for its outcome.
+             */
+            pending: number;
+        };
         LoginRequest: {
             /** @example ana@example.com */
             email: string;
@@ -2771,6 +2833,17 @@ export interface components {
              * @example 17
              */
             id: number;
+            /**
+             * @description Made after the campaign's success and charged at once: outside the campaign's frozen
+             *     totals.
+             */
+            late?: boolean;
+            /**
+             * @description In the answer to a late pledge only, when the card needs the backer (Stripe's
+             *     `requires_action`): the PaymentIntent's client secret, for Stripe.js to finish the
+             *     payment. The pledge stays `active` until the provider reports the outcome.
+             */
+            payment_intent_client_secret?: string | null;
             /** @example pm_card_visa */
             payment_method?: string | null;
             /**
@@ -2815,6 +2888,8 @@ export interface components {
          *     active ──campaign funded──▶ collected (charge succeeded)
          *                             └─▶ errored ──retry ok──▶ collected
          *                                         └─7 days──▶ dropped
+         *     active (late) ──charged at once──▶ collected
+         *                   └─declined─────────▶ dropped
          *     collected ──refund──▶ refunded
          *     ```
          * @enum {string}
@@ -2850,6 +2925,11 @@ export interface components {
          *     }
          */
         Problem: {
+            /**
+             * @description For a 402: the payment provider's reason (`card_declined`, `insufficient_funds`, ...).
+             * @example insufficient_funds
+             */
+            decline_code?: string | null;
             /** @description What went wrong with this request, for humans. */
             detail: string;
             /** @description The fields that failed validation (422 only). */
@@ -3090,6 +3170,11 @@ export interface components {
             /** @description Still being charged or retried. */
             in_flight: components["schemas"]["Tally"];
             /**
+             * @description The late pledges, made after the campaign's success: none of the figures above counts
+             *     them, except `creator_payable` and `owed_by_creator`, which include their payouts.
+             */
+            late: components["schemas"]["LateSettlement"];
+            /**
              * @description What the creator owes back when refunds took more than the payout left (else zero).
              * @example 0.00
              */
@@ -3200,6 +3285,12 @@ export interface components {
             id: number;
             image?: components["schemas"]["ImageResponse"] | null;
             /**
+             * @description Smallest late pledge for it (after the campaign's success), shipping excluded; null:
+             *     `min_amount`.
+             * @example 30.00
+             */
+            late_price?: string | null;
+            /**
              * @description Smallest pledge for this reward, shipping excluded.
              * @example 25.00
              */
@@ -3300,7 +3391,7 @@ export interface components {
         };
         /**
          * @description Changes to a campaign; absent fields stay as they are. While live only `title`, `blurb`,
-         *     `description` and `category` can change; after the deadline nothing can.
+         *     `description` and `category` can change; after the deadline only the late-pledge settings.
          */
         UpdateCampaignRequest: {
             blurb?: string | null;
@@ -3324,6 +3415,18 @@ export interface components {
              * @example 12000.00
              */
             goal?: string | null;
+            /**
+             * @description True lets backers pledge after the campaign completes as successful, each pledge charged
+             *     at once; false closes late pledges. Settable on a draft, live, funded or successful
+             *     campaign, even past the deadline (alone, or with `late_pledges_until`).
+             */
+            late_pledges?: boolean | null;
+            /**
+             * Format: date-time
+             * @description When late pledges close: after now and the deadline, at most 365 days after the deadline
+             *     (not on a draft). Null, or never set: 365 days after the deadline.
+             */
+            late_pledges_until?: string | null;
             /**
              * @description Draft only: true makes the draft public as coming soon (title, blurb, category, cover
              *     and creator; no tiers, no pledges) for people to follow until it launches.
@@ -3381,7 +3484,8 @@ export interface components {
         };
         /**
          * @description Changes to a tier; absent fields stay, `null` clears the nullable ones. Once a tier has
-         *     backers its `min_amount` and `shipping` are frozen and `quantity` can only be raised.
+         *     backers its `min_amount` and `shipping` are frozen and `quantity` can only be raised. Past
+         *     the deadline only `late_price` changes, sent alone.
          */
         UpdateTierRequest: {
             description?: string | null;
@@ -3393,6 +3497,12 @@ export interface components {
              * @description One of the campaign's images; null removes it.
              */
             image_id?: number | null;
+            /**
+             * @description What a late pledge pays for it at least (at least `min_amount`); null: `min_amount`.
+             *     Sent alone, it also changes on a funded or successful campaign and past the deadline.
+             * @example 30.00
+             */
+            late_price?: string | null;
             /** @example 30.00 */
             min_amount?: string | null;
             /**
@@ -7214,6 +7324,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A late pledge's charge was declined: `decline_code` says why; the pledge (`existing`) is dropped */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Creators cannot back their own campaign */
             403: {
                 headers: {
@@ -7270,6 +7389,15 @@ export interface operations {
             };
             /** @description Unexpected error (logged under the request id) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A late pledge's charge has no answer yet: the pledge is settled by the next settlement pass */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

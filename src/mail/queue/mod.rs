@@ -355,7 +355,9 @@ pub fn pledge_dropped(
     pledge: &PledgeRow,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
-    about_pledge(conn, Template::PledgeDropped, campaign, pledge, json!({}), now)
+    // A late pledge is dropped at its first decline, in the backer's own request.
+    let extra = json!({ "late": pledge.late });
+    about_pledge(conn, Template::PledgeDropped, campaign, pledge, extra, now)
 }
 
 pub fn refund_issued(

@@ -12,6 +12,10 @@
 //!   first PaymentIntent instead of charging again. The processing fee is read from the charge's
 //!   balance transaction. Declines become the pledge's outcome: `authentication_required` (the
 //!   backer must act), `insufficient_funds`, `card_declined`, … (errored, retried in 48 hours).
+//! - **Charging at once** (a late pledge): an on-session PaymentIntent (`confirm=true`) with the
+//!   attempt's key. `requires_action` hands its client secret to the web app, which lets the
+//!   backer confirm; the `payment_intent.*` webhook reports the outcome, and a replay of the key
+//!   reads the intent as it is now.
 //! - **Refunding**: a Refund of the PaymentIntent with the refund's idempotency key.
 //! - Network errors and 5xx answers are retried (three tries in all) with the same idempotency
 //!   key; 4xx answers are final.
@@ -25,7 +29,8 @@ pub use self::api::encode;
 use self::api::{Answer, Api};
 
 use super::{
-    ChargeOutcome, ChargeRequest, PaymentProvider, RefundOutcome, RefundRequest, SaveError, SavedMethod,
+    ChargeOutcome, ChargeRequest, OnSession, PaymentProvider, RefundOutcome, RefundRequest, SaveError,
+    SavedMethod,
 };
 use crate::clock::Clock;
 use crate::config::StripeSettings;
@@ -199,6 +204,60 @@ impl PaymentProvider for Stripe {
             Some(request.idempotency_key),
         )?;
         outcome(&answer, |intent| self.fee_of(intent))
+    }
+
+    fn charge_on_session(&self, request: &ChargeRequest<'_>) -> anyhow::Result<OnSession> {
+        let (customer, method) = parse_reference(request.payment_method)?;
+        let amount = request.amount.minor().to_string();
+        let currency = request.amount.currency().code().to_ascii_lowercase();
+        let answer = self.api.post(
+            "/v1/payment_intents",
+            &[
+                ("amount", &amount),
+                ("currency", &currency),
+                ("customer", customer),
+                ("payment_method", method),
+                ("confirm", "true"),
+                ("metadata[idempotency_key]", request.idempotency_key),
+            ],
+            Some(request.idempotency_key),
+        )?;
+        if answer.ok() && answer.str("status") == Some("requires_action") {
+            // A replayed key answers with the first response: the intent as it is now says
+            // whether the backer has confirmed it since.
+            return self.on_session_status(&answer.id()?);
+        }
+        outcome(&answer, |intent| self.fee_of(intent)).map(OnSession::Done)
+    }
+
+    fn on_session_status(&self, payment_id: &str) -> anyhow::Result<OnSession> {
+        let answer = self.api.call(
+            reqwest::Method::GET,
+            &format!("/v1/payment_intents/{payment_id}"),
+            &[],
+            None,
+        )?;
+        if !answer.ok() {
+            bail!("reading PaymentIntent {payment_id}: {}", answer.error_message());
+        }
+        if answer.str("status") == Some("requires_action") {
+            let client_secret = answer
+                .str("client_secret")
+                .ok_or_else(|| anyhow!("PaymentIntent {payment_id} has no client secret"))?;
+            return Ok(OnSession::RequiresAction {
+                payment_id: payment_id.to_owned(),
+                client_secret: client_secret.to_owned(),
+            });
+        }
+        outcome(&answer, |intent| self.fee_of(intent)).map(OnSession::Done)
+    }
+
+    fn cancel_on_session(&self, payment_id: &str) -> anyhow::Result<bool> {
+        let answer = self
+            .api
+            .post(&format!("/v1/payment_intents/{payment_id}/cancel"), &[], None)?;
+        // 4xx: no longer cancelable, it went through or failed meanwhile.
+        Ok(answer.ok())
     }
 
     fn refund(&self, request: &RefundRequest<'_>) -> anyhow::Result<RefundOutcome> {

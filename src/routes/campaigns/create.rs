@@ -48,6 +48,7 @@ impl CreateCampaignRequest {
             cover_image_id: None,
             prelaunch: None,
             funding_model: self.funding_model,
+            late: Default::default(),
         }
     }
 }

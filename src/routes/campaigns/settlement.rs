@@ -45,6 +45,24 @@ pub struct SettlementResponse {
     pub owed_by_creator: String,
     pub closed_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// The late pledges, made after the campaign's success: none of the figures above counts
+    /// them, except `creator_payable` and `owed_by_creator`, which include their payouts.
+    pub late: LateSettlement,
+}
+
+/// Late pledges' figures: `collected = processing_fees + platform_fee + payout`, each pledge's
+/// share posted to the creator when it is charged.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LateSettlement {
+    pub collected: Tally,
+    /// Being charged, or waiting for the backer to confirm.
+    pub in_flight: Tally,
+    /// Declined when charged.
+    pub dropped: Tally,
+    pub refunded: Tally,
+    pub processing_fees: String,
+    pub platform_fee: String,
+    pub payout: String,
 }
 
 /// A campaign's settlement figures (creator and admins), once its deadline has passed.
@@ -100,6 +118,15 @@ impl From<Figures> for SettlementResponse {
             owed_by_creator: money(f.creator_balance_minor.saturating_neg().max(0)),
             closed_at: f.campaign.closed_at.map(|t| t.and_utc()),
             completed_at: f.campaign.completed_at.map(|t| t.and_utc()),
+            late: LateSettlement {
+                collected: tally(f.late.collected),
+                in_flight: tally(f.late.in_flight),
+                dropped: tally(f.late.dropped),
+                refunded: tally(f.late.refunded),
+                processing_fees: money(f.late.processing_fees_minor),
+                platform_fee: money(f.late.platform_fee_minor),
+                payout: money(f.late.payout_minor),
+            },
         }
     }
 }

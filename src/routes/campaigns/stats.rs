@@ -4,8 +4,8 @@ use utoipa::ToSchema;
 
 use crate::campaigns::access;
 use crate::db::campaign_list::funded_bps;
-use crate::db::{campaign_stats, campaigns, fulfilment, referrals, surveys, tiers};
-use crate::domain::{CampaignId, CoreError, Currency, FulfilmentStatus, Money, TierId};
+use crate::db::{campaign_stats, campaigns, fulfilment, referrals, settlement, surveys, tiers};
+use crate::domain::{CampaignId, CoreError, Currency, FulfilmentStatus, Money, PledgeStatus, TierId};
 use crate::http::{ApiError, AppState, AuthUser};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -46,6 +46,22 @@ pub struct CampaignStats {
     pub fulfilment: FulfilmentStats,
     /// Pledges by the ref they came with (a referral code or channel; null: none), in ref order.
     pub by_referral: Vec<ReferralStats>,
+    /// Pledges made after the campaign's success, outside `pledged` and `backer_count` (the
+    /// tiers, days and refs above include them).
+    pub late: LateStats,
+}
+
+/// Late pledges, by how their charge went.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LateStats {
+    /// Charged (refunds included).
+    pub collected: i64,
+    #[schema(example = "300.00")]
+    pub collected_amount: String,
+    /// Waiting for the backer to confirm the payment, or for its outcome.
+    pub pending: i64,
+    /// Declined when charged.
+    pub declined: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -181,7 +197,22 @@ pub async fn stats(
                     collected: money(t.collected_minor),
                 })
                 .collect();
+            let late_totals = settlement::totals_by_status(conn, campaign.id, true)?;
+            let count = |statuses: &[PledgeStatus]| {
+                late_totals
+                    .iter()
+                    .filter(|t| statuses.contains(&t.status))
+                    .fold((0, 0), |(n, sum), t| (n + t.pledges, sum + t.amount_minor))
+            };
+            let (collected, collected_minor) = count(&[PledgeStatus::Collected, PledgeStatus::Refunded]);
+            let late = LateStats {
+                collected,
+                collected_amount: money(collected_minor),
+                pending: count(&[PledgeStatus::Active]).0,
+                declined: count(&[PledgeStatus::Dropped]).0,
+            };
             Ok::<_, CoreError>(CampaignStats {
+                late,
                 campaign_id: campaign.id.0,
                 currency,
                 goal: campaign.goal_minor.map(money),

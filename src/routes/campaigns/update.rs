@@ -1,14 +1,15 @@
 use actix_web::{HttpResponse, patch, web};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::view::{CampaignResponse, Viewer, full_view};
-use crate::campaigns::edit;
+use crate::campaigns::{edit, late};
 use crate::domain::{CampaignId, Category, Currency, FundingModel, ImageId};
 use crate::http::{ApiError, AppState, AuthUser, Json};
 
 /// Changes to a campaign; absent fields stay as they are. While live only `title`, `blurb`,
-/// `description` and `category` can change; after the deadline nothing can.
+/// `description` and `category` can change; after the deadline only the late-pledge settings.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateCampaignRequest {
@@ -36,6 +37,15 @@ pub struct UpdateCampaignRequest {
     pub prelaunch: Option<bool>,
     /// Draft only: `all_or_nothing` or `flexible` (charged at the deadline whatever the total).
     pub funding_model: Option<FundingModel>,
+    /// True lets backers pledge after the campaign completes as successful, each pledge charged
+    /// at once; false closes late pledges. Settable on a draft, live, funded or successful
+    /// campaign, even past the deadline (alone, or with `late_pledges_until`).
+    pub late_pledges: Option<bool>,
+    /// When late pledges close: after now and the deadline, at most 365 days after the deadline
+    /// (not on a draft). Null, or never set: 365 days after the deadline.
+    #[serde(default, deserialize_with = "super::view::double_option")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub late_pledges_until: Option<Option<DateTime<Utc>>>,
 }
 
 /// Edits a campaign (owner only).
@@ -79,6 +89,10 @@ pub async fn update(
                 cover_image_id: body.cover_image_id,
                 prelaunch: body.prelaunch,
                 funding_model: body.funding_model,
+                late: late::Settings {
+                    enabled: body.late_pledges,
+                    until: body.late_pledges_until,
+                },
             };
             let row = edit::update(conn, id, &user, &input, now)?;
             full_view(conn, &links, row, Viewer::Manager, now)

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::campaigns::late;
 use crate::campaigns::tiers::stored_shipping;
 pub use crate::campaigns::visibility::Viewer;
 use crate::db::DbConn;
@@ -33,6 +34,14 @@ pub struct CampaignResponse {
     pub followers_count: i64,
     /// Whether the caller follows it (false without a token).
     pub following: bool,
+    /// Whether its creator lets backers pledge once it is successful (see `taking_late_pledges`).
+    pub late_pledges: bool,
+    /// When late pledges close (365 days after the deadline unless the creator chose sooner);
+    /// null before launch.
+    pub late_pledges_until: Option<DateTime<Utc>>,
+    /// Whether a pledge made now is a late pledge, charged at once: successful, late pledges on
+    /// and not yet closed.
+    pub taking_late_pledges: bool,
 }
 
 /// One page of campaigns; pass `next_cursor` as `cursor` for the next (null: last page).
@@ -66,7 +75,12 @@ pub fn full_view(
         .map(|r| ImageResponse::new(r, links))
         .collect();
     let addons = seen_addons(conn, &row, viewer, now)?;
+    let late_pledges_until = late::closes_at(&row).map(|t| t.and_utc());
+    let taking_late_pledges = late::takes_late_pledges(&row, now);
     Ok(CampaignResponse {
+        late_pledges: row.late_pledges,
+        late_pledges_until,
+        taking_late_pledges,
         summary: CampaignSummary::new(&row, owner, pick(&images, row.cover_image_id), now),
         description: row.description,
         gallery,
@@ -109,6 +123,10 @@ pub struct TierResponse {
     /// Smallest pledge for this reward, shipping excluded.
     #[schema(example = "25.00")]
     pub min_amount: String,
+    /// Smallest late pledge for it (after the campaign's success), shipping excluded; null:
+    /// `min_amount`.
+    #[schema(example = "30.00")]
+    pub late_price: Option<String>,
     /// Units on offer; null for unlimited.
     #[schema(example = 100)]
     pub quantity: Option<i32>,
@@ -151,6 +169,9 @@ impl TierResponse {
             title: row.title.clone(),
             description: row.description.clone(),
             min_amount: Money::from_minor(row.min_amount_minor, currency).to_decimal_string(),
+            late_price: row
+                .late_price_minor
+                .map(|minor| Money::from_minor(minor, currency).to_decimal_string()),
             quantity: row.quantity,
             claimed: row.claimed,
             remaining,

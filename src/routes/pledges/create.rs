@@ -13,7 +13,7 @@ use crate::http::{ApiError, AppState, AuthUser, Json, idempotency};
 use crate::payments::SavedMethod;
 use crate::pledges::service::{self, NewTerms};
 use crate::pledges::terms::AddonAsk;
-use crate::pledges::{one_statement, payment};
+use crate::pledges::{late, one_statement, payment};
 
 #[derive(Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -46,7 +46,10 @@ pub struct CreatePledgeRequest {
 
 /// Backs a live campaign. Nothing is charged now: the payment method is charged at the
 /// deadline if the campaign reaches its goal (whatever the total if it is `flexible`).
-/// Honours `Idempotency-Key`.
+/// A successful campaign taking late pledges (`taking_late_pledges`) is backed with a late
+/// pledge instead, at its tiers' `late_price`, charged at once: `collected` (201), declined
+/// (402, the provider's reason in `decline_code`), or, when the card needs the backer, `active`
+/// with `payment_intent_client_secret` (201). Honours `Idempotency-Key`.
 #[utoipa::path(
     tag = "pledges",
     security(("bearer" = [])),
@@ -58,10 +61,12 @@ pub struct CreatePledgeRequest {
     responses(
         (status = 201, body = PledgeResponse),
         (status = 401, description = "Missing or invalid access token"),
+        (status = 402, description = "A late pledge's charge was declined: `decline_code` says why; the pledge (`existing`) is dropped"),
         (status = 403, description = "Creators cannot back their own campaign"),
         (status = 404, description = "No such campaign, or `tier_id` names no tier of it that you can see (a secret one needs `secret`)"),
         (status = 409, description = "Not live, past the deadline, tier sold out or outside its window, already backed (`existing` points at that pledge), or the same Idempotency-Key is still being processed"),
         (status = 422, description = "A field is invalid (amount below the minimum, unknown payment method, ...), or the Idempotency-Key was used with another body"),
+        (status = 503, description = "A late pledge's charge has no answer yet: the pledge is settled by the next settlement pass"),
     )
 )]
 #[post("/campaigns/{id}/pledges")]
@@ -74,17 +79,42 @@ pub async fn create(
     Json(body): Json<CreatePledgeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let campaign_id = path.into_inner();
+    match live(&state, &req, user, campaign_id, body.clone()).await {
+        // Not live: a successful campaign may take it as a late pledge.
+        Err(ApiError::Conflict(reason)) => {
+            let now = state.clock.now();
+            if state
+                .db
+                .run(move |conn| late::applies(conn, campaign_id, now))
+                .await?
+            {
+                return super::late::pledge(&state, &req, user, campaign_id, body).await;
+            }
+            Err(ApiError::Conflict(reason))
+        }
+        other => other,
+    }
+}
+
+/// A pledge on a live campaign.
+async fn live(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    user: Actor,
+    campaign_id: CampaignId,
+    body: CreatePledgeRequest,
+) -> Result<HttpResponse, ApiError> {
     let provider = state.payments.clone();
     if provider.saves_without_io() {
         // The provider answers at once and keeps nothing (the sandbox), so there is nothing to
         // wait for between the key's reservation and the pledge: the key is reserved in the
         // pledge's own transaction (two statements on PostgreSQL, a shared commit on SQLite).
-        let key = idempotency::key_from(&req, &user, &body)?;
+        let key = idempotency::key_from(req, &user, &body)?;
         let saved = payment::saved(provider.save_payment_method(user.id, &body.payment_method))?;
         let now = state.clock.now();
         let (quick_user, quick_body, quick_saved) = (user, body.clone(), saved.clone());
         return idempotency::create_grouped(
-            &state,
+            state,
             key,
             move |conn, key| {
                 Ok(in_one_statement(
@@ -101,27 +131,27 @@ pub async fn create(
         )
         .await;
     }
-    let creation = match idempotency::start(&state, &req, &user, &body).await? {
+    let creation = match idempotency::start(state, req, &user, &body).await? {
         idempotency::Start::Run(creation) => creation,
         idempotency::Start::Replayed(response) => return Ok(response),
     };
     let saved = match payment::save(provider, user.id, body.payment_method.clone()).await {
         Ok(method) => method,
         Err(e) => {
-            creation.abandon(&state).await?;
+            creation.abandon(state).await?;
             return Err(e.into());
         }
     };
     // After the provider's answer, which may take a while: the deadline is checked against it.
     let now = state.clock.now();
     creation
-        .commit(&state, move |conn| {
+        .commit(state, move |conn| {
             Ok(pledge(conn, campaign_id, &user, &body, saved, now)?)
         })
         .await
 }
 
-fn terms(body: &CreatePledgeRequest) -> NewTerms<'_> {
+pub(super) fn terms(body: &CreatePledgeRequest) -> NewTerms<'_> {
     NewTerms {
         tier_id: body.tier_id.map(TierId),
         amount: &body.amount,

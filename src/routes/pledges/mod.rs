@@ -4,6 +4,7 @@ pub mod cancel;
 pub mod create;
 pub mod fulfilment;
 pub mod get;
+mod late;
 pub mod mine;
 pub mod payment_method;
 pub mod refund;

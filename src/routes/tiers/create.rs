@@ -41,6 +41,10 @@ pub struct CreateTierRequest {
     /// `public` (the default) or `secret`: left out of listings and the campaign page; the
     /// answer carries the `secret_token` to share.
     pub visibility: Option<Visibility>,
+    /// What a late pledge pays for it at least, once the campaign is successful (at least
+    /// `min_amount`); absent: `min_amount`.
+    #[schema(example = "30.00", pattern = r"^[0-9]+(\.[0-9]+)?$")]
+    pub late_price: Option<String>,
 }
 
 /// Adds a reward tier to a draft or live campaign (owner only). Honours `Idempotency-Key`.
@@ -87,6 +91,7 @@ pub async fn create(
             shipping: body.shipping.as_ref(),
             image_id: body.image_id,
             visibility: body.visibility.unwrap_or_default(),
+            late_price: body.late_price.as_deref(),
         };
         let (row, currency) = tiers::create(conn, id, &user, input, now)?;
         let location = format!("/api/v1/campaigns/{}/tiers/{}", row.campaign_id, row.id);

@@ -12,7 +12,8 @@ use crate::routes::campaigns::view::{TierResponse, Viewer, double_option};
 use crate::shapes::image;
 
 /// Changes to a tier; absent fields stay, `null` clears the nullable ones. Once a tier has
-/// backers its `min_amount` and `shipping` are frozen and `quantity` can only be raised.
+/// backers its `min_amount` and `shipping` are frozen and `quantity` can only be raised. Past
+/// the deadline only `late_price` changes, sent alone.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTierRequest {
@@ -38,6 +39,11 @@ pub struct UpdateTierRequest {
     pub image_id: Option<Option<ImageId>>,
     /// `public` or `secret`; a tier keeps its `secret_token` once it has one.
     pub visibility: Option<Visibility>,
+    /// What a late pledge pays for it at least (at least `min_amount`); null: `min_amount`.
+    /// Sent alone, it also changes on a funded or successful campaign and past the deadline.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, example = "30.00", pattern = r"^[0-9]+(\.[0-9]+)?$")]
+    pub late_price: Option<Option<String>>,
 }
 
 /// Edits a tier (owner only).
@@ -83,6 +89,7 @@ pub async fn update(
                 shipping: body.shipping.as_ref().map(Option::as_ref),
                 image_id: body.image_id,
                 visibility: body.visibility,
+                late_price: body.late_price.as_ref().map(Option::as_deref),
             };
             let (row, currency) = tiers::update(conn, id, tier_id, &user, &patch, now)?;
             let image = image::one(conn, row.image_id, &links)?;

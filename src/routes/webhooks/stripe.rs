@@ -62,7 +62,9 @@ pub async fn stripe(
     )
     .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let event = Event::parse(&body).map_err(ApiError::BadRequest)?;
-    let applied = provider_events::apply(&state.db, state.payments.clone(), &state.clock, event).await?;
+    let fees = crate::settlement::Config::from_settings(&state.settings);
+    let applied =
+        provider_events::apply(&state.db, state.payments.clone(), &state.clock, &fees, event).await?;
     Ok(HttpResponse::Ok().json(WebhookAnswer {
         result: applied.as_str(),
     }))
