@@ -10,7 +10,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::lifecycle::{self, Created};
-use super::service::{NewTerms, move_addons, move_claim};
+use super::service::{NewTerms, move_addons, move_claim, new_row};
 use super::terms::{self, Terms};
 use crate::campaigns::access;
 use crate::campaigns::late::takes_late_pledges;
@@ -73,36 +73,34 @@ pub fn start(
         late: true,
         ..new.asked()
     };
-    let Terms {
-        tier,
-        amount_minor,
-        shipping_country,
-        shipping_fee_minor,
-        addons: holding,
-    } = terms::check(conn, campaign.id, campaign.currency, &asked, now)?;
+    let checked = terms::check(conn, campaign.id, campaign.currency, &asked, now)?;
     let referral = new
         .referral
         .map(|raw| terms::referral(conn, campaign.id, raw))
         .transpose()?;
-    let tier_id = tier.as_ref().map(|t| t.id);
+    let holding = checked.addons.to_json();
     let pledge = pledges::insert(
         conn,
         &NewPledge {
-            campaign_id: campaign.id,
-            backer_id: backer.id,
-            tier_id,
-            amount_minor,
-            shipping_country: shipping_country.as_deref(),
-            shipping_fee_minor,
-            payment_method,
-            referral: referral.as_deref(),
-            created_at: now.naive_utc(),
-            updated_at: now.naive_utc(),
-            addons: &holding.to_json(),
             late: true,
             lease_until: Some((now + LEASE).naive_utc()),
+            ..new_row(
+                &campaign,
+                backer,
+                &checked,
+                referral.as_deref(),
+                payment_method,
+                &holding,
+                now,
+            )
         },
     )?;
+    let Terms {
+        tier,
+        addons: holding,
+        ..
+    } = checked;
+    let tier_id = tier.as_ref().map(|t| t.id);
     // Its event and `pledge.created`; no confirmation email: the receipt follows at once.
     let Created { event, webhook, .. } =
         lifecycle::created_records(&campaign, &pledge, tier.as_ref().map(|t| t.title.as_str()), now);

@@ -144,6 +144,33 @@ pub(super) fn move_addons(
     Ok(())
 }
 
+/// The row of a new pledge on `terms`, made now and not late: the caller inserts it.
+pub(super) fn new_row<'a>(
+    campaign: &CampaignRow,
+    backer: &Actor,
+    terms: &'a Terms,
+    referral: Option<&'a str>,
+    payment_method: &'a str,
+    addons: &'a str,
+    now: DateTime<Utc>,
+) -> NewPledge<'a> {
+    NewPledge {
+        campaign_id: campaign.id,
+        backer_id: backer.id,
+        tier_id: terms.tier.as_ref().map(|t| t.id),
+        amount_minor: terms.amount_minor,
+        shipping_country: terms.shipping_country.as_deref(),
+        shipping_fee_minor: terms.shipping_fee_minor,
+        payment_method,
+        referral,
+        created_at: now.naive_utc(),
+        updated_at: now.naive_utc(),
+        addons,
+        late: false,
+        lease_until: None,
+    }
+}
+
 /// Makes a pledge: claim, insert, totals, first event.
 pub fn create(
     conn: &mut DbConn,
@@ -167,36 +194,31 @@ pub fn create(
         }
         .into());
     }
-    let Terms {
-        tier,
-        amount_minor,
-        shipping_country,
-        shipping_fee_minor,
-        addons: holding,
-    } = terms::check(conn, campaign.id, campaign.currency, &new.asked(), now)?;
+    let checked = terms::check(conn, campaign.id, campaign.currency, &new.asked(), now)?;
     let referral = new
         .referral
         .map(|raw| terms::referral(conn, campaign.id, raw))
         .transpose()?;
-    let tier_id = tier.as_ref().map(|t| t.id);
+    let holding = checked.addons.to_json();
     let pledge = pledges::insert(
         conn,
-        &NewPledge {
-            campaign_id: campaign.id,
-            backer_id: backer.id,
-            tier_id,
-            amount_minor,
-            shipping_country: shipping_country.as_deref(),
-            shipping_fee_minor,
+        &new_row(
+            &campaign,
+            backer,
+            &checked,
+            referral.as_deref(),
             payment_method,
-            referral: referral.as_deref(),
-            created_at: now.naive_utc(),
-            updated_at: now.naive_utc(),
-            addons: &holding.to_json(),
-            late: false,
-            lease_until: None,
-        },
+            &holding,
+            now,
+        ),
     )?;
+    let Terms {
+        tier,
+        amount_minor,
+        addons: holding,
+        ..
+    } = checked;
+    let tier_id = tier.as_ref().map(|t| t.id);
     lifecycle::created(
         conn,
         &campaign,
