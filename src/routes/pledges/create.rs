@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -79,7 +81,9 @@ pub async fn create(
     Json(body): Json<CreatePledgeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let campaign_id = path.into_inner();
-    match live(&state, &req, user, campaign_id, body.clone()).await {
+    // One copy of the request, shared by whichever path makes the pledge.
+    let body = Arc::new(body);
+    match live(&state, &req, user, campaign_id, Arc::clone(&body)).await {
         // Not live: a successful campaign may take it as a late pledge.
         Err(ApiError::Conflict(reason)) => {
             let now = state.clock.now();
@@ -102,17 +106,17 @@ async fn live(
     req: &HttpRequest,
     user: Actor,
     campaign_id: CampaignId,
-    body: CreatePledgeRequest,
+    body: Arc<CreatePledgeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let provider = state.payments.clone();
     if provider.saves_without_io() {
         // The provider answers at once and keeps nothing (the sandbox), so there is nothing to
         // wait for between the key's reservation and the pledge: the key is reserved in the
         // pledge's own transaction (two statements on PostgreSQL, a shared commit on SQLite).
-        let key = idempotency::key_from(req, &user, &body)?;
+        let key = idempotency::key_from(req, &user, body.as_ref())?;
         let saved = payment::saved(provider.save_payment_method(user.id, &body.payment_method))?;
         let now = state.clock.now();
-        let (quick_user, quick_body, quick_saved) = (user, body.clone(), saved.clone());
+        let (quick_user, quick_body, quick_saved) = (user, Arc::clone(&body), saved.clone());
         return idempotency::create_grouped(
             state,
             key,
@@ -131,7 +135,7 @@ async fn live(
         )
         .await;
     }
-    let creation = match idempotency::start(state, req, &user, &body).await? {
+    let creation = match idempotency::start(state, req, &user, body.as_ref()).await? {
         idempotency::Start::Run(creation) => creation,
         idempotency::Start::Replayed(response) => return Ok(response),
     };

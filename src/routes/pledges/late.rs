@@ -1,5 +1,7 @@
 //! A late pledge's request (see `pledges::late`): written, charged at once, recorded.
 
+use std::sync::Arc;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::create::{CreatePledgeRequest, terms};
@@ -18,9 +20,9 @@ pub(super) async fn pledge(
     req: &HttpRequest,
     user: Actor,
     campaign_id: CampaignId,
-    body: CreatePledgeRequest,
+    body: Arc<CreatePledgeRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let creation = match idempotency::start(state, req, &user, &body).await? {
+    let creation = match idempotency::start(state, req, &user, body.as_ref()).await? {
         idempotency::Start::Run(creation) => creation,
         idempotency::Start::Replayed(response) => return Ok(response),
     };
