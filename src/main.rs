@@ -32,6 +32,13 @@ enum Command {
     },
     /// Verify the ledger; exit status 1 if it does not hold.
     Audit,
+    /// Compare the payment provider's charges and refunds with the ledger and the pledges;
+    /// exit status 1 if they differ.
+    Reconcile {
+        /// Only charges made from then on: a date (2026-12-01) or an RFC 3339 instant.
+        #[arg(long)]
+        since: Option<String>,
+    },
     /// Deliver every email that is due, once (for cron; `serve` does it continuously).
     SendMail,
     /// Render an email template with sample data; without a name, list the templates.
@@ -90,7 +97,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(settings.log_format);
+    if matches!(cli.command, None | Some(Command::Serve)) {
+        telemetry::init(settings.log_format);
+    } else {
+        telemetry::init_for_command(settings.log_format);
+    }
     for warning in &settings.warnings {
         tracing::warn!("{warning}");
     }
@@ -100,6 +111,7 @@ fn main() -> ExitCode {
         Command::Migrate => commands::migrate(&settings),
         Command::Settle { dry_run } => commands::settle(&settings, &Clock::system(), dry_run),
         Command::Audit => commands::audit(&settings),
+        Command::Reconcile { since } => commands::reconcile(&settings, since.as_deref()),
         Command::SendMail => commands::send_mail(&settings),
         Command::CreateAdmin { email, display_name } => {
             commands::create_admin(&settings, &email, display_name.as_deref())

@@ -1,13 +1,28 @@
 //! Structured logs with `tracing`. `LOG_FORMAT=json` for production, `pretty` for people.
 
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::{EnvFilter, fmt};
 
 use crate::config::LogFormat;
 
-/// Installs the global subscriber. `RUST_LOG` filters (default `info`).
+/// Installs the global subscriber, writing to standard output (the server's log). `RUST_LOG`
+/// filters (default `info`).
 pub fn init(format: LogFormat) {
+    init_to(format, BoxMakeWriter::new(std::io::stdout));
+}
+
+/// [`init`] for a command whose standard output is its report (`audit`, `reconcile`, ...):
+/// the log goes to standard error, so the report can be piped and parsed.
+pub fn init_for_command(format: LogFormat) {
+    init_to(format, BoxMakeWriter::new(std::io::stderr));
+}
+
+fn init_to(format: LogFormat, writer: BoxMakeWriter) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = fmt().with_env_filter(filter).with_target(true);
+    let builder = fmt()
+        .with_env_filter(filter)
+        .with_target(true)
+        .with_writer(writer);
     // A second call (tests, embedded use) keeps the first subscriber.
     let _ = match format {
         LogFormat::Json => builder
