@@ -54,6 +54,26 @@ pub fn audit(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `crowdfund reconcile`: compares the payment provider's records with the books; fails (exit
+/// status 1) when they differ. `since` is a date (`2026-12-01`) or an RFC 3339 instant.
+pub fn reconcile(settings: &Settings, since: Option<&str>) -> anyhow::Result<()> {
+    let since = since
+        .map(crate::ledger::reconcile::parse_since)
+        .transpose()
+        .map_err(|m| anyhow::anyhow!("--since {m}"))?;
+    let db = Db::connect(&settings.database_url, 1)?;
+    run_migrations(&mut *db.get_blocking()?)?;
+    let provider = crate::payments::from_settings(settings, &db, &Clock::system());
+    let report = crate::ledger::reconcile::run(&db, provider.as_ref(), since)?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    anyhow::ensure!(
+        report.ok,
+        "the provider's records and the books differ ({} differences)",
+        report.differences.len()
+    );
+    Ok(())
+}
+
 /// `crowdfund create-admin`: makes an account an admin, creating it if needed.
 ///
 /// An existing account keeps its password. A new one takes its password from the

@@ -28,6 +28,7 @@ pub mod pledge_statement;
 pub mod pledges;
 mod pool;
 pub mod prepared;
+pub mod reconcile;
 pub mod recovery_codes;
 pub mod referrals;
 pub mod refresh_tokens;

@@ -10,6 +10,7 @@
 //!
 //! A completed campaign's escrow is zero: collected = processing fees + platform fee + payout.
 
+pub mod reconcile;
 pub mod verify;
 
 use std::collections::HashMap;

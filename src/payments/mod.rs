@@ -5,6 +5,7 @@
 //! Calls block (they go to a database or the network): run them on the blocking pool, and never
 //! inside a database transaction.
 
+pub mod records;
 pub mod sandbox;
 pub mod stripe;
 pub mod stripe_signature;
@@ -177,4 +178,7 @@ pub trait PaymentProvider: Send + Sync {
         )
     }
     fn refund(&self, request: &RefundRequest<'_>) -> anyhow::Result<RefundOutcome>;
+    /// Every charge the provider made under one of our keys since `since` (all without it),
+    /// with what it refunded of each: the provider's side of a reconciliation.
+    fn records(&self, since: Option<chrono::NaiveDateTime>) -> anyhow::Result<records::ProviderRecords>;
 }

@@ -21,6 +21,7 @@ use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
 
+use super::records::{ProviderCharge, ProviderRecords, is_ours};
 use super::{
     ChargeOutcome, ChargeRequest, PaymentProvider, RefundOutcome, RefundRequest, SaveError, SavedMethod,
 };
@@ -141,7 +142,50 @@ fn outcome(record: &ChargeRecord) -> ChargeOutcome {
     }
 }
 
+/// A charge row as reconciliation reads it: id, key, amount, currency, status, refunded.
+type ChargeLine = (i64, String, i64, Currency, ChargeStatus, i64);
+
 impl PaymentProvider for Sandbox {
+    fn records(&self, since: Option<chrono::NaiveDateTime>) -> anyhow::Result<ProviderRecords> {
+        self.with_conn(|conn| {
+            let mut charges = sandbox_charges::table.into_boxed();
+            let mut refunds = sandbox_refunds::table.into_boxed();
+            if let Some(since) = since {
+                charges = charges.filter(sandbox_charges::created_at.ge(since));
+                refunds = refunds.filter(sandbox_refunds::created_at.ge(since));
+            }
+            let rows: Vec<ChargeLine> = charges
+                .order(sandbox_charges::id)
+                .select((
+                    sandbox_charges::id,
+                    sandbox_charges::idempotency_key,
+                    sandbox_charges::amount_minor,
+                    sandbox_charges::currency,
+                    sandbox_charges::status,
+                    sandbox_charges::refunded_minor,
+                ))
+                .load(conn)?;
+            let refunds: i64 = refunds.count().get_result(conn)?;
+            Ok(ProviderRecords {
+                charges: rows
+                    .into_iter()
+                    .filter(|(_, key, ..)| is_ours(key))
+                    .map(
+                        |(id, key, amount_minor, currency, status, refunded_minor)| ProviderCharge {
+                            id: format!("ch_sandbox_{id}"),
+                            key,
+                            amount_minor,
+                            currency: currency.code().to_owned(),
+                            succeeded: status == ChargeStatus::Succeeded,
+                            refunded_minor,
+                        },
+                    )
+                    .collect(),
+                refunds: usize::try_from(refunds)?,
+            })
+        })
+    }
+
     fn name(&self) -> &'static str {
         "sandbox"
     }

@@ -121,6 +121,7 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(comments::change::report_comment)
                 .service(admin::suspend::suspend)
                 .service(admin::ledger::verify_ledger)
+                .service(admin::ledger::reconciliation)
                 .service(admin::users::search_users)
                 .service(admin::comments::reports)
                 .service(admin::comments::hide_comment)

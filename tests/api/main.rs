@@ -31,6 +31,7 @@ mod model;
 mod openapi;
 mod pledge_statement;
 mod pledges;
+mod reconciliation;
 mod referrals;
 mod route_matrix;
 mod sandbox;

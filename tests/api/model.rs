@@ -702,6 +702,16 @@ async fn api_and_ledger_agree_with_the_model_for_every_seed() {
             },
             "seed {seed}: {body}"
         );
+        // And the books agree with the money the sandbox took.
+        let reconciled = app
+            .get(
+                "/api/v1/admin/reconciliation",
+                Some(&token_as(&app, admin.id, "admin")),
+            )
+            .await;
+        let status = reconciled.status();
+        let body: Value = reconciled.json().await.unwrap();
+        assert_eq!(status, StatusCode::OK, "seed {seed}: reconciliation: {body}");
     }
 }
 

@@ -233,6 +233,13 @@ fn table(users: &Users) -> Vec<Row> {
         ),
         row(
             M::GET,
+            "/api/v1/admin/reconciliation",
+            |_| "/api/v1/admin/reconciliation".into(),
+            none.clone(),
+            [401, 403, 403, 403, 200],
+        ),
+        row(
+            M::GET,
             "/api/v1/admin/users",
             |_| "/api/v1/admin/users?q=example".into(),
             none.clone(),

@@ -675,4 +675,48 @@ async fn late_pledges_are_charged_on_session_on_stripe() {
     assert_eq!(figures["pledged_at_deadline"], "60.00");
     let admin = app.create_admin().await;
     assert_eq!(app.audit(&admin).await["ok"], true);
+
+    // Stripe's lists, page by page, agree with the books; a PaymentIntent under one of our keys
+    // that no attempt made is named.
+    let reconciled = app
+        .get("/api/v1/admin/reconciliation", Some(&admin.access_token))
+        .await;
+    assert_eq!(reconciled.status(), 200);
+    let report: Value = reconciled.json().await.unwrap();
+    assert_eq!(report["provider"], "stripe");
+    assert_eq!(report["charges_checked"], 5, "{report}");
+    let customer = late["payment_method"]
+        .as_str()
+        .unwrap()
+        .split_once('/')
+        .unwrap()
+        .0;
+    let stray = stripe.payment_method("4242424242424242").await;
+    let (status, _) = stripe
+        .call(
+            reqwest::Method::POST,
+            "/v1/payment_intents",
+            &[
+                ("amount", "900"),
+                ("currency", "usd"),
+                ("customer", customer),
+                ("payment_method", &stray),
+                ("confirm", "true"),
+                ("metadata[idempotency_key]", "pledge-999999-attempt-1"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let differs = app
+        .get("/api/v1/admin/reconciliation", Some(&admin.access_token))
+        .await;
+    let problem = crate::helpers::assert_problem(differs, reqwest::StatusCode::CONFLICT).await;
+    assert_eq!(problem["errors"][0]["field"], "missing_in_ledger", "{problem}");
+    assert!(
+        problem["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("pledge-999999-attempt-1"),
+        "{problem}"
+    );
 }

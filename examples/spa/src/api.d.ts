@@ -80,6 +80,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/reconciliation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Compares the payment provider's records with the books (admins only): every charge the
+         *     provider made under one of our keys, and what it refunded of each, against the charge
+         *     attempts and the ledger. 200 with the report when they agree; 409 problem+json listing each
+         *     difference (its `field` is the kind, its `message` names the ids) when they do not.
+         */
+        get: operations["admin_reconciliation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/reports": {
         parameters: {
             query?: never;
@@ -2377,6 +2399,25 @@ export interface components {
          * @enum {string}
          */
         DeliveryStatus: "pending" | "succeeded" | "failed";
+        /** @description One difference between the provider and the books. */
+        Difference: {
+            detail: string;
+            /** @example pledge-17-attempt-1 */
+            idempotency_key: string;
+            kind: components["schemas"]["DifferenceKind"];
+            /** Format: int64 */
+            pledge_id?: number | null;
+            /**
+             * @description The provider's charge (PaymentIntent) id, when the provider has it.
+             * @example ch_sandbox_12
+             */
+            provider_id?: string | null;
+        };
+        /**
+         * @description What kind of difference.
+         * @enum {string}
+         */
+        DifferenceKind: "missing_in_ledger" | "missing_at_provider" | "amount_mismatch" | "status_mismatch" | "refund_mismatch";
         EditCommentRequest: {
             /** @description Plain text, 1–5 000 characters. */
             body: string;
@@ -2977,6 +3018,20 @@ export interface components {
         };
         /** @enum {string} */
         QuestionKind: "shipping_address" | "single_choice" | "multiple_choice" | "text" | "number";
+        /** @description What a reconciliation found; `ok` when `differences` is empty. */
+        Reconciliation: {
+            charges_checked: number;
+            differences: components["schemas"]["Difference"][];
+            ok: boolean;
+            /** @description `sandbox` or `stripe`. */
+            provider: string;
+            refunds_checked: number;
+            /**
+             * Format: date-time
+             * @description Only charges made from then on were compared (all without it).
+             */
+            since?: string | null;
+        };
         RecoveryCodes: {
             /** @description Ten codes, each usable once instead of a one-time code. Shown only now. */
             recovery_codes: string[];
@@ -3992,6 +4047,86 @@ export interface operations {
             };
             /** @description Unexpected error (logged under the request id) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    admin_reconciliation: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only charges made from then on: a date (`2026-12-01`, from its midnight UTC) or an RFC
+                 *     3339 instant; all without it.
+                 * @example 2026-12-01
+                 */
+                since?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reconciliation"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The provider and the books differ; `errors` lists each difference */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `since` is not a date or an instant, or an unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (logged under the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The payment provider could not be read; retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

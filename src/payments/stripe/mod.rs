@@ -21,6 +21,7 @@
 //!   key; 4xx answers are final.
 
 mod api;
+mod records;
 
 use anyhow::{anyhow, bail};
 use serde_json::Value;
@@ -258,6 +259,13 @@ impl PaymentProvider for Stripe {
             .post(&format!("/v1/payment_intents/{payment_id}/cancel"), &[], None)?;
         // 4xx: no longer cancelable, it went through or failed meanwhile.
         Ok(answer.ok())
+    }
+
+    fn records(
+        &self,
+        since: Option<chrono::NaiveDateTime>,
+    ) -> anyhow::Result<super::records::ProviderRecords> {
+        self.read_records(since)
     }
 
     fn refund(&self, request: &RefundRequest<'_>) -> anyhow::Result<RefundOutcome> {
