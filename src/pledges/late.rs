@@ -9,8 +9,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::claims::{move_addons, move_claim};
 use super::lifecycle::{self, Created};
-use super::service::{NewTerms, move_addons, move_claim, new_row};
+use super::service::{NewTerms, new_row};
 use super::terms::{self, Terms};
 use crate::campaigns::access;
 use crate::campaigns::late::takes_late_pledges;

@@ -3,13 +3,14 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::claims::{move_addons, move_claim};
 use super::lifecycle;
 use super::terms::{self, AddonAsk, Terms};
 use crate::campaigns::{access, is_open};
+use crate::db::DbConn;
 use crate::db::campaigns::{self, CampaignRow};
 use crate::db::pledges::{self, NewPledge, PledgeRow, TermsChange};
-use crate::db::{DbConn, addons, tiers};
-use crate::domain::addon::{Holding, NOTHING};
+use crate::domain::addon::NOTHING;
 use crate::domain::{Actor, CampaignId, CoreError, Money, PledgeId, PledgeStatus, Refusal, Resource, TierId};
 
 /// The window before the deadline in which a funded campaign cannot be taken below its goal.
@@ -89,59 +90,6 @@ fn adjust_totals(
         goal.to_decimal_string()
     ))
     .into())
-}
-
-/// Takes a unit of the new tier and gives back one of the old, in tier-id order so that two
-/// concurrent changes between the same tiers cannot deadlock.
-pub(super) fn move_claim(
-    conn: &mut DbConn,
-    from: Option<TierId>,
-    to: Option<TierId>,
-    now: DateTime<Utc>,
-) -> Result<(), CoreError> {
-    if from == to {
-        return Ok(());
-    }
-    let now = now.naive_utc();
-    let mut steps: Vec<(TierId, bool)> = from
-        .map(|id| (id, false))
-        .into_iter()
-        .chain(to.map(|id| (id, true)))
-        .collect();
-    steps.sort_unstable();
-    for (tier, claim) in steps {
-        if claim {
-            if !tiers::claim(conn, tier, now)? {
-                return Err(Refusal::conflict("this reward is sold out").into());
-            }
-        } else {
-            tiers::release(conn, tier, now)?;
-        }
-    }
-    Ok(())
-}
-
-/// Takes the add-on units `to` holds beyond `from` and gives back the others, by add-on id (after
-/// the tier's, before the campaign's totals: the order every pledge locks its rows in).
-pub(super) fn move_addons(
-    conn: &mut DbConn,
-    from: &Holding,
-    to: &Holding,
-    now: DateTime<Utc>,
-) -> Result<(), CoreError> {
-    let now = now.naive_utc();
-    for (addon, delta) in from.moves_to(to) {
-        if delta > 0 {
-            if !addons::claim(conn, addon, delta, now)? {
-                return Err(
-                    Refusal::conflict(format!("add-on {addon} has fewer units left than asked for")).into(),
-                );
-            }
-        } else {
-            addons::release(conn, addon, -delta, now)?;
-        }
-    }
-    Ok(())
 }
 
 /// The row of a new pledge on `terms`, made now and not late: the caller inserts it.
