@@ -122,6 +122,29 @@ impl Stripe {
     }
 }
 
+impl Stripe {
+    /// A confirmed PaymentIntent for the attempt, under its key: off session (settlement, the
+    /// backer away) or on session (a late pledge, the backer there to confirm).
+    fn confirm_intent(&self, request: &ChargeRequest<'_>, off_session: bool) -> anyhow::Result<Answer> {
+        let (customer, method) = parse_reference(request.payment_method)?;
+        let amount = request.amount.minor().to_string();
+        let currency = request.amount.currency().code().to_ascii_lowercase();
+        let mut form = vec![
+            ("amount", amount.as_str()),
+            ("currency", currency.as_str()),
+            ("customer", customer),
+            ("payment_method", method),
+        ];
+        if off_session {
+            form.push(("off_session", "true"));
+        }
+        form.push(("confirm", "true"));
+        form.push(("metadata[idempotency_key]", request.idempotency_key));
+        self.api
+            .post("/v1/payment_intents", &form, Some(request.idempotency_key))
+    }
+}
+
 /// What the pledge stores: the Customer and the PaymentMethod to charge.
 fn reference(customer: &str, method: &str) -> String {
     format!("{customer}/{method}")
@@ -188,41 +211,12 @@ impl PaymentProvider for Stripe {
     }
 
     fn charge(&self, request: &ChargeRequest<'_>) -> anyhow::Result<ChargeOutcome> {
-        let (customer, method) = parse_reference(request.payment_method)?;
-        let amount = request.amount.minor().to_string();
-        let currency = request.amount.currency().code().to_ascii_lowercase();
-        let answer = self.api.post(
-            "/v1/payment_intents",
-            &[
-                ("amount", &amount),
-                ("currency", &currency),
-                ("customer", customer),
-                ("payment_method", method),
-                ("off_session", "true"),
-                ("confirm", "true"),
-                ("metadata[idempotency_key]", request.idempotency_key),
-            ],
-            Some(request.idempotency_key),
-        )?;
+        let answer = self.confirm_intent(request, true)?;
         outcome(&answer, |intent| self.fee_of(intent))
     }
 
     fn charge_on_session(&self, request: &ChargeRequest<'_>) -> anyhow::Result<OnSession> {
-        let (customer, method) = parse_reference(request.payment_method)?;
-        let amount = request.amount.minor().to_string();
-        let currency = request.amount.currency().code().to_ascii_lowercase();
-        let answer = self.api.post(
-            "/v1/payment_intents",
-            &[
-                ("amount", &amount),
-                ("currency", &currency),
-                ("customer", customer),
-                ("payment_method", method),
-                ("confirm", "true"),
-                ("metadata[idempotency_key]", request.idempotency_key),
-            ],
-            Some(request.idempotency_key),
-        )?;
+        let answer = self.confirm_intent(request, false)?;
         if answer.ok() && answer.str("status") == Some("requires_action") {
             // A replayed key answers with the first response: the intent as it is now says
             // whether the backer has confirmed it since.
